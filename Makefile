@@ -1,0 +1,81 @@
+# modelmux developer entry points. Everything runs from the repository root.
+#
+#   make test       bootstrap + build + lint + unit + validate + e2e (what CI runs)
+#   make run        demo gateway on 127.0.0.1:10000 in front of the mock providers
+#   make bench      benchmark (bench/run.sh)
+#
+# Note: `cargo test --workspace` does not work here: the root crate is a wasm
+# cdylib whose native test binary would not link. Use `make unit`.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+# Targets such as `test` list their steps as prerequisites; keep them in order.
+.NOTPARALLEL:
+
+CARGO  ?= cargo
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+ENVOY  := $(VENV)/bin/envoy
+WASM   := target/wasm32-wasip1/release/modelmux.wasm
+MOCK   := target/release/modelmux-mock
+PYTEST_ARGS ?=
+
+export MODELMUX_WASM := $(CURDIR)/$(WASM)
+export MODELMUX_MOCK := $(CURDIR)/$(MOCK)
+export MODELMUX_ENVOY := $(CURDIR)/$(ENVOY)
+
+.PHONY: bootstrap build wasm mock run test bench lint fmt unit e2e validate clean distclean help
+
+help:
+	@echo "targets: bootstrap build run test bench lint fmt unit e2e validate clean distclean"
+
+bootstrap:
+	scripts/bootstrap.sh
+
+build: wasm mock
+
+wasm:
+	$(CARGO) build --target wasm32-wasip1 --release -p modelmux
+
+mock:
+	$(CARGO) build --release -p modelmux-mock
+
+run:
+	scripts/run.sh
+
+test: bootstrap build lint unit validate e2e
+
+bench: bootstrap build
+	bench/run.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p modelmux -p modelmux-core --target wasm32-wasip1 -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+unit:
+	$(CARGO) test -p modelmux-core -p modelmux-mock
+
+# Validation instantiates the filter (it parses its JSON config), so it needs
+# the wasm file. Placeholder keys keep it independent of the caller's env.
+validate: bootstrap wasm
+	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \
+	  OPENAI_API_KEY="$${OPENAI_API_KEY:-validate-placeholder}" \
+	  ANTHROPIC_API_KEY="$${ANTHROPIC_API_KEY:-validate-placeholder}" \
+	    $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
+	done
+
+e2e: bootstrap build
+	$(PYTHON) -m pytest tests/e2e $(PYTEST_ARGS)
+
+clean:
+	$(CARGO) clean
+	rm -rf .run .pytest_cache tests/e2e/.pytest_cache
+	find tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

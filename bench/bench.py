@@ -1,0 +1,928 @@
+#!/usr/bin/env python3
+"""modelmux benchmark driver (stdlib only; started by bench/run.sh).
+
+Runs one mock upstream and two Envoys side by side -- a plain proxy and the
+same Envoy with the modelmux wasm filter -- checks that every case answers
+200 with the expected body shape, then measures each case with wrk and the
+streaming case's time to first token with a small sequential client.
+
+Inputs come from the environment (run.sh fills in the paths):
+  BENCH_ENVOY, BENCH_WASM, BENCH_MOCK   binaries / module to use (required)
+  BENCH_DURATION      seconds per measurement (default 10)
+  BENCH_WARMUP        seconds of wrk warm-up before each measurement (default 1)
+  BENCH_CONNECTIONS   wrk connections (default 16)
+  BENCH_TTFT_N        sequential streaming requests per Envoy (default 200)
+  BENCH_CASES         comma-separated case ids to run (default: all)
+  BENCH_PIN           1 = pin Envoy to one core, wrk/mock/client to another
+                      with taskset when there are >= 2 cores (default 1)
+  BENCH_KEEP          1 = keep the temp dir with configs and logs
+  BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT          mock ports (19081, 19082)
+  BENCH_PLAIN_PORT, BENCH_MODELMUX_PORT            Envoy listeners (19180, 19181)
+  BENCH_PLAIN_ADMIN_PORT, BENCH_MODELMUX_ADMIN_PORT Envoy admin (19190, 19191)
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+LUA_SCRIPT = BENCH_DIR / "post.lua"
+RESULTS_DIR = BENCH_DIR / "results"
+
+OPENAI_KEY = "mock-openai-key"
+ANTHROPIC_KEY = "mock-anthropic-key"
+ANTHROPIC_VERSION = "2023-06-01"
+MAX_TOKENS = 256
+
+
+class BenchError(Exception):
+    """A failure that makes the numbers meaningless; aborts the run."""
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BenchError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise BenchError(f"{name} must be positive, got {value}")
+    return value
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------
+# Request bodies
+
+
+WORDS = (
+    "gateway latency token stream upstream provider request response model "
+    "budget cache router cluster header filter payload message system user "
+    "assistant summary context window retry timeout quota policy region "
+    "vector schema field value record batch queue worker signal metric trace"
+).split()
+
+
+def filler(size: int, seed: int) -> str:
+    """Deterministic prose-like text of exactly `size` characters.
+
+    Mixes in newlines, quotes and a tab so the JSON codecs have escapes to
+    deal with, as real prompts do.
+    """
+    rng = random.Random(seed)
+    parts: list[str] = []
+    length = 0
+    sentence = 0
+    while length < size:
+        n = rng.randint(6, 14)
+        text = " ".join(rng.choice(WORDS) for _ in range(n)).capitalize()
+        sentence += 1
+        if sentence % 7 == 0:
+            text = f'She said "{text}".'
+        elif sentence % 11 == 0:
+            text = f"\t{text}:"
+        else:
+            text += "."
+        text += "\n" if sentence % 5 == 0 else " "
+        parts.append(text)
+        length += len(text)
+    return "".join(parts)[:size]
+
+
+SYSTEM_PROMPT = "You are a concise assistant. Answer in plain text."
+
+
+def openai_body(model: str, user: str, stream: bool) -> bytes:
+    doc: dict = {
+        "model": model,
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+        ],
+        "max_tokens": MAX_TOKENS,
+    }
+    if stream:
+        doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def anthropic_body(user: str, stream: bool) -> bytes:
+    doc: dict = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": MAX_TOKENS,
+        "system": SYSTEM_PROMPT,
+        "messages": [{"role": "user", "content": user}],
+    }
+    if stream:
+        doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def user_text_for(total: int) -> str:
+    """User message sized so the OpenAI request body is about `total` bytes."""
+    overhead = len(openai_body("gpt-4o-mini", "", False))
+    text = filler(total, seed=total)
+    # JSON escaping makes the encoded text a little longer than the raw one;
+    # trim until the encoded body fits.
+    size = total - overhead
+    while size > 0 and len(openai_body("gpt-4o-mini", text[:size], False)) > total:
+        size -= max(1, (len(openai_body("gpt-4o-mini", text[:size], False)) - total) // 2)
+    return text[:size]
+
+
+def write_bodies(outdir: Path) -> dict[str, Path]:
+    small = user_text_for(1024)
+    large = user_text_for(200 * 1024)
+    bodies = {
+        "openai_1k": openai_body("gpt-4o-mini", small, False),
+        "openai_1k_claude": openai_body("claude-sonnet", small, False),
+        "anthropic_1k": anthropic_body(small, False),
+        "openai_1k_claude_stream": openai_body("claude-sonnet", small, True),
+        "anthropic_1k_stream": anthropic_body(small, True),
+        "openai_200k": openai_body("gpt-4o-mini", large, False),
+        "openai_200k_claude": openai_body("claude-sonnet", large, False),
+        "anthropic_200k": anthropic_body(large, False),
+    }
+    paths = {}
+    for name, data in bodies.items():
+        path = outdir / f"{name}.json"
+        path.write_bytes(data)
+        paths[name] = path
+    return paths
+
+
+# --------------------------------------------------------------------------
+# Cases
+
+
+@dataclass
+class Req:
+    path: str
+    body: str  # key into the bodies dict
+    shape: str  # openai | anthropic | openai_sse | anthropic_sse
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Case:
+    id: str
+    title: str
+    plain: Req
+    modelmux: Req
+    stream: bool = False
+
+
+NATIVE_ANTHROPIC = {"anthropic-version": ANTHROPIC_VERSION}
+
+CASES = [
+    Case(
+        "passthrough-1k",
+        "1 KB chat, OpenAI passthrough",
+        plain=Req("/v1/chat/completions", "openai_1k", "openai"),
+        modelmux=Req("/v1/chat/completions", "openai_1k", "openai"),
+    ),
+    Case(
+        "translate-1k",
+        "1 KB chat, OpenAI->Anthropic",
+        plain=Req("/v1/messages", "anthropic_1k", "anthropic", NATIVE_ANTHROPIC),
+        modelmux=Req("/v1/chat/completions", "openai_1k_claude", "openai"),
+    ),
+    Case(
+        "stream-translate",
+        "1 KB chat, stream, OpenAI->Anthropic",
+        plain=Req("/v1/messages", "anthropic_1k_stream", "anthropic_sse", NATIVE_ANTHROPIC),
+        modelmux=Req("/v1/chat/completions", "openai_1k_claude_stream", "openai_sse"),
+        stream=True,
+    ),
+    Case(
+        "passthrough-200k",
+        "200 KB prompt, OpenAI passthrough",
+        plain=Req("/v1/chat/completions", "openai_200k", "openai"),
+        modelmux=Req("/v1/chat/completions", "openai_200k", "openai"),
+    ),
+    Case(
+        "translate-200k",
+        "200 KB prompt, OpenAI->Anthropic",
+        plain=Req("/v1/messages", "anthropic_200k", "anthropic", NATIVE_ANTHROPIC),
+        modelmux=Req("/v1/chat/completions", "openai_200k_claude", "openai"),
+    ),
+]
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+class Proc:
+    def __init__(self, name: str, argv: list[str], logdir: Path):
+        self.name = name
+        self.argv = argv
+        self.log_path = logdir / f"{name}.log"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        logf = open(self.log_path, "wb")
+        try:
+            self.popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            logf.close()
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+
+def pin_prefix(core: int | None) -> list[str]:
+    return ["taskset", "-c", str(core)] if core is not None else []
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(proc: Proc, what: str, check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise BenchError(f"{proc.name} exited while waiting for {what}:\n{proc.log_tail()}")
+        if check():
+            return
+        time.sleep(0.1)
+    raise BenchError(f"timed out waiting for {proc.name}: {what}\n{proc.log_tail()}")
+
+
+def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def envoy_ready(admin_port: int, listen_port: int) -> bool:
+    try:
+        status, text = http_get(admin_port, "/ready")
+    except OSError:
+        return False
+    return status == 200 and text.strip() == "LIVE" and port_open(listen_port)
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of the whole process (all threads), in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    # Field 2 (comm) is parenthesised and may contain spaces.
+    rest = stat[stat.rindex(")") + 2 :].split()
+    # rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return int(rest[11]) + int(rest[12])
+
+
+def render(template: Path, out: Path, values: dict[str, str]) -> None:
+    text = template.read_text()
+    for key, value in values.items():
+        text = text.replace(f"@@{key}@@", value)
+    left = re.findall(r"@@[A-Z_]+@@", text)
+    if left:
+        raise BenchError(f"unfilled placeholders {left} in {template.name}")
+    out.write_text(text)
+
+
+# --------------------------------------------------------------------------
+# Verification
+
+
+def post(port: int, req: Req, bodies: dict[str, Path]) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        headers = {"content-type": "application/json", **req.headers}
+        conn.request("POST", req.path, body=bodies[req.body].read_bytes(), headers=headers)
+        resp = conn.getresponse()
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        return resp.status, hdrs, resp.read()
+    finally:
+        conn.close()
+
+
+def sse_data(body: bytes) -> list[str]:
+    return [
+        line[5:].strip()
+        for line in body.decode(errors="replace").splitlines()
+        if line.startswith("data:")
+    ]
+
+
+def check_shape(shape: str, headers: dict[str, str], body: bytes) -> str:
+    """Raise ValueError unless `body` looks right; return a short description."""
+    if shape == "openai":
+        doc = json.loads(body)
+        if doc.get("object") != "chat.completion":
+            raise ValueError(f"object is {doc.get('object')!r}, want 'chat.completion'")
+        content = doc["choices"][0]["message"]["content"]
+        if not isinstance(content, str) or not content:
+            raise ValueError("choices[0].message.content is empty")
+        return f"chat.completion, {len(content)} chars of content"
+    if shape == "anthropic":
+        doc = json.loads(body)
+        if doc.get("type") != "message":
+            raise ValueError(f"type is {doc.get('type')!r}, want 'message'")
+        text = doc["content"][0]["text"]
+        if not isinstance(text, str) or not text:
+            raise ValueError("content[0].text is empty")
+        return f"message, {len(text)} chars of text"
+    if shape == "openai_sse":
+        if not headers.get("content-type", "").startswith("text/event-stream"):
+            raise ValueError(f"content-type is {headers.get('content-type')!r}")
+        data = sse_data(body)
+        if not data or data[-1] != "[DONE]":
+            raise ValueError("stream does not end with 'data: [DONE]'")
+        chunks = [json.loads(d) for d in data[:-1]]
+        if any(c.get("object") != "chat.completion.chunk" for c in chunks):
+            raise ValueError("a data event is not a chat.completion.chunk")
+        content = [openai_delta_text(c) for c in chunks]
+        if not any(content):
+            raise ValueError("no chunk carries delta.content")
+        return f"{len(chunks)} chunks + [DONE], {sum(len(c) for c in content)} chars"
+    if shape == "anthropic_sse":
+        if not headers.get("content-type", "").startswith("text/event-stream"):
+            raise ValueError(f"content-type is {headers.get('content-type')!r}")
+        events = [json.loads(d) for d in sse_data(body)]
+        types = [e.get("type") for e in events]
+        if not types or types[0] != "message_start" or types[-1] != "message_stop":
+            raise ValueError(f"event types {types[:3]}...{types[-2:]} not message_start..message_stop")
+        text = [anthropic_delta_text(e) for e in events]
+        if not any(text):
+            raise ValueError("no content_block_delta with text")
+        return f"{len(events)} events, {sum(len(t) for t in text)} chars"
+    raise ValueError(f"unknown shape {shape}")
+
+
+def openai_delta_text(chunk: dict) -> str:
+    try:
+        content = chunk["choices"][0]["delta"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return content if isinstance(content, str) else ""
+
+
+def anthropic_delta_text(event: dict) -> str:
+    if event.get("type") != "content_block_delta":
+        return ""
+    text = (event.get("delta") or {}).get("text")
+    return text if isinstance(text, str) else ""
+
+
+def verify(case: Case, target: str, port: int, bodies: dict[str, Path]) -> None:
+    req = getattr(case, target)
+    try:
+        status, headers, body = post(port, req, bodies)
+    except (OSError, http.client.HTTPException) as exc:
+        raise BenchError(f"verify {case.id}/{target}: POST {req.path} failed: {exc!r}") from None
+    excerpt = body[:600].decode(errors="replace")
+    if status != 200:
+        raise BenchError(f"verify {case.id}/{target}: HTTP {status} for POST {req.path}\n{excerpt}")
+    try:
+        what = check_shape(req.shape, headers, body)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise BenchError(
+            f"verify {case.id}/{target}: 200 but not a {req.shape} body ({exc})\n{excerpt}"
+        ) from None
+    log(f"verified {case.id:<17} {target:<8} 200 {req.shape}: {what}")
+
+
+# --------------------------------------------------------------------------
+# Load (wrk)
+
+
+def run_wrk(port: int, req: Req, bodies: dict[str, Path], seconds: int, conns: int,
+            core: int | None) -> dict:
+    env = dict(os.environ)
+    env["BENCH_BODY"] = str(bodies[req.body])
+    env["BENCH_HEADERS"] = "|".join(f"{k}: {v}" for k, v in req.headers.items())
+    argv = pin_prefix(core) + [
+        "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "30s",
+        "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{port}{req.path}",
+    ]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 90)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    result = json.loads(line[len("BENCH_RESULT "):])
+    errors = {k: v for k, v in result.items() if k.startswith("err_") and v}
+    if errors:
+        raise BenchError(
+            f"wrk saw errors against port {port} {req.path}: {errors}\n{proc.stdout}"
+        )
+    if result["requests"] == 0:
+        raise BenchError(f"wrk completed no requests against port {port} {req.path}")
+    return result
+
+
+def measure(case: Case, target: str, envoy: Proc, port: int, bodies: dict[str, Path],
+            cfg: dict, core: int | None) -> dict:
+    req = getattr(case, target)
+    run_wrk(port, req, bodies, cfg["warmup"], cfg["connections"], core)
+    ticks0 = cpu_ticks(envoy.pid)
+    res = run_wrk(port, req, bodies, cfg["duration"], cfg["connections"], core)
+    ticks1 = cpu_ticks(envoy.pid)
+    if not envoy.alive():
+        raise BenchError(f"{envoy.name} died during {case.id}:\n{envoy.log_tail()}")
+    secs = res["duration_us"] / 1e6
+    cpu_us = (ticks1 - ticks0) * 1e6 / os.sysconf("SC_CLK_TCK")
+    out = {
+        "requests": res["requests"],
+        "seconds": round(secs, 3),
+        "rps": res["requests"] / secs,
+        "p50_ms": res["p50_us"] / 1000,
+        "p90_ms": res["p90_us"] / 1000,
+        "p99_ms": res["p99_us"] / 1000,
+        "mean_ms": res["mean_us"] / 1000,
+        "envoy_cpu_s": cpu_us / 1e6,
+        "cpu_us_per_req": cpu_us / res["requests"],
+    }
+    log(
+        f"{case.id:<17} {target:<8} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
+        f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU us/req"
+    )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Time to first token
+
+
+class StreamClient:
+    """Keep-alive HTTP/1.1 client that times the first content event of an SSE
+    response. Written against raw sockets so nothing buffers between the
+    socket and the clock."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buf = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+        self.buf = b""
+
+    def _connect(self) -> None:
+        self.close()
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _fill(self) -> None:
+        assert self.sock is not None
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("connection closed mid-response")
+        self.buf += data
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def _body_pieces(self, headers: dict[str, str]):
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            while True:
+                size = int(self._line().split(b";", 1)[0], 16)
+                if size == 0:
+                    while self._line():  # trailers
+                        pass
+                    return
+                # Hand over what has arrived so far without waiting for the
+                # whole chunk.
+                remaining = size
+                while remaining:
+                    if not self.buf:
+                        self._fill()
+                    piece = self.buf[:remaining]
+                    self.buf = self.buf[len(piece):]
+                    remaining -= len(piece)
+                    yield piece
+                self._exact(2)
+        elif "content-length" in headers:
+            remaining = int(headers["content-length"])
+            while remaining:
+                if not self.buf:
+                    self._fill()
+                piece = self.buf[:remaining]
+                self.buf = self.buf[len(piece):]
+                remaining -= len(piece)
+                yield piece
+        else:
+            while True:
+                if self.buf:
+                    piece, self.buf = self.buf, b""
+                    yield piece
+                assert self.sock is not None
+                data = self.sock.recv(65536)
+                if not data:
+                    self.close()
+                    return
+                self.buf = data
+
+    def once(self, req: Req, body: bytes, is_content) -> tuple[float, float]:
+        """Send one request; return (seconds to first content event, seconds total)."""
+        if self.sock is None:
+            self._connect()
+        assert self.sock is not None
+        head = [f"POST {req.path} HTTP/1.1", "Host: 127.0.0.1",
+                "Content-Type: application/json", f"Content-Length: {len(body)}"]
+        head += [f"{k}: {v}" for k, v in req.headers.items()]
+        wire = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        t0 = time.perf_counter()
+        self.sock.sendall(wire)
+        status_line = self._line().decode()
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or parts[1] != "200":
+            self.close()
+            raise BenchError(f"streaming request got {status_line!r}")
+        headers: dict[str, str] = {}
+        while line := self._line():
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        first = None
+        pending = b""
+        for piece in self._body_pieces(headers):
+            if first is not None:
+                continue
+            pending += piece
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                if raw.startswith(b"data:") and is_content(raw[5:].strip()):
+                    first = time.perf_counter() - t0
+                    break
+        total = time.perf_counter() - t0
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        if first is None:
+            raise BenchError(f"streaming response to {req.path} had no content event")
+        return first, total
+
+
+def is_openai_content(data: bytes) -> bool:
+    if data == b"[DONE]":
+        return False
+    try:
+        return bool(openai_delta_text(json.loads(data)))
+    except ValueError:
+        return False
+
+
+def is_anthropic_content(data: bytes) -> bool:
+    try:
+        return bool(anthropic_delta_text(json.loads(data)))
+    except ValueError:
+        return False
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def measure_ttft(case: Case, target: str, port: int, bodies: dict[str, Path], n: int) -> dict:
+    req = getattr(case, target)
+    body = bodies[req.body].read_bytes()
+    is_content = is_openai_content if req.shape == "openai_sse" else is_anthropic_content
+    client = StreamClient(port)
+    firsts, totals = [], []
+    try:
+        for _ in range(min(20, n)):  # warm-up
+            client.once(req, body, is_content)
+        for _ in range(n):
+            first, total = client.once(req, body, is_content)
+            firsts.append(first * 1000)
+            totals.append(total * 1000)
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"ttft {case.id}/{target}: {exc!r}") from None
+    finally:
+        client.close()
+    out = {
+        "n": n,
+        "ttft_p50_ms": percentile(firsts, 50),
+        "ttft_p90_ms": percentile(firsts, 90),
+        "ttft_p99_ms": percentile(firsts, 99),
+        "ttft_mean_ms": statistics.fmean(firsts),
+        "total_p50_ms": percentile(totals, 50),
+    }
+    log(
+        f"ttft {case.id:<12} {target:<8} p50 {out['ttft_p50_ms']:.3f} ms  "
+        f"p99 {out['ttft_p99_ms']:.3f} ms  (whole stream p50 {out['total_p50_ms']:.3f} ms)"
+    )
+    return out
+
+
+# --------------------------------------------------------------------------
+# Report
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def render_report(meta: dict, results: dict, ttft: dict) -> str:
+    lines = [
+        "# modelmux bench: plain Envoy vs Envoy + modelmux",
+        "",
+        f"- when: {meta['when']}  commit: {meta['commit']}",
+        f"- envoy: {meta['envoy_version']}",
+        f"- machine: {meta['cpu']} x{meta['nproc']}; {meta['pinning']}",
+        f"- wrk: 1 thread, {meta['connections']} connections, {meta['duration']} s per run "
+        f"after {meta['warmup']} s warm-up; Envoy `--concurrency 1`",
+        "- CPU us/req: Envoy utime+stime over the measured window / completed requests",
+        "",
+        "| case | envoy | req/s | p50 ms | p99 ms | CPU us/req | req/s modelmux/plain | p99 delta ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for case in CASES:
+        if case.id not in results:
+            continue
+        plain = results[case.id]["plain"]
+        mm = results[case.id]["modelmux"]
+        for target, r in (("plain", plain), ("modelmux", mm)):
+            ratio = delta = ""
+            if target == "modelmux":
+                ratio = f"{mm['rps'] / plain['rps']:.2f}x"
+                delta = f"{mm['p99_ms'] - plain['p99_ms']:+.2f}"
+            lines.append(
+                f"| {case.title} | {target} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | "
+                f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {ratio} | {delta} |"
+            )
+    if ttft:
+        lines += [
+            "",
+            "Time to first token (first `data:` event carrying text), sequential requests, "
+            "one keep-alive connection, no other load:",
+            "",
+            "| case | envoy | n | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | whole stream p50 ms | TTFT p50 delta ms |",
+            "|---|---|--:|--:|--:|--:|--:|--:|",
+        ]
+        for case in CASES:
+            if case.id not in ttft:
+                continue
+            plain = ttft[case.id]["plain"]
+            for target in ("plain", "modelmux"):
+                r = ttft[case.id][target]
+                delta = f"{r['ttft_p50_ms'] - plain['ttft_p50_ms']:+.3f}" if target == "modelmux" else ""
+                lines.append(
+                    f"| {case.title} | {target} | {r['n']} | {r['ttft_p50_ms']:.3f} | "
+                    f"{r['ttft_p90_ms']:.3f} | {r['ttft_p99_ms']:.3f} | {r['total_p50_ms']:.3f} | {delta} |"
+                )
+    lines += [
+        "",
+        "Plain baselines: passthrough cases send the same OpenAI request to the OpenAI mock "
+        "(route adds the key); translated cases send the equivalent native Anthropic "
+        "`/v1/messages` request to the Anthropic mock (route adds `x-api-key`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_output(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown cpu"
+
+
+# --------------------------------------------------------------------------
+# Main
+
+
+def main() -> int:
+    envoy_bin = os.environ.get("BENCH_ENVOY", "")
+    wasm = os.environ.get("BENCH_WASM", "")
+    mock = os.environ.get("BENCH_MOCK", "")
+    for name, path in (("BENCH_ENVOY", envoy_bin), ("BENCH_WASM", wasm), ("BENCH_MOCK", mock)):
+        if not path or not Path(path).is_file():
+            raise BenchError(f"{name} does not name a file: {path!r}")
+    if shutil.which("wrk") is None:
+        raise BenchError("wrk not found on PATH")
+
+    cfg = {
+        "duration": env_int("BENCH_DURATION", 10),
+        "warmup": env_int("BENCH_WARMUP", 1),
+        "connections": env_int("BENCH_CONNECTIONS", 16),
+        "ttft_n": env_int("BENCH_TTFT_N", 200),
+    }
+    ports = {
+        "openai": env_int("BENCH_OPENAI_PORT", 19081),
+        "anthropic": env_int("BENCH_ANTHROPIC_PORT", 19082),
+        "plain": env_int("BENCH_PLAIN_PORT", 19180),
+        "modelmux": env_int("BENCH_MODELMUX_PORT", 19181),
+        "plain_admin": env_int("BENCH_PLAIN_ADMIN_PORT", 19190),
+        "modelmux_admin": env_int("BENCH_MODELMUX_ADMIN_PORT", 19191),
+    }
+    busy = [f"{k}={p}" for k, p in ports.items() if not port_free(p)]
+    if busy:
+        raise BenchError(f"ports already in use: {', '.join(busy)} (override with BENCH_*_PORT)")
+
+    wanted = [c.strip() for c in os.environ.get("BENCH_CASES", "").split(",") if c.strip()]
+    unknown = set(wanted) - {c.id for c in CASES}
+    if unknown:
+        raise BenchError(f"unknown BENCH_CASES {sorted(unknown)}; known: {[c.id for c in CASES]}")
+    cases = [c for c in CASES if not wanted or c.id in wanted]
+
+    pin = os.environ.get("BENCH_PIN", "1") != "0" and shutil.which("taskset") and (os.cpu_count() or 1) >= 2
+    envoy_core, load_core = (1, 0) if pin else (None, None)
+    pinning = ("Envoy pinned to cpu 1; wrk, mock and TTFT client to cpu 0" if pin
+               else "no CPU pinning")
+
+    work = Path(tempfile.mkdtemp(prefix="modelmux-bench-"))
+    log(f"work dir {work}")
+    bodies = write_bodies(work)
+    log("bodies: " + ", ".join(f"{k}={p.stat().st_size}B" for k, p in bodies.items()))
+
+    procs: list[Proc] = []
+    ok = False
+    try:
+        mock_proc = Proc("mock", pin_prefix(load_core) + [
+            mock,
+            "--openai-addr", f"127.0.0.1:{ports['openai']}",
+            "--anthropic-addr", f"127.0.0.1:{ports['anthropic']}",
+            "--openai-key", OPENAI_KEY,
+            "--anthropic-key", ANTHROPIC_KEY,
+        ], work)
+        procs.append(mock_proc)
+        mock_proc.start()
+        wait_for(mock_proc, "mock ports",
+                 lambda: port_open(ports["openai"]) and port_open(ports["anthropic"]))
+
+        envoys: dict[str, Proc] = {}
+        for target in ("plain", "modelmux"):
+            conf = work / f"envoy-{target}.yaml"
+            render(BENCH_DIR / f"envoy-{target}.yaml.tmpl", conf, {
+                "ADMIN_PORT": str(ports[f"{target}_admin"]),
+                "LISTEN_PORT": str(ports[target]),
+                "OPENAI_PORT": str(ports["openai"]),
+                "ANTHROPIC_PORT": str(ports["anthropic"]),
+                "OPENAI_KEY": OPENAI_KEY,
+                "ANTHROPIC_KEY": ANTHROPIC_KEY,
+                "WASM_PATH": str(Path(wasm).resolve()),
+            })
+            proc = Proc(f"envoy-{target}", pin_prefix(envoy_core) + [
+                envoy_bin, "-c", str(conf), "--use-dynamic-base-id", "--concurrency", "1",
+                "-l", "warning",
+            ], work)
+            procs.append(proc)
+            proc.start()
+            envoys[target] = proc
+        for target, proc in envoys.items():
+            wait_for(proc, "admin /ready and listener",
+                     lambda t=target: envoy_ready(ports[f"{t}_admin"], ports[t]))
+            log(f"{proc.name} ready (pid {proc.pid}, port {ports[target]})")
+
+        for case in cases:
+            for target in ("plain", "modelmux"):
+                verify(case, target, ports[target], bodies)
+
+        results: dict[str, dict] = {}
+        for case in cases:
+            results[case.id] = {
+                target: measure(case, target, envoys[target], ports[target], bodies, cfg, load_core)
+                for target in ("plain", "modelmux")
+            }
+
+        ttft: dict[str, dict] = {}
+        for case in cases:
+            if case.stream:
+                ttft[case.id] = {
+                    target: measure_ttft(case, target, ports[target], bodies, cfg["ttft_n"])
+                    for target in ("plain", "modelmux")
+                }
+                # Streams must still be the right shape after the load runs.
+                for target in ("plain", "modelmux"):
+                    verify(case, target, ports[target], bodies)
+
+        for proc in procs:
+            if not proc.alive():
+                raise BenchError(f"{proc.name} is no longer running:\n{proc.log_tail()}")
+
+        meta = {
+            "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "commit": cmd_output(["git", "rev-parse", "--short", "HEAD"]) or "uncommitted",
+            "envoy_version": (cmd_output([envoy_bin, "--version"]).splitlines() or ["?"])[-1]
+            .split("version:", 1)[-1].strip(),
+            "cpu": cpu_model(),
+            "nproc": os.cpu_count(),
+            "pinning": pinning,
+            **cfg,
+        }
+        report = render_report(meta, results, ttft)
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / "latest.md").write_text(report)
+        (RESULTS_DIR / "latest.json").write_text(
+            json.dumps({"meta": meta, "wrk": results, "ttft": ttft}, indent=2) + "\n"
+        )
+        print()
+        print(report)
+        log(f"wrote {RESULTS_DIR / 'latest.md'} and latest.json")
+        ok = True
+        return 0
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        if ok and os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"configs and logs kept in {work}")
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench: FAILED: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

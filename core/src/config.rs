@@ -1,0 +1,295 @@
+//! Filter configuration: parse strictly, then compile into a runtime form.
+//!
+//! The JSON arrives as the wasm plugin's `configuration`. Parsing rejects
+//! unknown fields (a typo must not silently change routing); compiling checks
+//! cross references and resolves API keys from the VM environment, so every
+//! mistake is reported once, at load time, with the path of the field.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::providers::ProviderKind;
+
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-modelmux-cluster";
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    providers: Vec<RawProvider>,
+    models: Vec<RawModel>,
+    #[serde(default)]
+    cluster_header: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    cluster: String,
+    host: String,
+    #[serde(default)]
+    base_path: Option<String>,
+    #[serde(default)]
+    api_key_env: Option<String>,
+    #[serde(default)]
+    anthropic_version: Option<String>,
+    #[serde(default)]
+    default_max_tokens: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    name: String,
+    targets: Vec<RawTarget>,
+    #[serde(default)]
+    owned_by: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    provider: String,
+    model: String,
+    #[serde(default = "default_weight")]
+    weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// A configuration mistake, with the JSON path of the offending field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid modelmux configuration at `{}`: {}", self.path, self.message)
+    }
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// A compiled upstream provider.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub kind: ProviderKind,
+    pub cluster: String,
+    pub host: String,
+    /// Path prefix without trailing slash, e.g. `/v1`.
+    pub base_path: String,
+    pub api_key: Option<String>,
+    pub anthropic_version: String,
+    pub default_max_tokens: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: usize,
+    pub model: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub owned_by: String,
+    pub targets: Vec<Target>,
+    total_weight: u64,
+}
+
+impl Model {
+    /// Picks a target by weight; `ticket` is any counter or random number.
+    pub fn pick(&self, ticket: u64) -> Option<(usize, &Target)> {
+        let mut slot = ticket % self.total_weight.max(1);
+        for (i, t) in self.targets.iter().enumerate() {
+            let w = u64::from(t.weight);
+            if slot < w {
+                return Some((i, t));
+            }
+            slot -= w;
+        }
+        self.targets.first().map(|t| (0, t))
+    }
+}
+
+/// The runtime configuration the filter works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub providers: Vec<Provider>,
+    pub models: Vec<Model>,
+    pub cluster_header: String,
+    by_name: HashMap<String, usize>,
+}
+
+impl Config {
+    /// Parses and validates; `env` resolves environment variable names.
+    pub fn from_json(json: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            err(if path == "." { "$".to_string() } else { path }, e.inner().to_string())
+        })?;
+        compile(raw, env)
+    }
+
+    pub fn model(&self, name: &str) -> Option<(usize, &Model)> {
+        let idx = *self.by_name.get(name)?;
+        self.models.get(idx).map(|m| (idx, m))
+    }
+
+    pub fn provider(&self, idx: usize) -> Option<&Provider> {
+        self.providers.get(idx)
+    }
+}
+
+fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    if raw.providers.is_empty() {
+        return Err(err("providers", "at least one provider is required"));
+    }
+    if raw.models.is_empty() {
+        return Err(err("models", "at least one model is required"));
+    }
+    let mut providers = Vec::with_capacity(raw.providers.len());
+    let mut provider_idx = HashMap::new();
+    for (i, p) in raw.providers.into_iter().enumerate() {
+        let path = format!("providers[{i}]");
+        if provider_idx.insert(p.name.clone(), i).is_some() {
+            return Err(err(format!("{path}.name"), format!("duplicate provider name `{}`", p.name)));
+        }
+        providers.push(compile_provider(p, &path, env)?);
+    }
+    let mut models = Vec::with_capacity(raw.models.len());
+    let mut by_name = HashMap::new();
+    for (i, m) in raw.models.into_iter().enumerate() {
+        let path = format!("models[{i}]");
+        if by_name.insert(m.name.clone(), i).is_some() {
+            return Err(err(format!("{path}.name"), format!("duplicate model name `{}`", m.name)));
+        }
+        models.push(compile_model(m, &path, &provider_idx)?);
+    }
+    let cluster_header = raw
+        .cluster_header
+        .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
+        .to_ascii_lowercase();
+    if !is_token(&cluster_header) {
+        return Err(err("cluster_header", "must be a valid HTTP header name"));
+    }
+    Ok(Config {
+        providers,
+        models,
+        cluster_header,
+        by_name,
+    })
+}
+
+fn compile_provider(
+    p: RawProvider,
+    path: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Provider, ConfigError> {
+    if p.name.is_empty() {
+        return Err(err(format!("{path}.name"), "must not be empty"));
+    }
+    let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
+        err(
+            format!("{path}.type"),
+            format!("unknown provider type `{}` (known: {})", p.kind, ProviderKind::NAMES.join(", ")),
+        )
+    })?;
+    if p.cluster.is_empty() {
+        return Err(err(format!("{path}.cluster"), "must name an Envoy cluster"));
+    }
+    if p.host.is_empty() || p.host.contains('/') || p.host.contains(char::is_whitespace) {
+        return Err(err(format!("{path}.host"), "must be a host[:port] without scheme or path"));
+    }
+    let base_path = p.base_path.unwrap_or_else(|| kind.default_base_path().to_string());
+    if !(base_path.is_empty() || base_path.starts_with('/')) {
+        return Err(err(format!("{path}.base_path"), "must start with `/`"));
+    }
+    let api_key = match p.api_key_env {
+        Some(var) => Some(env(&var).filter(|v| !v.is_empty()).ok_or_else(|| {
+            err(
+                format!("{path}.api_key_env"),
+                format!("environment variable `{var}` is not set for the wasm VM (vm_config.environment_variables)"),
+            )
+        })?),
+        None => None,
+    };
+    if p.anthropic_version.is_some() && kind != ProviderKind::Anthropic {
+        return Err(err(format!("{path}.anthropic_version"), "only valid for type `anthropic`"));
+    }
+    if p.default_max_tokens == Some(0) {
+        return Err(err(format!("{path}.default_max_tokens"), "must be at least 1"));
+    }
+    Ok(Provider {
+        name: p.name,
+        kind,
+        cluster: p.cluster,
+        host: p.host,
+        base_path: base_path.trim_end_matches('/').to_string(),
+        api_key,
+        anthropic_version: p.anthropic_version.unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
+        default_max_tokens: p.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+    })
+}
+
+fn compile_model(m: RawModel, path: &str, providers: &HashMap<String, usize>) -> Result<Model, ConfigError> {
+    if m.name.is_empty() {
+        return Err(err(format!("{path}.name"), "must not be empty"));
+    }
+    if m.targets.is_empty() {
+        return Err(err(format!("{path}.targets"), "at least one target is required"));
+    }
+    let mut targets = Vec::with_capacity(m.targets.len());
+    let mut total_weight = 0u64;
+    for (j, t) in m.targets.into_iter().enumerate() {
+        let tpath = format!("{path}.targets[{j}]");
+        let provider = *providers.get(&t.provider).ok_or_else(|| {
+            err(format!("{tpath}.provider"), format!("provider `{}` is not defined in `providers`", t.provider))
+        })?;
+        if t.model.is_empty() {
+            return Err(err(format!("{tpath}.model"), "must not be empty"));
+        }
+        total_weight += u64::from(t.weight);
+        targets.push(Target {
+            provider,
+            model: t.model,
+            weight: t.weight,
+        });
+    }
+    if total_weight == 0 {
+        return Err(err(format!("{path}.targets"), "at least one target needs a weight above 0"));
+    }
+    Ok(Model {
+        name: m.name,
+        owned_by: m.owned_by.unwrap_or_else(|| "modelmux".to_string()),
+        targets,
+        total_weight,
+    })
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,100 @@
+use super::*;
+use serde_json::json;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "OPENAI_KEY" => Some("sk-test".to_string()),
+        "ANTHROPIC_KEY" => Some("ak-test".to_string()),
+        _ => None,
+    }
+}
+
+fn base() -> serde_json::Value {
+    json!({
+        "providers": [
+            {"name": "oa", "type": "openai", "cluster": "c_oa", "host": "api.openai.com", "api_key_env": "OPENAI_KEY"},
+            {"name": "an", "type": "anthropic", "cluster": "c_an", "host": "api.anthropic.com", "base_path": "/v1/", "api_key_env": "ANTHROPIC_KEY", "default_max_tokens": 1000}
+        ],
+        "models": [
+            {"name": "gpt", "targets": [{"provider": "oa", "model": "gpt-4o"}]},
+            {"name": "mix", "targets": [{"provider": "oa", "model": "a", "weight": 3}, {"provider": "an", "model": "b", "weight": 1}]}
+        ]
+    })
+}
+
+fn load(v: &serde_json::Value) -> Result<Config, ConfigError> {
+    Config::from_json(v.to_string().as_bytes(), &env)
+}
+
+#[test]
+fn compiles_valid_config() {
+    let c = load(&base()).unwrap();
+    assert_eq!(c.cluster_header, DEFAULT_CLUSTER_HEADER);
+    let an = &c.providers[1];
+    assert_eq!(an.kind, ProviderKind::Anthropic);
+    assert_eq!(an.base_path, "/v1");
+    assert_eq!(an.api_key.as_deref(), Some("ak-test"));
+    assert_eq!(an.default_max_tokens, 1000);
+    assert_eq!(an.anthropic_version, DEFAULT_ANTHROPIC_VERSION);
+    assert_eq!(c.providers[0].base_path, "/v1");
+    let (idx, m) = c.model("mix").unwrap();
+    assert_eq!(idx, 1);
+    assert!(c.model("nope").is_none());
+    let picks: Vec<usize> = (0..8).map(|t| m.pick(t).unwrap().0).collect();
+    assert_eq!(picks, vec![0, 0, 0, 1, 0, 0, 0, 1]);
+}
+
+fn expect_err(v: serde_json::Value, path: &str, needle: &str) {
+    let e = load(&v).unwrap_err();
+    assert_eq!(e.path, path, "{e}");
+    assert!(e.to_string().contains(needle), "{e}");
+}
+
+#[test]
+fn reports_the_offending_field() {
+    let mut v = base();
+    v["models"][1]["targets"][1]["provider"] = json!("ghost");
+    expect_err(v, "models[1].targets[1].provider", "ghost");
+
+    let mut v = base();
+    v["providers"][0]["type"] = json!("bogus");
+    expect_err(v, "providers[0].type", "unknown provider type `bogus`");
+
+    let mut v = base();
+    v["models"][0]["targets"] = json!([]);
+    expect_err(v, "models[0].targets", "at least one target");
+
+    let mut v = base();
+    v["providers"][1]["colour"] = json!("red");
+    expect_err(v, "providers[1].colour", "unknown field `colour`");
+
+    let mut v = base();
+    v["models"][0]["targets"][0]["weight"] = json!(-1);
+    expect_err(v, "models[0].targets[0].weight", "invalid value");
+
+    let mut v = base();
+    v["providers"][0]["api_key_env"] = json!("MISSING");
+    expect_err(v, "providers[0].api_key_env", "MISSING");
+
+    let mut v = base();
+    v["models"][1]["name"] = json!("gpt");
+    expect_err(v, "models[1].name", "duplicate");
+
+    let mut v = base();
+    v["providers"][0]["anthropic_version"] = json!("2023-06-01");
+    expect_err(v, "providers[0].anthropic_version", "only valid");
+
+    let mut v = base();
+    v["providers"][0]["host"] = json!("https://api.openai.com");
+    expect_err(v, "providers[0].host", "without scheme");
+
+    let mut v = base();
+    v.as_object_mut().unwrap().remove("models");
+    expect_err(v, "$", "missing field `models`");
+}
+
+#[test]
+fn rejects_non_json() {
+    let e = Config::from_json(b"{not json", &env).unwrap_err();
+    assert!(e.to_string().contains("invalid modelmux configuration"));
+}

@@ -1,0 +1,138 @@
+//! Request-level decisions: which endpoint, which model, which target.
+
+pub mod probe;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::providers::{Exchange, Outbound, TargetCtx};
+
+/// What the gateway does with an incoming request, decided from the headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /v1/chat/completions`: read the body, then route.
+    Chat,
+    /// `GET /v1/models`: answered locally.
+    Models,
+    /// Another path or method under `/v1/`: answered locally with this error.
+    Reject(ApiError),
+    /// Not ours: let Envoy route it.
+    Other,
+}
+
+pub fn classify(method: &str, path: &str) -> Endpoint {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    match (method, path) {
+        ("POST", "/v1/chat/completions") => Endpoint::Chat,
+        ("GET", "/v1/models") => Endpoint::Models,
+        (_, "/v1/chat/completions") | (_, "/v1/models") => Endpoint::Reject(
+            ApiError::new(
+                405,
+                "invalid_request_error",
+                format!("Method {method} is not allowed on {path}."),
+            )
+            .with_code("method_not_allowed"),
+        ),
+        _ if path == "/v1" || path.starts_with("/v1/") => {
+            Endpoint::Reject(ApiError::unknown_path(method, path))
+        }
+        _ => Endpoint::Other,
+    }
+}
+
+/// A chat request bound to an upstream target.
+#[derive(Debug)]
+pub struct Routed<'c> {
+    pub model_idx: usize,
+    pub target_idx: usize,
+    pub cluster: &'c str,
+    pub authority: &'c str,
+    pub outbound: Outbound,
+    pub exchange: Exchange,
+}
+
+/// A routing failure; `model_idx` is set when the model was known.
+#[derive(Debug)]
+pub struct RouteError {
+    pub model_idx: Option<usize>,
+    pub target_idx: Option<usize>,
+    pub error: ApiError,
+}
+
+/// Picks a target for the body's model and translates the request for it.
+pub fn route_chat<'c>(
+    cfg: &'c Config,
+    body: &[u8],
+    ticket: u64,
+    now_unix_secs: u64,
+) -> Result<Routed<'c>, RouteError> {
+    let reject = |error, model_idx, target_idx| RouteError {
+        model_idx,
+        target_idx,
+        error,
+    };
+    let p = probe::probe(body).map_err(|e| reject(e, None, None))?;
+    let (model_idx, model) = cfg
+        .model(&p.model)
+        .ok_or_else(|| reject(ApiError::model_not_found(&p.model), None, None))?;
+    let (target_idx, target) = model.pick(ticket).ok_or_else(|| {
+        reject(ApiError::internal("model has no targets"), Some(model_idx), None)
+    })?;
+    let provider = cfg.provider(target.provider).ok_or_else(|| {
+        reject(ApiError::internal("target provider missing"), Some(model_idx), None)
+    })?;
+    let ctx = TargetCtx {
+        provider,
+        model: &target.model,
+        public_model: &model.name,
+        now_unix_secs,
+    };
+    let (exchange, outbound) = Exchange::start(body, ctx)
+        .map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+    Ok(Routed {
+        model_idx,
+        target_idx,
+        cluster: &provider.cluster,
+        authority: &provider.host,
+        outbound,
+        exchange,
+    })
+}
+
+#[derive(Serialize)]
+struct ModelList<'a> {
+    object: &'static str,
+    data: Vec<ModelEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ModelEntry<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    owned_by: &'a str,
+}
+
+/// The `/v1/models` body; built once per configuration.
+pub fn models_json(cfg: &Config, created: u64) -> Vec<u8> {
+    let list = ModelList {
+        object: "list",
+        data: cfg
+            .models
+            .iter()
+            .map(|m| ModelEntry {
+                id: &m.name,
+                object: "model",
+                created,
+                owned_by: &m.owned_by,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&list).unwrap_or_else(|_| br#"{"object":"list","data":[]}"#.to_vec())
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

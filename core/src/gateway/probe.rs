@@ -1,0 +1,131 @@
+//! A single cheap pass over the client's chat body.
+//!
+//! Every request needs `model` (to route) and `stream`, and the passthrough
+//! path needs the byte positions of `model` and `stream_options` so it can
+//! splice them without re-serialising the body. Other fields are skipped by
+//! serde without being materialised.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+struct ProbeWire<'a> {
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    stream_options: Option<&'a RawValue>,
+}
+
+/// What the gateway learns from the body before choosing a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe<'a> {
+    pub model: String,
+    /// Byte range of the `model` value (quotes included).
+    pub model_span: Range<usize>,
+    pub stream: bool,
+    /// The raw `stream_options` value and its byte range, if present.
+    pub stream_options: Option<(&'a str, Range<usize>)>,
+    /// Byte offset of the opening `{` of the body.
+    pub object_start: usize,
+}
+
+/// Validates the envelope of a chat request and locates the routing fields.
+pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::invalid_request("The request body is not valid UTF-8."))?;
+    let object_start = text
+        .find(|c: char| !c.is_ascii_whitespace())
+        .filter(|&i| text.as_bytes().get(i) == Some(&b'{'))
+        .ok_or_else(|| ApiError::invalid_request("The request body must be a JSON object."))?;
+    let wire: ProbeWire<'_> = serde_json::from_str(text).map_err(|e| {
+        ApiError::invalid_request(format!("We could not parse the JSON body of your request: {e}"))
+    })?;
+    let model_raw = wire
+        .model
+        .ok_or_else(|| ApiError::invalid_param("model", "You must provide a model parameter."))?;
+    let model: String = serde_json::from_str(model_raw.get())
+        .map_err(|_| ApiError::invalid_param("model", "`model` must be a string."))?;
+    check_messages(wire.messages)?;
+    let stream = match wire.stream.map(|r| r.get()) {
+        None | Some("null") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid_param("stream", "`stream` must be a boolean.")),
+    };
+    Ok(Probe {
+        model,
+        model_span: span_of(text, model_raw),
+        stream,
+        stream_options: wire.stream_options.map(|r| (r.get(), span_of(text, r))),
+        object_start,
+    })
+}
+
+fn check_messages(raw: Option<&RawValue>) -> Result<(), ApiError> {
+    let raw = raw.ok_or_else(|| {
+        ApiError::invalid_param("messages", "Missing required parameter: 'messages'.")
+    })?;
+    let s = raw.get();
+    if !s.starts_with('[') {
+        return Err(ApiError::invalid_param("messages", "`messages` must be an array."));
+    }
+    if s.trim_start_matches('[').trim_start().starts_with(']') {
+        return Err(ApiError::invalid_param(
+            "messages",
+            "`messages` must contain at least one message.",
+        ));
+    }
+    Ok(())
+}
+
+/// Position of a borrowed raw value inside the text it was parsed from.
+fn span_of(text: &str, raw: &RawValue) -> Range<usize> {
+    let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    start..start + raw.get().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_fields() {
+        let body = br#" {"messages":[{"role":"user","content":"hi"}], "model" : "g\u00e9", "stream":true,"stream_options":{"a":1}}"#;
+        let p = probe(body).unwrap();
+        assert_eq!(p.model, "g\u{e9}");
+        assert_eq!(&body[p.model_span.clone()], br#""g\u00e9""#);
+        assert!(p.stream);
+        let (raw, span) = p.stream_options.unwrap();
+        assert_eq!(raw, r#"{"a":1}"#);
+        assert_eq!(&body[span], br#"{"a":1}"#);
+        assert_eq!(p.object_start, 1);
+    }
+
+    #[test]
+    fn rejects_bad_envelopes() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (b"not json", None),
+            (b"[1,2]", None),
+            (b"{\"model\":\"m\"", None),
+            (br#"{"messages":[{"role":"user","content":"x"}]}"#, Some("model")),
+            (br#"{"model":5,"messages":[{"role":"user","content":"x"}]}"#, Some("model")),
+            (br#"{"model":"m"}"#, Some("messages")),
+            (br#"{"model":"m","messages":"hi"}"#, Some("messages")),
+            (br#"{"model":"m","messages":[ ]}"#, Some("messages")),
+            (br#"{"model":"m","messages":[{}],"stream":"yes"}"#, Some("stream")),
+            (b"{\"model\":\"\xff\",\"messages\":[{}]}", None),
+        ];
+        for (body, param) in cases {
+            let e = probe(body).unwrap_err();
+            assert_eq!(e.status, 400, "{}", String::from_utf8_lossy(body));
+            assert_eq!(e.param.as_deref(), *param, "{}", String::from_utf8_lossy(body));
+        }
+    }
+}

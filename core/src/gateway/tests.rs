@@ -1,0 +1,67 @@
+use super::*;
+use crate::config::Config;
+use serde_json::{json, Value};
+
+fn cfg() -> Config {
+    let v = json!({
+        "providers": [
+            {"name": "oa", "type": "openai", "cluster": "c_oa", "host": "oa.example:8080", "base_path": "/api/v1", "api_key_env": "K"},
+            {"name": "an", "type": "anthropic", "cluster": "c_an", "host": "an.example", "api_key_env": "K"}
+        ],
+        "models": [
+            {"name": "gpt", "targets": [{"provider": "oa", "model": "gpt-4o"}]},
+            {"name": "claude", "targets": [{"provider": "an", "model": "claude-x"}], "owned_by": "anthropic"}
+        ]
+    });
+    Config::from_json(v.to_string().as_bytes(), &|_| Some("key".to_string())).unwrap()
+}
+
+#[test]
+fn classifies_paths() {
+    assert_eq!(classify("POST", "/v1/chat/completions"), Endpoint::Chat);
+    assert_eq!(classify("POST", "/v1/chat/completions?x=1"), Endpoint::Chat);
+    assert_eq!(classify("GET", "/v1/models/"), Endpoint::Models);
+    assert_eq!(classify("GET", "/healthz"), Endpoint::Other);
+    match classify("POST", "/v1/completions") {
+        Endpoint::Reject(e) => assert_eq!((e.status, e.code), (404, Some("unknown_url"))),
+        other => panic!("{other:?}"),
+    }
+    match classify("GET", "/v1/chat/completions") {
+        Endpoint::Reject(e) => assert_eq!(e.status, 405),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn routes_to_cluster_and_path() {
+    let c = cfg();
+    let body = br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
+    let r = route_chat(&c, body, 0, 0).unwrap();
+    assert_eq!((r.cluster, r.authority), ("c_oa", "oa.example:8080"));
+    assert_eq!(r.outbound.path, "/api/v1/chat/completions");
+    assert_eq!(r.model_idx, 0);
+    let sent: Value = serde_json::from_slice(r.outbound.body.as_deref().unwrap()).unwrap();
+    assert_eq!(sent["model"], json!("gpt-4o"));
+}
+
+#[test]
+fn unknown_model_is_404() {
+    let c = cfg();
+    let body = br#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#;
+    let e = route_chat(&c, body, 0, 0).unwrap_err();
+    assert_eq!(e.error.status, 404);
+    assert_eq!(e.error.code, Some("model_not_found"));
+    assert_eq!(e.model_idx, None);
+}
+
+#[test]
+fn lists_models() {
+    let v: Value = serde_json::from_slice(&models_json(&cfg(), 7)).unwrap();
+    assert_eq!(
+        v,
+        json!({"object": "list", "data": [
+            {"id": "gpt", "object": "model", "created": 7, "owned_by": "modelmux"},
+            {"id": "claude", "object": "model", "created": 7, "owned_by": "anthropic"}
+        ]})
+    );
+}

@@ -1,0 +1,14 @@
+//! modelmux core: everything the gateway decides, with no proxy-wasm host.
+//!
+//! The Envoy-facing shell (the `modelmux` cdylib) turns host callbacks into
+//! calls here and applies the edits returned. Keeping this crate host-free
+//! lets it be tested natively and keeps the shell thin.
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod openai;
+pub mod providers;
+pub mod sse;
+pub mod stats;
+pub mod usage;

@@ -1,0 +1,223 @@
+//! OpenAI and OpenAI-compatible upstreams (Mistral, Groq, DeepSeek, vLLM...).
+//!
+//! The body already speaks the upstream's language, so the request is
+//! forwarded byte for byte except for two splices: the `model` value (only
+//! when the upstream name differs) and, on streams, `stream_options` so the
+//! upstream reports usage. When the client did not ask for usage itself, the
+//! extra usage-only chunk is removed again before it reaches the client, so
+//! the stream it sees is the one it asked for. Unknown fields pass through
+//! untouched: compatible servers add their own parameters.
+
+mod stream;
+
+use std::ops::Range;
+
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::gateway::probe::probe;
+use crate::providers::{
+    join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
+};
+use crate::usage::Usage;
+
+pub use stream::UsageStream;
+
+/// Usage as OpenAI reports it; unknown fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct WireUsage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    pub completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CompletionDetails {
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl WireUsage {
+    pub fn to_usage(&self) -> Usage {
+        Usage {
+            input: self.prompt_tokens,
+            output: self.completion_tokens,
+            cached: self
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            reasoning: self
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for response headers.
+    Sent,
+    /// A JSON body (success or error) is buffered whole.
+    Whole,
+    /// An SSE stream, scanned for usage.
+    Streaming(UsageStream),
+}
+
+/// One chat exchange with an OpenAI-compatible upstream.
+#[derive(Debug)]
+pub struct OpenAiChat {
+    stream: bool,
+    /// We injected `include_usage`; the client must not see the usage chunk.
+    strip_usage: bool,
+    state: State,
+    usage: Usage,
+    failed: bool,
+}
+
+impl ChatTranslator for OpenAiChat {
+    fn request(body: &[u8], target: TargetCtx<'_>) -> Result<(Self, Outbound), ApiError> {
+        let p = probe(body)?;
+        let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+        let mut strip_usage = false;
+        if p.stream {
+            match p.stream_options {
+                None => {
+                    let at = p.object_start + 1;
+                    edits.push((at..at, br#""stream_options":{"include_usage":true},"#.to_vec()));
+                    strip_usage = true;
+                }
+                Some((raw, span)) => {
+                    if let Some(fixed) = force_include_usage(raw)? {
+                        edits.push((span, fixed));
+                        strip_usage = true;
+                    }
+                }
+            }
+        }
+        if p.model != target.model {
+            let quoted = serde_json::to_vec(target.model)
+                .map_err(|_| ApiError::internal("cannot encode model name"))?;
+            edits.push((p.model_span.clone(), quoted));
+        }
+        let new_body = (!edits.is_empty()).then(|| splice(body, edits));
+        let mut headers = Vec::with_capacity(1);
+        if let Some(key) = &target.provider.api_key {
+            headers.push(("authorization", format!("Bearer {key}")));
+        }
+        let out = Outbound {
+            path: join_path(&target.provider.base_path, "/chat/completions"),
+            headers,
+            body: new_body,
+        };
+        let chat = OpenAiChat {
+            stream: p.stream,
+            strip_usage,
+            state: State::Sent,
+            usage: Usage::default(),
+            failed: false,
+        };
+        Ok((chat, out))
+    }
+
+    fn response_headers(&mut self, status: u16) -> HeaderEdit {
+        let ok = (200..300).contains(&status);
+        self.failed = !ok;
+        if ok && self.stream {
+            self.state = State::Streaming(UsageStream::new(self.strip_usage));
+            return HeaderEdit {
+                mode: BodyMode::Stream,
+                status: None,
+                content_type: None,
+                drop_content_length: self.strip_usage,
+            };
+        }
+        self.state = State::Whole;
+        HeaderEdit {
+            mode: BodyMode::Buffer,
+            status: None,
+            content_type: None,
+            drop_content_length: false,
+        }
+    }
+
+    fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
+        match &mut self.state {
+            State::Sent => BodyEdit::Keep,
+            State::Whole => {
+                if !self.failed {
+                    if let Ok(UsageOnly { usage: Some(u) }) = serde_json::from_slice(data) {
+                        self.usage = u.to_usage();
+                    }
+                }
+                BodyEdit::Keep
+            }
+            State::Streaming(s) => {
+                let edit = s.push(data, end);
+                self.usage = s.usage();
+                self.failed |= s.failed();
+                edit
+            }
+        }
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    fn failed(&self) -> bool {
+        self.failed
+    }
+}
+
+/// Returns a replacement for `stream_options` with `include_usage: true`,
+/// or `None` when the client already asked for usage.
+fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw)
+        .map_err(|_| ApiError::invalid_param("stream_options", "`stream_options` must be an object."))?;
+    if obj.get("include_usage") == Some(&serde_json::Value::Bool(true)) {
+        return Ok(None);
+    }
+    obj.insert("include_usage".to_string(), serde_json::Value::Bool(true));
+    serde_json::to_vec(&obj)
+        .map(Some)
+        .map_err(|_| ApiError::internal("cannot encode stream_options"))
+}
+
+/// Applies non-overlapping edits to `body` in one copy.
+fn splice(body: &[u8], mut edits: Vec<(Range<usize>, Vec<u8>)>) -> Vec<u8> {
+    edits.sort_by_key(|(r, _)| r.start);
+    let extra: usize = edits.iter().map(|(_, v)| v.len()).sum();
+    let mut out = Vec::with_capacity(body.len() + extra);
+    let mut at = 0;
+    for (range, bytes) in edits {
+        out.extend_from_slice(body.get(at..range.start).unwrap_or(&[]));
+        out.extend_from_slice(&bytes);
+        at = range.end.max(at);
+    }
+    out.extend_from_slice(body.get(at..).unwrap_or(&[]));
+    out
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

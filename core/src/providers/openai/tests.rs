@@ -1,0 +1,166 @@
+use super::*;
+use crate::config::Provider;
+use crate::providers::ProviderKind;
+use serde_json::{json, Value};
+
+fn provider(key: Option<&str>) -> Provider {
+    Provider {
+        name: "oa".into(),
+        kind: ProviderKind::OpenAi,
+        cluster: "c".into(),
+        host: "h".into(),
+        base_path: "/v1".into(),
+        api_key: key.map(str::to_string),
+        anthropic_version: String::new(),
+        default_max_tokens: 1,
+    }
+}
+
+fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (OpenAiChat, Outbound) {
+    let p = provider(key);
+    let ctx = TargetCtx {
+        provider: &p,
+        model: upstream,
+        public_model: "public",
+        now_unix_secs: 0,
+    };
+    OpenAiChat::request(body, ctx).unwrap()
+}
+
+#[test]
+fn same_model_forwards_body_untouched() {
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}],"x_vendor":{"a":1}}"#;
+    let (_, out) = start(body, "m", None);
+    assert!(out.body.is_none());
+    assert!(out.headers.is_empty());
+    assert_eq!(out.path, "/v1/chat/completions");
+}
+
+#[test]
+fn rewrites_only_the_model() {
+    let body = br#"{ "model" : "public", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
+    let (_, out) = start(body, "up\"stream", Some("sk"));
+    let new = out.body.unwrap();
+    let expected = br#"{ "model" : "up\"stream", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
+    assert_eq!(new, expected.to_vec());
+    assert_eq!(out.headers, vec![("authorization", "Bearer sk".to_string())]);
+}
+
+#[test]
+fn stream_injects_usage_request() {
+    let body = br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
+    let (chat, out) = start(body, "m", None);
+    let v: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    assert_eq!(v["stream_options"], json!({"include_usage": true}));
+    assert_eq!(v["messages"][0]["content"], json!("x"));
+    assert!(chat.strip_usage);
+
+    let body = br#"{"model":"m","stream":true,"stream_options":{"other":1},"messages":[{"role":"user","content":"x"}]}"#;
+    let (chat, out) = start(body, "m", None);
+    let v: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    assert_eq!(v["stream_options"], json!({"include_usage": true, "other": 1}));
+    assert!(chat.strip_usage);
+
+    let body = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
+    let (chat, out) = start(body, "m", None);
+    assert!(out.body.is_none());
+    assert!(!chat.strip_usage);
+}
+
+#[test]
+fn buffered_response_yields_usage() {
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
+    let (mut chat, _) = start(body, "m", None);
+    let h = chat.response_headers(200);
+    assert_eq!(h.mode, BodyMode::Buffer);
+    let resp = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}}"#;
+    assert_eq!(chat.response_body(resp, true), BodyEdit::Keep);
+    assert_eq!(
+        chat.usage(),
+        Usage {
+            input: 5,
+            output: 7,
+            cached: 2,
+            reasoning: 1
+        }
+    );
+    assert!(!chat.failed());
+}
+
+#[test]
+fn error_status_marks_failure_and_keeps_body() {
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
+    let (mut chat, _) = start(body, "m", None);
+    chat.response_headers(429);
+    assert_eq!(chat.response_body(br#"{"error":{}}"#, true), BodyEdit::Keep);
+    assert!(chat.failed());
+}
+
+const STREAM: &str = concat!(
+    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"h\u{e9} \u{2713}\"}}],\"usage\":null}\n\n",
+    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n",
+    "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\n",
+    "data: [DONE]\n\n"
+);
+
+fn run_stream(strip: bool, pieces: &[&[u8]]) -> (Vec<u8>, OpenAiChat) {
+    let body: &[u8] = if strip {
+        br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#
+    } else {
+        br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#
+    };
+    let (mut chat, _) = start(body, "m", None);
+    assert_eq!(chat.response_headers(200).mode, BodyMode::Stream);
+    let mut out = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        match chat.response_body(p, i + 1 == pieces.len()) {
+            BodyEdit::Keep => out.extend_from_slice(p),
+            BodyEdit::Replace(b) => out.extend_from_slice(&b),
+        }
+    }
+    (out, chat)
+}
+
+fn events(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .split("\n\n")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn stream_strips_injected_usage_at_every_split() {
+    let bytes = STREAM.as_bytes();
+    for i in 0..=bytes.len() {
+        let (out, chat) = run_stream(true, &[&bytes[..i], &bytes[i..]]);
+        let ev = events(&out);
+        assert_eq!(ev.len(), 3, "split {i}");
+        assert!(ev.iter().all(|e| !e.contains("prompt_tokens")));
+        assert_eq!(ev[2], "data: [DONE]");
+        assert_eq!(chat.usage().input, 3);
+        assert_eq!(chat.usage().output, 4);
+        assert!(!chat.failed());
+    }
+    let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+    let (out, _) = run_stream(true, &singles);
+    assert_eq!(events(&out).len(), 3);
+}
+
+#[test]
+fn stream_passthrough_is_untouched_at_every_split() {
+    let bytes = STREAM.as_bytes();
+    for i in 0..=bytes.len() {
+        let (out, chat) = run_stream(false, &[&bytes[..i], &bytes[i..]]);
+        assert_eq!(out, bytes);
+        assert_eq!(chat.usage().output, 4, "split {i}");
+    }
+}
+
+#[test]
+fn stream_without_done_is_failure() {
+    let bytes = &STREAM.as_bytes()[..60];
+    let (_, chat) = run_stream(false, &[bytes]);
+    assert!(chat.failed());
+}
