@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
-use crate::error::ApiError;
+use crate::error::{kind_for_status, ApiError};
 use crate::gateway::probe::probe;
 use crate::providers::{
     join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
@@ -90,6 +90,7 @@ pub struct OpenAiChat {
     /// We injected `include_usage`; the client must not see the usage chunk.
     strip_usage: bool,
     state: State,
+    status: u16,
     usage: Usage,
     failed: bool,
 }
@@ -120,7 +121,8 @@ impl ChatTranslator for OpenAiChat {
             edits.push((p.model_span.clone(), quoted));
         }
         let new_body = (!edits.is_empty()).then(|| splice(body, edits));
-        let mut headers = Vec::with_capacity(1);
+        let mut headers = Vec::with_capacity(2);
+        headers.push(("content-type", "application/json".to_string()));
         if let Some(key) = &target.provider.api_key {
             headers.push(("authorization", format!("Bearer {key}")));
         }
@@ -133,6 +135,7 @@ impl ChatTranslator for OpenAiChat {
             stream: p.stream,
             strip_usage,
             state: State::Sent,
+            status: 0,
             usage: Usage::default(),
             failed: false,
         };
@@ -142,6 +145,7 @@ impl ChatTranslator for OpenAiChat {
     fn response_headers(&mut self, status: u16) -> HeaderEdit {
         let ok = (200..300).contains(&status);
         self.failed = !ok;
+        self.status = status;
         if ok && self.stream {
             self.state = State::Streaming(UsageStream::new(self.strip_usage));
             return HeaderEdit {
@@ -155,19 +159,18 @@ impl ChatTranslator for OpenAiChat {
         HeaderEdit {
             mode: BodyMode::Buffer,
             status: None,
-            content_type: None,
-            drop_content_length: false,
+            content_type: (!ok).then_some("application/json"),
+            drop_content_length: !ok,
         }
     }
 
     fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
         match &mut self.state {
             State::Sent => BodyEdit::Keep,
+            State::Whole if self.failed => normalize_error(self.status, data),
             State::Whole => {
-                if !self.failed {
-                    if let Ok(UsageOnly { usage: Some(u) }) = serde_json::from_slice(data) {
-                        self.usage = u.to_usage();
-                    }
+                if let Ok(UsageOnly { usage: Some(u) }) = serde_json::from_slice(data) {
+                    self.usage = u.to_usage();
                 }
                 BodyEdit::Keep
             }
@@ -187,6 +190,29 @@ impl ChatTranslator for OpenAiChat {
     fn failed(&self) -> bool {
         self.failed
     }
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope<'a> {
+    #[serde(borrow)]
+    error: &'a serde_json::value::RawValue,
+}
+
+/// Keeps an upstream error that is already OpenAI-shaped; anything else
+/// (an HTML page, Envoy's own `no healthy upstream` text) becomes one.
+fn normalize_error(status: u16, data: &[u8]) -> BodyEdit {
+    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope<'_>>(data) {
+        if env.error.get().starts_with('{') {
+            return BodyEdit::Keep;
+        }
+    }
+    let snippet: String = String::from_utf8_lossy(data).chars().take(200).collect();
+    let message = if snippet.trim().is_empty() {
+        format!("upstream returned HTTP {status}")
+    } else {
+        format!("upstream returned HTTP {status}: {}", snippet.trim())
+    };
+    BodyEdit::Replace(ApiError::new(status, kind_for_status(status), message).to_json())
 }
 
 /// Returns a replacement for `stream_options` with `include_usage: true`,

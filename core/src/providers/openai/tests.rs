@@ -32,7 +32,7 @@ fn same_model_forwards_body_untouched() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}],"x_vendor":{"a":1}}"#;
     let (_, out) = start(body, "m", None);
     assert!(out.body.is_none());
-    assert!(out.headers.is_empty());
+    assert_eq!(out.headers, vec![("content-type", "application/json".to_string())]);
     assert_eq!(out.path, "/v1/chat/completions");
 }
 
@@ -43,7 +43,13 @@ fn rewrites_only_the_model() {
     let new = out.body.unwrap();
     let expected = br#"{ "model" : "up\"stream", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
     assert_eq!(new, expected.to_vec());
-    assert_eq!(out.headers, vec![("authorization", "Bearer sk".to_string())]);
+    assert_eq!(
+        out.headers,
+        vec![
+            ("content-type", "application/json".to_string()),
+            ("authorization", "Bearer sk".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -94,6 +100,21 @@ fn error_status_marks_failure_and_keeps_body() {
     chat.response_headers(429);
     assert_eq!(chat.response_body(br#"{"error":{}}"#, true), BodyEdit::Keep);
     assert!(chat.failed());
+}
+
+#[test]
+fn non_json_error_becomes_openai_error() {
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
+    let (mut chat, _) = start(body, "m", None);
+    let h = chat.response_headers(503);
+    assert_eq!(h.content_type, Some("application/json"));
+    assert!(h.drop_content_length);
+    let BodyEdit::Replace(out) = chat.response_body(b"no healthy upstream", true) else {
+        panic!("expected a replacement");
+    };
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["type"], json!("server_error"));
+    assert_eq!(v["error"]["message"], json!("upstream returned HTTP 503: no healthy upstream"));
 }
 
 const STREAM: &str = concat!(
