@@ -1,0 +1,117 @@
+//! Anthropic Messages mock (`POST /v1/messages`).
+
+mod blocks;
+pub mod respond;
+pub mod validate;
+
+use serde_json::{json, Map, Value};
+
+use crate::faults::{Faults, Response};
+use crate::http::Request;
+use crate::reply;
+use crate::server::Listener;
+
+pub const PATH: &str = "/v1/messages";
+pub const VERSION: &str = "2023-06-01";
+
+/// Native error type for a status.
+pub fn error_type(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        s if s >= 500 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+/// `{"type":"error","error":{"type":...,"message":...}}` with that status.
+pub fn error_for_status(status: u16, message: &str) -> Response {
+    Response::json(
+        status,
+        &json!({"type": "error", "error": {"type": error_type(status), "message": message}}),
+    )
+}
+
+fn fault_message(status: u16) -> String {
+    match status {
+        400 => "Mock injected invalid request.".into(),
+        401 => "invalid x-api-key".into(),
+        403 => "Your API key does not have permission to use the specified resource.".into(),
+        404 => "The requested resource could not be found.".into(),
+        429 => "Number of request tokens has exceeded your per-minute rate limit".into(),
+        500 => "Internal server error".into(),
+        529 => "Overloaded".into(),
+        s => format!("Mock injected error (status {s})."),
+    }
+}
+
+/// Header-level checks after authentication; `Err` is the 400 message.
+fn check_headers(req: &Request) -> Result<(), String> {
+    match req.header("anthropic-version") {
+        None => return Err("anthropic-version: header is required".into()),
+        Some(VERSION) => {}
+        Some(other) => {
+            return Err(format!(
+                "anthropic-version: \"{other}\" is not a valid version"
+            ))
+        }
+    }
+    let ct = req.header("content-type").unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(format!(
+            "content-type: expected application/json, got \"{ct}\""
+        ));
+    }
+    Ok(())
+}
+
+/// Handles one request on the Anthropic listener.
+pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+    if req.path() != PATH {
+        return error_for_status(404, &format!("Not found: {} {}", req.method, req.path()));
+    }
+    if req.method != "POST" {
+        return error_for_status(405, &format!("Method not allowed: {}", req.method));
+    }
+    if req.header("x-api-key") != Some(state.key.as_str()) {
+        return error_for_status(401, "invalid x-api-key");
+    }
+    if let Some(status) = faults.error_status() {
+        return error_for_status(status, &fault_message(status));
+    }
+    let n = state.next_id();
+    let resp = match check_headers(req) {
+        Err(msg) => error_for_status(400, &msg),
+        Ok(()) => match serde_json::from_slice::<Value>(&req.body) {
+            Ok(Value::Object(body)) => match validate::validate(&body) {
+                Ok(()) => respond(n, &body, faults),
+                Err(msg) => error_for_status(400, &msg),
+            },
+            Ok(_) => error_for_status(400, "Input should be a valid dictionary"),
+            Err(e) => error_for_status(
+                400,
+                &format!("There was an issue with the JSON body of your request: {e}"),
+            ),
+        },
+    };
+    resp.with_header("request-id", format!("req_mock_{n}"))
+}
+
+fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
+    let conv = respond::conversation(body);
+    let outcome = reply::compute(&conv);
+    let usage = reply::usage(&conv, &outcome, faults.cached_tokens);
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        let events = respond::stream(n, &conv.model, &outcome, &usage, faults.stream_error);
+        return Response::sse(events);
+    }
+    Response::json(200, &respond::message(n, &conv.model, &outcome, &usage))
+}
+
+#[cfg(test)]
+mod tests;

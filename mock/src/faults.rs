@@ -1,0 +1,266 @@
+//! Responses and per-request fault injection (`x-mock-*` request headers).
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::http::Request;
+
+/// Response body: a complete JSON document or a list of rendered SSE events.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Json(Vec<u8>),
+    Sse(Vec<Vec<u8>>),
+}
+
+/// A response ready to be written, before faults are applied.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Body,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Json(serde_json::to_vec(value).unwrap_or_default()),
+        }
+    }
+
+    pub fn sse(events: Vec<Vec<u8>>) -> Response {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body: Body::Sse(events),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Response {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// Fault-injection settings read from the request headers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// `x-mock-status`: answer with this status and a native error body.
+    pub status: Option<u16>,
+    /// `x-mock-delay-ms`: sleep before sending the response head.
+    pub delay_ms: u64,
+    /// `x-mock-chunk-bytes`: write the body in writes of this many bytes.
+    pub chunk_bytes: usize,
+    /// `x-mock-cut-after`: send this many SSE events (or half the JSON) then close.
+    pub cut_after: Option<usize>,
+    /// `x-mock-stream-error: 1`: emit an in-stream error event.
+    pub stream_error: bool,
+    /// `x-mock-cached-tokens`: cached prompt tokens reported in usage.
+    pub cached_tokens: u64,
+}
+
+impl Faults {
+    pub fn from_request(req: &Request) -> Faults {
+        let num = |name: &str| req.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        Faults {
+            status: num("x-mock-status")
+                .filter(|s| (100..=999).contains(s))
+                .and_then(|s| u16::try_from(s).ok()),
+            delay_ms: num("x-mock-delay-ms").unwrap_or(0),
+            chunk_bytes: num("x-mock-chunk-bytes")
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
+            cut_after: num("x-mock-cut-after").and_then(|n| usize::try_from(n).ok()),
+            stream_error: req
+                .header("x-mock-stream-error")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
+            cached_tokens: num("x-mock-cached-tokens").unwrap_or(0),
+        }
+    }
+
+    /// The injected error status, if it is an error status (>= 300).
+    pub fn error_status(&self) -> Option<u16> {
+        self.status.filter(|s| *s >= 300)
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        529 => "Overloaded",
+        _ => "Status",
+    }
+}
+
+/// Writes `resp` applying `faults`. Returns `Ok(false)` when the connection
+/// must be closed afterwards (cut responses or `close` requested).
+pub fn write_response<W: Write>(
+    w: &mut W,
+    resp: &Response,
+    faults: &Faults,
+    close: bool,
+) -> io::Result<bool> {
+    if faults.delay_ms > 0 {
+        std::thread::sleep(Duration::from_millis(faults.delay_ms));
+    }
+    let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
+    for (name, value) in &resp.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match &resp.body {
+        Body::Json(bytes) => {
+            head.push_str("content-type: application/json\r\n");
+            head.push_str(&format!("content-length: {}\r\n", bytes.len()));
+        }
+        Body::Sse(_) => {
+            head.push_str("content-type: text/event-stream\r\n");
+            head.push_str("cache-control: no-cache\r\n");
+            head.push_str("transfer-encoding: chunked\r\n");
+        }
+    }
+    if close {
+        head.push_str("connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    w.write_all(head.as_bytes())?;
+    let complete = match &resp.body {
+        Body::Json(bytes) => write_json(w, bytes, faults)?,
+        Body::Sse(events) => write_sse(w, events, faults)?,
+    };
+    w.flush()?;
+    Ok(complete && !close)
+}
+
+fn write_json<W: Write>(w: &mut W, bytes: &[u8], faults: &Faults) -> io::Result<bool> {
+    let (body, complete) = match faults.cut_after {
+        Some(_) => (&bytes[..bytes.len() / 2], false),
+        None => (bytes, true),
+    };
+    if faults.chunk_bytes == 0 {
+        w.write_all(body)?;
+    } else {
+        for piece in body.chunks(faults.chunk_bytes) {
+            w.write_all(piece)?;
+            w.flush()?;
+        }
+    }
+    Ok(complete)
+}
+
+fn write_chunk<W: Write>(w: &mut W, data: &[u8]) -> io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    w.write_all(format!("{:x}\r\n", data.len()).as_bytes())?;
+    w.write_all(data)?;
+    w.write_all(b"\r\n")?;
+    w.flush()
+}
+
+fn write_sse<W: Write>(w: &mut W, events: &[Vec<u8>], faults: &Faults) -> io::Result<bool> {
+    let count = faults.cut_after.unwrap_or(events.len()).min(events.len());
+    let events = &events[..count];
+    if faults.chunk_bytes == 0 {
+        w.flush()?;
+        for event in events {
+            write_chunk(w, event)?;
+        }
+    } else {
+        let all: Vec<u8> = events.concat();
+        w.flush()?;
+        for piece in all.chunks(faults.chunk_bytes) {
+            write_chunk(w, piece)?;
+        }
+    }
+    if faults.cut_after.is_some() {
+        return Ok(false);
+    }
+    w.write_all(b"0\r\n\r\n")?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faults() -> Faults {
+        Faults::default()
+    }
+
+    #[test]
+    fn json_response_and_cut() {
+        let resp = Response::json(200, &serde_json::json!({"a": "bcdefgh"}));
+        let mut out = Vec::new();
+        assert!(write_response(&mut out, &resp, &faults(), false).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(text.contains("content-length: 15\r\n"));
+        assert!(text.ends_with("\r\n\r\n{\"a\":\"bcdefgh\"}"));
+
+        let mut out = Vec::new();
+        let cut = Faults {
+            cut_after: Some(0),
+            ..faults()
+        };
+        assert!(!write_response(&mut out, &resp, &cut, false).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("content-length: 15\r\n"));
+        assert!(text.ends_with("\r\n\r\n{\"a\":\"b"));
+    }
+
+    #[test]
+    fn sse_chunking_and_cut() {
+        let resp = Response::sse(vec![b"data: 1\n\n".to_vec(), b"data: 2\n\n".to_vec()]);
+        let mut out = Vec::new();
+        assert!(write_response(&mut out, &resp, &faults(), false).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with("\r\n\r\n9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n0\r\n\r\n"));
+
+        let mut out = Vec::new();
+        let f = Faults {
+            chunk_bytes: 4,
+            cut_after: Some(1),
+            ..faults()
+        };
+        assert!(!write_response(&mut out, &resp, &f, false).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with("\r\n\r\n4\r\ndata\r\n4\r\n: 1\n\r\n1\r\n\n\r\n"));
+    }
+
+    #[test]
+    fn parse_fault_headers() {
+        let req = Request {
+            method: "POST".into(),
+            target: "/".into(),
+            headers: vec![
+                ("x-mock-status".into(), "429".into()),
+                ("x-mock-chunk-bytes".into(), "3".into()),
+                ("x-mock-stream-error".into(), "1".into()),
+                ("x-mock-cached-tokens".into(), "7".into()),
+            ],
+            body: Vec::new(),
+            keep_alive: true,
+        };
+        let f = Faults::from_request(&req);
+        assert_eq!(f.error_status(), Some(429));
+        assert_eq!(f.chunk_bytes, 3);
+        assert!(f.stream_error);
+        assert_eq!(f.cached_tokens, 7);
+        assert_eq!(f.cut_after, None);
+    }
+}

@@ -1,0 +1,128 @@
+//! OpenAI Chat Completions mock (`POST /v1/chat/completions`).
+
+mod messages;
+pub mod respond;
+pub mod validate;
+
+use serde_json::{json, Value};
+
+use crate::faults::{Faults, Response};
+use crate::http::Request;
+use crate::reply;
+use crate::server::Listener;
+use validate::Invalid;
+
+pub const PATH: &str = "/v1/chat/completions";
+
+fn error_body(
+    status: u16,
+    message: &str,
+    ty: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    Response::json(
+        status,
+        &json!({"error": {"message": message, "type": ty, "param": param, "code": code}}),
+    )
+}
+
+/// Native error for a status: type/code as the real API uses them.
+pub fn error_for_status(status: u16, message: &str) -> Response {
+    let (ty, code) = match status {
+        401 => ("invalid_request_error", Some("invalid_api_key")),
+        429 => ("requests", Some("rate_limit_exceeded")),
+        s if s >= 500 => ("server_error", None),
+        _ => ("invalid_request_error", None),
+    };
+    error_body(status, message, ty, None, code)
+}
+
+fn fault_message(status: u16) -> String {
+    match status {
+        401 => "Incorrect API key provided.".into(),
+        404 => "The model does not exist or you do not have access to it.".into(),
+        429 => "Rate limit reached for requests. Please try again later.".into(),
+        500 => "The server had an error while processing your request. Sorry about that!".into(),
+        503 => "The engine is currently overloaded, please try again later.".into(),
+        s => format!("Mock injected error (status {s})."),
+    }
+}
+
+fn invalid_response(inv: &Invalid) -> Response {
+    error_body(
+        400,
+        &inv.message,
+        "invalid_request_error",
+        inv.param.as_deref(),
+        inv.code,
+    )
+}
+
+/// Checks `Authorization: Bearer <key>`.
+pub fn authorized(req: &Request, key: &str) -> bool {
+    req.header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|k| k == key)
+}
+
+/// Handles one request on the OpenAI listener.
+pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+    if req.path() != PATH {
+        let msg = format!("Invalid URL ({} {})", req.method, req.path());
+        return error_for_status(404, &msg);
+    }
+    if req.method != "POST" {
+        let msg = format!("Invalid method for URL ({} {})", req.method, req.path());
+        return error_for_status(405, &msg);
+    }
+    if !authorized(req, &state.key) {
+        return error_for_status(401, "Incorrect API key provided.");
+    }
+    if let Some(status) = faults.error_status() {
+        return error_for_status(status, &fault_message(status));
+    }
+    let n = state.next_id();
+    let resp = match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(body)) => match validate::validate(&body) {
+            Ok(()) => respond(n, &body, faults),
+            Err(inv) => invalid_response(&inv),
+        },
+        Ok(_) => error_body(
+            400,
+            "Invalid type for request body: expected an object.",
+            "invalid_request_error",
+            None,
+            Some("invalid_type"),
+        ),
+        Err(_) => error_body(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            "invalid_request_error",
+            None,
+            None,
+        ),
+    };
+    resp.with_header("x-request-id", format!("req_mock_{n}"))
+}
+
+fn respond(n: u64, body: &serde_json::Map<String, Value>, faults: &Faults) -> Response {
+    let conv = respond::conversation(body);
+    let outcome = reply::compute(&conv);
+    let usage = reply::usage(&conv, &outcome, faults.cached_tokens);
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        let include_usage = body
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            == Some(&Value::Bool(true));
+        let opts = respond::StreamOpts {
+            include_usage,
+            stream_error: faults.stream_error,
+        };
+        return Response::sse(respond::stream(n, &conv.model, &outcome, &usage, &opts));
+    }
+    Response::json(200, &respond::completion(n, &conv.model, &outcome, &usage))
+}
+
+#[cfg(test)]
+mod tests;
