@@ -63,7 +63,7 @@ impl UsageStream {
                 *failed |= probe.error.is_some();
                 if let Some(u) = &probe.usage {
                     usage.merge_max(u.to_usage());
-                    let usage_only = probe.choices.map_or(true, |c| c.get().trim() == "[]");
+                    let usage_only = probe.choices.is_none_or(|c| c.get().trim() == "[]");
                     if strip && usage_only {
                         return;
                     }

@@ -1,0 +1,391 @@
+//! OpenAI chat request → Anthropic Messages request.
+
+use serde_json::value::RawValue;
+
+use super::wire::{
+    Block, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool, ToolChoice,
+    ToolResultContent,
+};
+use crate::error::ApiError;
+use crate::openai::{
+    ChatMessage, ChatRequest, ContentPart, MessageContent, PartType, ResponseFormatType,
+    Role as ChatRole, Str, TextOr, ToolChoice as ChatToolChoice, ToolType,
+};
+use crate::providers::TargetCtx;
+
+/// `input_schema` for a function declared without `parameters`.
+const EMPTY_SCHEMA: &str = r#"{"type":"object","properties":{}}"#;
+const EMPTY_OBJECT: &str = "{}";
+
+/// 400 for a parameter OpenAI accepts but Anthropic cannot honour.
+pub(super) fn unsupported(param: &str) -> ApiError {
+    ApiError::invalid_param(
+        param,
+        format!("`{param}` is not supported by provider anthropic."),
+    )
+}
+
+/// Serialises the Messages API body for `req`.
+pub(super) fn messages_body(
+    req: &ChatRequest<'_>,
+    target: &TargetCtx<'_>,
+) -> Result<Vec<u8>, ApiError> {
+    check_params(req)?;
+    let (system, messages) = convert_messages(req.messages())?;
+    if messages.is_empty() {
+        return Err(ApiError::invalid_param(
+            "messages",
+            "`messages` must contain a user or assistant message besides system and developer messages.",
+        ));
+    }
+    let tools = convert_tools(req)?;
+    let tool_choice = if tools.is_empty() {
+        None
+    } else {
+        convert_tool_choice(req)?
+    };
+    let body = MessagesRequest {
+        model: target.model,
+        max_tokens: max_tokens(req, target.provider.default_max_tokens)?,
+        messages,
+        system,
+        metadata: req
+            .user
+            .as_deref()
+            .or(req.safety_identifier.as_deref())
+            .map(|user_id| Metadata { user_id }),
+        stop_sequences: stop_sequences(req),
+        stream: req.is_stream().then_some(true),
+        temperature: req.temperature,
+        top_p: req.top_p,
+        tools,
+        tool_choice,
+    };
+    serde_json::to_vec(&body)
+        .map_err(|e| ApiError::internal(format!("cannot encode the anthropic request: {e}")))
+}
+
+/// Rejects parameters that would be silently ignored otherwise.
+fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
+    if let Some(name) = req.extra.keys().next() {
+        return Err(ApiError::invalid_param(
+            name,
+            format!("Unrecognized request argument supplied: {name}"),
+        ));
+    }
+    let non_zero = |v: Option<f64>| v.is_some_and(|x| x != 0.0);
+    let rejected = [
+        ("n", req.n.is_some_and(|n| n > 1)),
+        (
+            "response_format",
+            req.response_format
+                .as_ref()
+                .is_some_and(|f| f.kind != ResponseFormatType::Text),
+        ),
+        ("logprobs", req.logprobs == Some(true)),
+        ("top_logprobs", req.top_logprobs.is_some()),
+        ("audio", req.audio.is_some()),
+        (
+            "modalities",
+            req.modalities
+                .iter()
+                .flatten()
+                .any(|m| m.as_str() != "text"),
+        ),
+        ("presence_penalty", non_zero(req.presence_penalty)),
+        ("frequency_penalty", non_zero(req.frequency_penalty)),
+        (
+            "logit_bias",
+            req.logit_bias.is_some_and(|b| !is_empty_object(b)),
+        ),
+        ("seed", req.seed.is_some()),
+        ("prediction", req.prediction.is_some()),
+        ("web_search_options", req.web_search_options.is_some()),
+        ("functions", req.functions.is_some()),
+        ("function_call", req.function_call.is_some()),
+    ];
+    if let Some((param, _)) = rejected.iter().find(|(_, bad)| *bad) {
+        return Err(unsupported(param));
+    }
+    check_unit_range("temperature", req.temperature)?;
+    check_unit_range("top_p", req.top_p)
+}
+
+fn is_empty_object(raw: &RawValue) -> bool {
+    raw.get()
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .eq("{}".chars())
+}
+
+/// Anthropic samples on 0..=1; OpenAI's temperature goes up to 2 and there
+/// is no faithful rescaling, so out-of-range values are refused.
+fn check_unit_range(param: &str, value: Option<f64>) -> Result<(), ApiError> {
+    match value {
+        Some(v) if !(0.0..=1.0).contains(&v) => Err(ApiError::invalid_param(
+            param,
+            format!("`{param}` must be between 0 and 1 for provider anthropic (got {v})."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn max_tokens(req: &ChatRequest<'_>, default: u32) -> Result<u32, ApiError> {
+    match req.max_output_tokens() {
+        Some((param, 0)) => Err(ApiError::invalid_param(
+            param,
+            format!("`{param}` must be at least 1."),
+        )),
+        Some((_, n)) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+fn stop_sequences<'r>(req: &'r ChatRequest<'_>) -> Vec<&'r str> {
+    match &req.stop {
+        None => Vec::new(),
+        Some(TextOr::Text(s)) => [s.as_ref()].into_iter().filter(|s| !s.is_empty()).collect(),
+        Some(TextOr::Items(v)) => v
+            .iter()
+            .map(Str::as_str)
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
+
+type Conversation<'r> = (Vec<TextBlock<'r>>, Vec<Message<'r>>);
+
+/// Splits off the system prompt and folds the turns into strictly
+/// alternating user/assistant messages.
+fn convert_messages<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Conversation<'r>, ApiError> {
+    let mut system = Vec::new();
+    let mut turns: Vec<Message<'r>> = Vec::with_capacity(msgs.len());
+    for (i, m) in msgs.iter().enumerate() {
+        match m.role {
+            ChatRole::System | ChatRole::Developer => system_blocks(i, m, &mut system)?,
+            ChatRole::User => {
+                let mut blocks = Vec::new();
+                content_blocks(i, m.content.as_ref(), true, &mut blocks)?;
+                append(&mut turns, Role::User, blocks);
+            }
+            ChatRole::Assistant => append(&mut turns, Role::Assistant, assistant_blocks(i, m)?),
+            ChatRole::Tool => append_tool_result(&mut turns, tool_result(i, m)?),
+            ChatRole::Function => {
+                return Err(ApiError::invalid_param(
+                    &format!("messages[{i}].role"),
+                    "The deprecated `function` role is not supported by provider anthropic; use `tool` messages.",
+                ))
+            }
+        }
+    }
+    Ok((system, turns))
+}
+
+fn system_blocks<'r>(
+    i: usize,
+    m: &'r ChatMessage<'_>,
+    out: &mut Vec<TextBlock<'r>>,
+) -> Result<(), ApiError> {
+    let mut blocks = Vec::new();
+    content_blocks(i, m.content.as_ref(), false, &mut blocks)?;
+    out.extend(blocks.into_iter().filter_map(|b| match b {
+        Block::Text { text } => Some(TextBlock::new(text)),
+        _ => None,
+    }));
+    Ok(())
+}
+
+fn assistant_blocks<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Vec<Block<'r>>, ApiError> {
+    if m.function_call.is_some() {
+        return Err(unsupported(&format!("messages[{i}].function_call")));
+    }
+    let mut blocks = Vec::new();
+    content_blocks(i, m.content.as_ref(), false, &mut blocks)?;
+    if m.content.is_none() {
+        push_text(&mut blocks, m.refusal.as_deref());
+    }
+    for (k, call) in m.tool_calls.iter().flatten().enumerate() {
+        if call.kind != ToolType::Function {
+            return Err(unsupported(&format!("messages[{i}].tool_calls[{k}].type")));
+        }
+        let input = tool_input(&call.function.arguments).ok_or_else(|| {
+            let p = format!("messages[{i}].tool_calls[{k}].function.arguments");
+            ApiError::invalid_param(&p, format!("`{p}` must be a JSON object."))
+        })?;
+        blocks.push(Block::ToolUse {
+            id: &call.id,
+            name: &call.function.name,
+            input,
+        });
+    }
+    Ok(blocks)
+}
+
+/// Tool arguments as a JSON object; an empty string counts as `{}`.
+fn tool_input(args: &str) -> Option<&RawValue> {
+    let raw: &RawValue = serde_json::from_str(if args.trim().is_empty() {
+        EMPTY_OBJECT
+    } else {
+        args
+    })
+    .ok()?;
+    raw.get().starts_with('{').then_some(raw)
+}
+
+fn tool_result<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Block<'r>, ApiError> {
+    let tool_use_id = m.tool_call_id.as_deref().ok_or_else(|| {
+        ApiError::invalid_param(
+            &format!("messages[{i}].tool_call_id"),
+            "A tool message needs `tool_call_id`.",
+        )
+    })?;
+    let content = match &m.content {
+        None => None,
+        Some(TextOr::Text(t)) => (!t.is_empty()).then_some(ToolResultContent::Text(t)),
+        Some(content) => {
+            let mut blocks = Vec::new();
+            content_blocks(i, Some(content), true, &mut blocks)?;
+            (!blocks.is_empty()).then_some(ToolResultContent::Blocks(blocks))
+        }
+    };
+    Ok(Block::ToolResult {
+        tool_use_id,
+        content,
+    })
+}
+
+/// Appends to the last turn when it has the same role (Anthropic requires
+/// alternation), dropping empty contributions.
+fn append<'r>(turns: &mut Vec<Message<'r>>, role: Role, blocks: Vec<Block<'r>>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match turns.last_mut() {
+        Some(last) if last.role == role => last.content.extend(blocks),
+        _ => turns.push(Message {
+            role,
+            content: blocks,
+        }),
+    }
+}
+
+/// Tool results open a user turn; Anthropic wants them before any text.
+fn append_tool_result<'r>(turns: &mut Vec<Message<'r>>, block: Block<'r>) {
+    match turns.last_mut() {
+        Some(last) if last.role == Role::User => {
+            let at = last
+                .content
+                .iter()
+                .position(|b| !matches!(b, Block::ToolResult { .. }))
+                .unwrap_or(last.content.len());
+            last.content.insert(at, block);
+        }
+        _ => turns.push(Message {
+            role: Role::User,
+            content: vec![block],
+        }),
+    }
+}
+
+fn content_blocks<'r>(
+    i: usize,
+    content: Option<&'r MessageContent<'_>>,
+    images: bool,
+    out: &mut Vec<Block<'r>>,
+) -> Result<(), ApiError> {
+    match content {
+        None => {}
+        Some(TextOr::Text(t)) => push_text(out, Some(t)),
+        Some(TextOr::Items(parts)) => {
+            for (j, part) in parts.iter().enumerate() {
+                part_block(i, j, part, images, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Anthropic rejects empty text blocks, so they are dropped.
+fn push_text<'r>(out: &mut Vec<Block<'r>>, text: Option<&'r str>) {
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        out.push(Block::Text { text });
+    }
+}
+
+fn part_block<'r>(
+    i: usize,
+    j: usize,
+    part: &'r ContentPart<'_>,
+    images: bool,
+    out: &mut Vec<Block<'r>>,
+) -> Result<(), ApiError> {
+    match (part.kind, &part.image_url) {
+        (PartType::Text, _) => push_text(out, part.text.as_deref()),
+        (PartType::Refusal, _) => push_text(out, part.refusal.as_deref()),
+        (PartType::ImageUrl, Some(img)) if images => {
+            let source = image_source(&img.url).ok_or_else(|| {
+                ApiError::invalid_param(
+                    &format!("messages[{i}].content[{j}].image_url.url"),
+                    "Image URLs must be http(s) URLs or base64 `data:` URLs for provider anthropic.",
+                )
+            })?;
+            out.push(Block::Image { source });
+        }
+        _ => {
+            let p = format!("messages[{i}].content[{j}]");
+            return Err(ApiError::invalid_param(
+                &p,
+                format!("This content part type is not supported by provider anthropic in `{p}`."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `data:<media type>;base64,<data>` or an http(s) URL.
+fn image_source(url: &str) -> Option<ImageSource<'_>> {
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (meta, data) = rest.split_once(',')?;
+        let media_type = meta.strip_suffix(";base64").filter(|m| !m.is_empty())?;
+        return Some(ImageSource::Base64 { media_type, data });
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    let web = scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http");
+    (web && !rest.is_empty()).then_some(ImageSource::Url { url })
+}
+
+fn convert_tools<'r>(req: &'r ChatRequest<'_>) -> Result<Vec<Tool<'r>>, ApiError> {
+    let empty_schema: &'static RawValue = serde_json::from_str(EMPTY_SCHEMA)
+        .map_err(|_| ApiError::internal("invalid built-in tool schema"))?;
+    let tools = req.tools.iter().flatten().enumerate();
+    tools
+        .map(|(i, t)| match (t.kind, &t.function) {
+            (ToolType::Function, Some(f)) => Ok(Tool {
+                name: &f.name,
+                description: f.description.as_deref(),
+                input_schema: f.parameters.unwrap_or(empty_schema),
+            }),
+            _ => Err(unsupported(&format!("tools[{i}].type"))),
+        })
+        .collect()
+}
+
+fn convert_tool_choice<'r>(req: &'r ChatRequest<'_>) -> Result<Option<ToolChoice<'r>>, ApiError> {
+    let serial = req.parallel_tool_calls == Some(false);
+    let (kind, name) = match &req.tool_choice {
+        None if serial => ("auto", None),
+        None => return Ok(None),
+        Some(ChatToolChoice::None) => ("none", None),
+        Some(ChatToolChoice::Auto) => ("auto", None),
+        Some(ChatToolChoice::Required) => ("any", None),
+        Some(ChatToolChoice::Named(n)) => match (n.kind, &n.function) {
+            (ToolType::Function, Some(f)) => ("tool", Some(f.name.as_ref())),
+            _ => return Err(unsupported("tool_choice.type")),
+        },
+    };
+    Ok(Some(ToolChoice {
+        kind,
+        name,
+        disable_parallel_tool_use: (serial && kind != "none").then_some(true),
+    }))
+}

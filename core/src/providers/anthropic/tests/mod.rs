@@ -1,0 +1,46 @@
+mod request;
+mod response;
+
+use serde_json::Value;
+
+use super::AnthropicChat;
+use crate::config::Provider;
+use crate::error::ApiError;
+use crate::providers::{ChatTranslator, Outbound, ProviderKind, TargetCtx};
+
+fn provider() -> Provider {
+    Provider {
+        name: "claude".into(),
+        kind: ProviderKind::Anthropic,
+        cluster: "anthropic".into(),
+        host: "api.anthropic.com".into(),
+        base_path: "/v1".into(),
+        api_key: Some("sk-ant-test".into()),
+        anthropic_version: "2023-06-01".into(),
+        default_max_tokens: 4096,
+    }
+}
+
+fn start(body: &Value) -> Result<(AnthropicChat, Outbound), ApiError> {
+    let p = provider();
+    let ctx = TargetCtx {
+        provider: &p,
+        model: "claude-sonnet-4-5",
+        public_model: "smart",
+        now_unix_secs: 1_700_000_000,
+    };
+    AnthropicChat::request(&serde_json::to_vec(body).unwrap(), ctx)
+}
+
+/// The upstream body for a request that must translate.
+fn upstream(body: Value) -> Value {
+    let (_, out) = start(&body).unwrap();
+    serde_json::from_slice(&out.body.unwrap()).unwrap()
+}
+
+/// The 400 for a request that must not translate.
+fn rejected(body: Value) -> ApiError {
+    let e = start(&body).unwrap_err();
+    assert_eq!(e.status, 400, "{e:?}");
+    e
+}

@@ -1,0 +1,384 @@
+//! Anthropic SSE → OpenAI chunk translation, driven by recorded-style
+//! fixtures, including every way of splitting each fixture into pieces.
+
+// Test helpers outside `#[test]` functions: the in-test allowance of
+// clippy.toml does not reach them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use modelmux_core::config::Provider;
+use modelmux_core::providers::anthropic::AnthropicChat;
+use modelmux_core::providers::{BodyEdit, BodyMode, ChatTranslator, ProviderKind, TargetCtx};
+use modelmux_core::usage::Usage;
+use serde_json::{json, Value};
+
+const FIXTURES: &[&str] = &[
+    "text",
+    "tool_use",
+    "error_midstream",
+    "truncated",
+    "thinking_crlf",
+];
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/anthropic/{name}.sse",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Chunk(Value),
+    Done,
+}
+
+#[derive(Debug, PartialEq)]
+struct Run {
+    events: Vec<Event>,
+    usage: Usage,
+    failed: bool,
+}
+
+fn translator(include_usage: bool) -> AnthropicChat {
+    let provider = Provider {
+        name: "claude".into(),
+        kind: ProviderKind::Anthropic,
+        cluster: "anthropic".into(),
+        host: "api.anthropic.com".into(),
+        base_path: "/v1".into(),
+        api_key: None,
+        anthropic_version: "2023-06-01".into(),
+        default_max_tokens: 1024,
+    };
+    let target = TargetCtx {
+        provider: &provider,
+        model: "claude-sonnet-4-5",
+        public_model: "smart",
+        now_unix_secs: 1_750_000_000,
+    };
+    let body = json!({"model": "smart", "stream": true, "stream_options": {"include_usage": include_usage},
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let (mut chat, _) =
+        AnthropicChat::request(&serde_json::to_vec(&body).unwrap(), target).unwrap();
+    let edit = chat.response_headers(200);
+    assert_eq!(edit.mode, BodyMode::Stream);
+    assert_eq!(edit.content_type, Some("text/event-stream"));
+    assert!(edit.drop_content_length);
+    chat
+}
+
+/// Feeds `input` cut at `cuts` (ascending byte offsets), `end` on the last piece.
+fn run(input: &[u8], include_usage: bool, cuts: &[usize]) -> Run {
+    let mut chat = translator(include_usage);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, &to) in cuts.iter().chain(std::iter::once(&input.len())).enumerate() {
+        let last = i == cuts.len();
+        match chat.response_body(&input[from..to], last) {
+            BodyEdit::Replace(bytes) => out.extend_from_slice(&bytes),
+            BodyEdit::Keep => panic!("stream bytes must be replaced"),
+        }
+        from = to;
+    }
+    Run {
+        events: parse_output(&out),
+        usage: chat.usage(),
+        failed: chat.failed(),
+    }
+}
+
+fn parse_output(out: &[u8]) -> Vec<Event> {
+    let text = std::str::from_utf8(out).expect("output is UTF-8");
+    assert!(
+        text.is_empty() || text.ends_with("\n\n"),
+        "unterminated output: {text:?}"
+    );
+    text.split_terminator("\n\n")
+        .map(|ev| {
+            let data = ev
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("not a data event: {ev:?}"));
+            assert!(!data.contains('\n'), "multi-line event: {ev:?}");
+            if data == "[DONE]" {
+                Event::Done
+            } else {
+                Event::Chunk(serde_json::from_str(data).unwrap())
+            }
+        })
+        .collect()
+}
+
+fn chunks(run: &Run) -> Vec<&Value> {
+    run.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Chunk(v) => Some(v),
+            Event::Done => None,
+        })
+        .collect()
+}
+
+fn text_of(run: &Run) -> String {
+    chunks(run)
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
+
+fn chunk(delta: Value, finish: Value) -> Event {
+    Event::Chunk(json!({
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "object": "chat.completion.chunk",
+        "created": 1_750_000_000u64, "model": "smart",
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
+    }))
+}
+
+#[test]
+fn text_stream_exact_output() {
+    let run = run(&fixture("text"), false, &[]);
+    let want = vec![
+        chunk(json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(json!({"content": "Café"}), Value::Null),
+        chunk(json!({"content": " au lait ✓\n"}), Value::Null),
+        chunk(json!({"content": "naïve “quotes” 🚀"}), Value::Null),
+        chunk(json!({}), json!("stop")),
+        Event::Done,
+    ];
+    assert_eq!(run.events, want);
+    assert_eq!(
+        run.usage,
+        Usage {
+            input: 35,
+            output: 15,
+            cached: 10,
+            reasoning: 0
+        }
+    );
+    assert!(!run.failed);
+}
+
+#[test]
+fn include_usage_adds_null_usage_and_a_final_usage_chunk() {
+    let run = run(&fixture("text"), true, &[]);
+    let (last, rest) = run.events.split_last().unwrap();
+    assert_eq!(last, &Event::Done);
+    let all = chunks(&run);
+    let (usage_chunk, before) = all.split_last().unwrap();
+    assert_eq!(rest.len(), all.len());
+    for c in before {
+        assert_eq!(c.get("usage"), Some(&Value::Null), "{c}");
+        assert_eq!(c["choices"].as_array().unwrap().len(), 1);
+    }
+    assert_eq!(usage_chunk["choices"], json!([]));
+    assert_eq!(usage_chunk["id"], json!("msg_01XFDUDYJgAACzvnptvVoYEL"));
+    assert_eq!(
+        usage_chunk["usage"],
+        json!({"prompt_tokens": 35, "completion_tokens": 15, "total_tokens": 50,
+               "prompt_tokens_details": {"cached_tokens": 10},
+               "completion_tokens_details": {"reasoning_tokens": 0}})
+    );
+    let without = run_without_usage_fields(&run);
+    assert_eq!(without, self::run(&fixture("text"), false, &[]).events);
+}
+
+/// The include_usage stream minus its usage chunk and `usage` fields.
+fn run_without_usage_fields(run: &Run) -> Vec<Event> {
+    run.events
+        .iter()
+        .filter(|e| !matches!(e, Event::Chunk(c) if c["choices"] == json!([])))
+        .map(|e| match e {
+            Event::Chunk(c) => {
+                let mut c = c.clone();
+                c.as_object_mut().unwrap().remove("usage");
+                Event::Chunk(c)
+            }
+            Event::Done => Event::Done,
+        })
+        .collect()
+}
+
+#[test]
+fn tool_use_stream() {
+    let run = run(&fixture("tool_use"), false, &[]);
+    assert!(!run.failed);
+    assert_eq!(text_of(&run), "Let me check the weather.");
+    let mut calls: Vec<(String, String, String)> = Vec::new();
+    for c in chunks(&run) {
+        for d in c["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let i = d["index"].as_u64().unwrap() as usize;
+            if i == calls.len() {
+                assert_eq!(d["type"], json!("function"));
+                assert_eq!(d["function"]["arguments"], json!(""));
+                let id = d["id"].as_str().unwrap().to_string();
+                calls.push((
+                    id,
+                    d["function"]["name"].as_str().unwrap().to_string(),
+                    String::new(),
+                ));
+            } else {
+                assert!(
+                    d.get("id").is_none() && d["function"].get("name").is_none(),
+                    "{d}"
+                );
+                calls[i]
+                    .2
+                    .push_str(d["function"]["arguments"].as_str().unwrap());
+            }
+        }
+    }
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        (calls[0].0.as_str(), calls[0].1.as_str()),
+        ("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather")
+    );
+    let args: Value = serde_json::from_str(&calls[0].2).unwrap();
+    assert_eq!(args, json!({"location": "Zürich, CH", "unit": "°C"}));
+    assert_eq!(
+        (
+            calls[1].0.as_str(),
+            calls[1].1.as_str(),
+            calls[1].2.as_str()
+        ),
+        ("toolu_02", "get_time", "{}")
+    );
+    let finish: Vec<&Value> = chunks(&run)
+        .iter()
+        .map(|c| &c["choices"][0]["finish_reason"])
+        .filter(|f| !f.is_null())
+        .collect();
+    assert_eq!(finish, vec![&json!("tool_calls")]);
+    assert_eq!(run.events.last(), Some(&Event::Done));
+    assert_eq!(
+        run.usage,
+        Usage {
+            input: 472,
+            output: 89,
+            cached: 0,
+            reasoning: 0
+        }
+    );
+}
+
+#[test]
+fn error_event_ends_the_stream_with_an_openai_error() {
+    let run = run(&fixture("error_midstream"), true, &[]);
+    assert!(run.failed);
+    assert!(!run.events.contains(&Event::Done));
+    assert_eq!(text_of(&run), "Partial an");
+    let Some(Event::Chunk(last)) = run.events.last() else {
+        panic!("no events")
+    };
+    assert_eq!(
+        last,
+        &json!({"error": {"message": "Overloaded", "type": "server_error", "param": null, "code": "overloaded_error"}})
+    );
+    assert_eq!(
+        run.usage,
+        Usage {
+            input: 8,
+            output: 1,
+            cached: 0,
+            reasoning: 0
+        }
+    );
+}
+
+#[test]
+fn truncated_stream_fails() {
+    let run = run(&fixture("truncated"), false, &[]);
+    assert!(run.failed);
+    assert_eq!(text_of(&run), "Cut off mid-");
+    let Some(Event::Chunk(last)) = run.events.last() else {
+        panic!("no events")
+    };
+    assert_eq!(last["error"]["type"], json!("server_error"));
+    assert!(!run.events.contains(&Event::Done));
+}
+
+#[test]
+fn thinking_unknown_events_and_crlf() {
+    let run = run(&fixture("thinking_crlf"), false, &[]);
+    assert!(!run.failed, "{:?}", run.events);
+    assert_eq!(text_of(&run), "42");
+    assert_eq!(chunks(&run).len(), 3, "role, text, finish");
+    assert_eq!(
+        chunks(&run)[2]["choices"][0]["finish_reason"],
+        json!("length")
+    );
+    assert_eq!(
+        run.usage,
+        Usage {
+            input: 42,
+            output: 64,
+            cached: 0,
+            reasoning: 0
+        }
+    );
+}
+
+#[test]
+fn every_two_piece_split_matches_whole() {
+    for name in FIXTURES {
+        let input = fixture(name);
+        for include_usage in [false, true] {
+            let whole = run(&input, include_usage, &[]);
+            for cut in 0..=input.len() {
+                assert_eq!(
+                    run(&input, include_usage, &[cut]),
+                    whole,
+                    "{name} cut at {cut}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn byte_at_a_time_matches_whole() {
+    for name in FIXTURES {
+        let input = fixture(name);
+        let cuts: Vec<usize> = (1..input.len()).collect();
+        for include_usage in [false, true] {
+            assert_eq!(
+                run(&input, include_usage, &cuts),
+                run(&input, include_usage, &[]),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn empty_final_call_and_late_bytes() {
+    let input = fixture("text");
+    let mut chat = translator(false);
+    let BodyEdit::Replace(first) = chat.response_body(&input, false) else {
+        panic!()
+    };
+    assert_eq!(chat.response_body(b"", true), BodyEdit::Replace(Vec::new()));
+    assert_eq!(
+        chat.response_body(b"data: {}\n\n", true),
+        BodyEdit::Replace(Vec::new())
+    );
+    assert_eq!(parse_output(&first), run(&input, false, &[]).events);
+}
+
+#[test]
+fn upstream_error_status_on_stream_request_is_buffered() {
+    let mut chat = translator(false);
+    let edit = chat.response_headers(529);
+    assert_eq!(edit.mode, BodyMode::Buffer);
+    assert_eq!(edit.status, Some(503));
+    let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let BodyEdit::Replace(out) = chat.response_body(body, true) else {
+        panic!()
+    };
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["error"]["code"], json!("overloaded_error"));
+    assert!(chat.failed());
+}
