@@ -48,6 +48,7 @@ OPENAI_KEY = "mock-openai-key"
 ANTHROPIC_KEY = "mock-anthropic-key"
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_TOKENS = 256
+NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 
 
 class BenchError(Exception):
@@ -480,17 +481,68 @@ def run_wrk(port: int, req: Req, bodies: dict[str, Path], seconds: int, conns: i
     return result
 
 
-def measure(case: Case, target: str, envoy: Proc, port: int, bodies: dict[str, Path],
-            cfg: dict, core: int | None) -> dict:
+def upstream_counters(admin_port: int) -> dict[str, int]:
+    """Totals of upstream requests and connections over the two mock clusters."""
+    try:
+        status, text = http_get(admin_port, "/stats?filter=upstream_(rq|cx)_total$")
+    except OSError as exc:
+        raise BenchError(f"admin /stats on port {admin_port} failed: {exc}") from None
+    if status != 200:
+        raise BenchError(f"admin /stats on port {admin_port} answered {status}")
+    totals = {"rq": 0, "cx": 0}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if not name.startswith(("cluster.openai_mock.", "cluster.anthropic_mock.")):
+            continue
+        kind = "rq" if name.endswith("upstream_rq_total") else "cx"
+        totals[kind] += int(value.strip() or 0)
+    return totals
+
+
+def busy_ticks(core: int | None, with_irq: bool = True) -> int:
+    """Busy clock ticks of one CPU (or of all of them when `core` is None):
+    user + nice + system + steal, plus irq + softirq when `with_irq`."""
+    name = "cpu" if core is None else f"cpu{core}"
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] == name:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = (
+                    int(x) for x in fields[1:9]
+                )
+                busy = user + nice + system + steal
+                return busy + irq + softirq if with_irq else busy
+    raise BenchError(f"{name} not found in /proc/stat")
+
+
+def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
+            bodies: dict[str, Path], cfg: dict, core: int | None,
+            envoy_core: int | None) -> dict:
     req = getattr(case, target)
     run_wrk(port, req, bodies, cfg["warmup"], cfg["connections"], core)
+    up0 = upstream_counters(admin_port)
+    load0 = busy_ticks(core)
+    ecore0 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
     ticks0 = cpu_ticks(envoy.pid)
     res = run_wrk(port, req, bodies, cfg["duration"], cfg["connections"], core)
     ticks1 = cpu_ticks(envoy.pid)
+    ecore1 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
+    load1 = busy_ticks(core)
+    up1 = upstream_counters(admin_port)
     if not envoy.alive():
         raise BenchError(f"{envoy.name} died during {case.id}:\n{envoy.log_tail()}")
     secs = res["duration_us"] / 1e6
-    cpu_us = (ticks1 - ticks0) * 1e6 / os.sysconf("SC_CLK_TCK")
+    hz = os.sysconf("SC_CLK_TCK")
+    cpu_us = (ticks1 - ticks0) * 1e6 / hz
+    upstream_rq = up1["rq"] - up0["rq"]
+    # Every response wrk counted must have come from the mock, not from a
+    # local reply in Envoy; allow for requests in flight at either edge.
+    slack = cfg["connections"] + res["requests"] // 100
+    if abs(upstream_rq - res["requests"]) > slack:
+        raise BenchError(
+            f"{case.id}/{target}: wrk completed {res['requests']} requests but Envoy sent "
+            f"{upstream_rq} upstream"
+        )
     out = {
         "requests": res["requests"],
         "seconds": round(secs, 3),
@@ -500,11 +552,24 @@ def measure(case: Case, target: str, envoy: Proc, port: int, bodies: dict[str, P
         "p99_ms": res["p99_us"] / 1000,
         "mean_ms": res["mean_us"] / 1000,
         "envoy_cpu_s": cpu_us / 1e6,
+        "envoy_cpu_pct": cpu_us / 1e6 / secs * 100,
         "cpu_us_per_req": cpu_us / res["requests"],
+        # Busy share of the core wrk and the mock run on (whole machine,
+        # all cores summed, when not pinned).
+        "load_cpu_pct": (load1 - load0) / hz / secs * 100,
+        "upstream_rq": upstream_rq,
+        "upstream_cx": up1["cx"] - up0["cx"],
     }
+    if envoy_core is not None:
+        # CPU spent on Envoy's core by anything but Envoy (other jobs on the
+        # machine, hypervisor steal): a noise indicator for this measurement.
+        other = (ecore1 - ecore0) - (ticks1 - ticks0)
+        out["foreign_cpu_pct_on_envoy_core"] = max(0.0, other / hz / secs * 100)
     log(
         f"{case.id:<17} {target:<8} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
-        f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU us/req"
+        f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU µs/req  "
+        f"(Envoy {out['envoy_cpu_pct']:.0f}%, load core {out['load_cpu_pct']:.0f}%, "
+        f"{out['upstream_cx']} new upstream conns)"
     )
     return out
 
@@ -700,13 +765,17 @@ def render_report(meta: dict, results: dict, ttft: dict) -> str:
         "",
         f"- when: {meta['when']}  commit: {meta['commit']}",
         f"- envoy: {meta['envoy_version']}",
-        f"- machine: {meta['cpu']} x{meta['nproc']}; {meta['pinning']}",
+        f"- machine: {meta['cpu']} x{meta['nproc']}; {meta['pinning']}; "
+        f"load average at start {meta['loadavg_at_start']}",
         f"- wrk: 1 thread, {meta['connections']} connections, {meta['duration']} s per run "
         f"after {meta['warmup']} s warm-up; Envoy `--concurrency 1`",
-        "- CPU us/req: Envoy utime+stime over the measured window / completed requests",
+        "- CPU µs/req: Envoy utime+stime over the measured window / completed requests; "
+        "Envoy CPU %: the same CPU time / window length (100% = its one core saturated); "
+        "load CPU %: busy share of the core wrk and the mock share (near 100% = the load "
+        "side, not Envoy, limits req/s)",
         "",
-        "| case | envoy | req/s | p50 ms | p99 ms | CPU us/req | req/s modelmux/plain | p99 delta ms |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| case | envoy | req/s | p50 ms | p99 ms | CPU µs/req | Envoy CPU % | load CPU % | req/s modelmux/plain | p99 delta ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for case in CASES:
         if case.id not in results:
@@ -720,8 +789,21 @@ def render_report(meta: dict, results: dict, ttft: dict) -> str:
                 delta = f"{mm['p99_ms'] - plain['p99_ms']:+.2f}"
             lines.append(
                 f"| {case.title} | {target} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | "
-                f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {ratio} | {delta} |"
+                f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {r['envoy_cpu_pct']:.0f} | {r['load_cpu_pct']:.0f} | "
+                f"{ratio} | {delta} |"
             )
+    noisy = [
+        f"{case.title} / {target} ({results[case.id][target]['foreign_cpu_pct_on_envoy_core']:.0f}%)"
+        for case in CASES if case.id in results
+        for target in ("plain", "modelmux")
+        if results[case.id][target].get("foreign_cpu_pct_on_envoy_core", 0) > NOISE_PCT
+    ]
+    if noisy:
+        lines += [
+            "",
+            f"**Noisy:** other processes used more than {NOISE_PCT}% of Envoy's core during: "
+            + "; ".join(noisy) + ". Re-run on a quiet machine before trusting those rows.",
+        ]
     if ttft:
         lines += [
             "",
@@ -808,11 +890,14 @@ def main() -> int:
         raise BenchError(f"unknown BENCH_CASES {sorted(unknown)}; known: {[c.id for c in CASES]}")
     cases = [c for c in CASES if not wanted or c.id in wanted]
 
-    pin = os.environ.get("BENCH_PIN", "1") != "0" and shutil.which("taskset") and (os.cpu_count() or 1) >= 2
-    envoy_core, load_core = (1, 0) if pin else (None, None)
-    pinning = ("Envoy pinned to cpu 1; wrk, mock and TTFT client to cpu 0" if pin
-               else "no CPU pinning")
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = (os.environ.get("BENCH_PIN", "1") != "0" and shutil.which("taskset") is not None
+           and len(cpus) >= 2)
+    envoy_core, load_core = (cpus[1], cpus[0]) if pin else (None, None)
+    pinning = (f"Envoy pinned to cpu {envoy_core}; wrk, mock and TTFT client to cpu {load_core}"
+               if pin else "no CPU pinning")
 
+    load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     work = Path(tempfile.mkdtemp(prefix="modelmux-bench-"))
     log(f"work dir {work}")
     bodies = write_bodies(work)
@@ -864,7 +949,8 @@ def main() -> int:
         results: dict[str, dict] = {}
         for case in cases:
             results[case.id] = {
-                target: measure(case, target, envoys[target], ports[target], bodies, cfg, load_core)
+                target: measure(case, target, envoys[target], ports[target],
+                                ports[f"{target}_admin"], bodies, cfg, load_core, envoy_core)
                 for target in ("plain", "modelmux")
             }
 
@@ -885,17 +971,18 @@ def main() -> int:
 
         meta = {
             "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            "commit": cmd_output(["git", "rev-parse", "--short", "HEAD"]) or "uncommitted",
+            "commit": cmd_output(["git", "describe", "--always", "--dirty"]) or "uncommitted",
             "envoy_version": (cmd_output([envoy_bin, "--version"]).splitlines() or ["?"])[-1]
             .split("version:", 1)[-1].strip(),
             "cpu": cpu_model(),
             "nproc": os.cpu_count(),
             "pinning": pinning,
+            "loadavg_at_start": load_at_start,
             **cfg,
         }
         report = render_report(meta, results, ttft)
         RESULTS_DIR.mkdir(exist_ok=True)
-        (RESULTS_DIR / "latest.md").write_text(report)
+        (RESULTS_DIR / "latest.md").write_text(report, encoding="utf-8")
         (RESULTS_DIR / "latest.json").write_text(
             json.dumps({"meta": meta, "wrk": results, "ttft": ttft}, indent=2) + "\n"
         )

@@ -4,6 +4,8 @@
 //! returns are applied to Envoy's headers and bodies. No routing or
 //! translation logic lives here, so the core can be tested natively.
 
+#![deny(clippy::indexing_slicing)]
+
 mod filter;
 mod metrics;
 mod root;

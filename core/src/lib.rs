@@ -4,6 +4,8 @@
 //! calls here and applies the edits returned. Keeping this crate host-free
 //! lets it be tested natively and keeps the shell thin.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod config;
 pub mod error;
 pub mod gateway;

@@ -126,4 +126,4 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed and report.when in ("setup", "call"):
         for name, path in list(_LOGS.items()):
-            report.sections.append((f"{name} log tail ({path})", support.tail(path, 60)))
+            report.sections.append((f"{name} log tail ({path})", support.tail(path, 40)))
