@@ -25,10 +25,10 @@ export MODELMUX_WASM := $(CURDIR)/$(WASM)
 export MODELMUX_MOCK := $(CURDIR)/$(MOCK)
 export MODELMUX_ENVOY := $(CURDIR)/$(ENVOY)
 
-.PHONY: bootstrap build wasm mock run test bench lint fmt unit e2e validate clean distclean help
+.PHONY: bootstrap build wasm mock run test bench lint fmt unit unit-wasm e2e validate clean distclean help
 
 help:
-	@echo "targets: bootstrap build run test bench lint fmt unit e2e validate clean distclean"
+	@echo "targets: bootstrap build run test bench lint fmt unit unit-wasm e2e validate clean distclean"
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -59,6 +59,17 @@ fmt:
 
 unit:
 	$(CARGO) test -p modelmux-core -p modelmux-mock
+	$(MAKE) --no-print-directory unit-wasm
+
+# The core's tests compiled to the filter's target, run under Node's WASI
+# (scripts/wasi-runner.mjs). Skipped when node is not installed.
+unit-wasm:
+	if command -v node >/dev/null 2>&1; then \
+	  CARGO_TARGET_WASM32_WASIP1_RUNNER="node $(CURDIR)/scripts/wasi-runner.mjs" \
+	    $(CARGO) test -p modelmux-core --target wasm32-wasip1; \
+	else \
+	  echo "unit-wasm: node not found; skipping the wasm32 run of the core tests"; \
+	fi
 
 # Validation instantiates the filter (it parses its JSON config), so it needs
 # the wasm file. Placeholder keys keep it independent of the caller's env.

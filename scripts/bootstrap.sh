@@ -49,7 +49,11 @@ fi
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c '' 2>/dev/null; then
     log "creating virtualenv $VENV"
     rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
+    if ! "$PYTHON" -m venv "$VENV"; then
+        log "could not create a virtualenv with $PYTHON (Debian/Ubuntu: apt-get install python3-venv)" >&2
+        rm -rf "$VENV"
+        exit 1
+    fi
 fi
 log "installing $(basename "$REQS") into .venv"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"

@@ -15,7 +15,8 @@ use crate::metrics::Outcome;
 use crate::root::Shared;
 
 /// Client credentials that must never reach a provider.
-const CLIENT_CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+const CLIENT_CREDENTIAL_HEADERS: [&str; 4] =
+    ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
 
 enum Phase {
     /// Not a modelmux endpoint, or answered locally without a model.
@@ -72,7 +73,11 @@ impl Filter {
                 self.forward(routed, body_size);
                 Action::Continue
             }
-            Err(RouteError { model_idx, target_idx, error }) => {
+            Err(RouteError {
+                model_idx,
+                target_idx,
+                error,
+            }) => {
                 debug!("modelmux: rejected request: {}", error.message);
                 self.phase = match (model_idx, target_idx) {
                     (Some(model), Some(target)) => Phase::Failed { model, target },
@@ -150,7 +155,9 @@ impl HttpContext for Filter {
             }
             Endpoint::Chat if end_of_stream => {
                 self.shared.metrics.rejected();
-                self.reply_error(&ApiError::invalid_request("The request body is empty; expected a JSON chat request."));
+                self.reply_error(&ApiError::invalid_request(
+                    "The request body is empty; expected a JSON chat request.",
+                ));
                 Action::Pause
             }
             Endpoint::Chat => {
@@ -199,7 +206,9 @@ impl HttpContext for Filter {
         if mode == BodyMode::Buffer && !end_of_stream {
             return Action::Pause;
         }
-        let data = self.get_http_response_body(0, body_size).unwrap_or_default();
+        let data = self
+            .get_http_response_body(0, body_size)
+            .unwrap_or_default();
         let Phase::Upstream(up) = &mut self.phase else {
             return Action::Continue;
         };

@@ -27,7 +27,10 @@ impl Metrics {
         for m in &cfg.models {
             let mut per_target = Vec::with_capacity(m.targets.len());
             for t in &m.targets {
-                let provider = cfg.provider(t.provider).map(|p| p.name.as_str()).unwrap_or("");
+                let provider = cfg
+                    .provider(t.provider)
+                    .map(|p| p.name.as_str())
+                    .unwrap_or("");
                 let mut row = [0u32; N];
                 for (slot, c) in row.iter_mut().zip(Counter::ALL) {
                     let name = metric_name(&m.name, provider, c);

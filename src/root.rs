@@ -33,7 +33,9 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let Some(raw) = self.get_plugin_configuration() else {
-            error!("modelmux: no plugin configuration given (set `configuration` in the wasm filter)");
+            error!(
+                "modelmux: no plugin configuration given (set `configuration` in the wasm filter)"
+            );
             return false;
         };
         let cfg = match Config::from_json(&raw, &|name| std::env::var(name).ok()) {

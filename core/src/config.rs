@@ -73,7 +73,11 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid modelmux configuration at `{}`: {}", self.path, self.message)
+        write!(
+            f,
+            "invalid modelmux configuration at `{}`: {}",
+            self.path, self.message
+        )
     }
 }
 
@@ -139,11 +143,17 @@ pub struct Config {
 
 impl Config {
     /// Parses and validates; `env` resolves environment variable names.
-    pub fn from_json(json: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_json(
+        json: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let de = &mut serde_json::Deserializer::from_slice(json);
         let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            err(if path == "." { "$".to_string() } else { path }, e.inner().to_string())
+            err(
+                if path == "." { "$".to_string() } else { path },
+                e.inner().to_string(),
+            )
         })?;
         compile(raw, env)
     }
@@ -170,7 +180,10 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     for (i, p) in raw.providers.into_iter().enumerate() {
         let path = format!("providers[{i}]");
         if provider_idx.insert(p.name.clone(), i).is_some() {
-            return Err(err(format!("{path}.name"), format!("duplicate provider name `{}`", p.name)));
+            return Err(err(
+                format!("{path}.name"),
+                format!("duplicate provider name `{}`", p.name),
+            ));
         }
         providers.push(compile_provider(p, &path, env)?);
     }
@@ -179,7 +192,10 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     for (i, m) in raw.models.into_iter().enumerate() {
         let path = format!("models[{i}]");
         if by_name.insert(m.name.clone(), i).is_some() {
-            return Err(err(format!("{path}.name"), format!("duplicate model name `{}`", m.name)));
+            return Err(err(
+                format!("{path}.name"),
+                format!("duplicate model name `{}`", m.name),
+            ));
         }
         models.push(compile_model(m, &path, &provider_idx)?);
     }
@@ -209,16 +225,25 @@ fn compile_provider(
     let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
         err(
             format!("{path}.type"),
-            format!("unknown provider type `{}` (known: {})", p.kind, ProviderKind::NAMES.join(", ")),
+            format!(
+                "unknown provider type `{}` (known: {})",
+                p.kind,
+                ProviderKind::NAMES.join(", ")
+            ),
         )
     })?;
     if p.cluster.is_empty() {
         return Err(err(format!("{path}.cluster"), "must name an Envoy cluster"));
     }
     if p.host.is_empty() || p.host.contains('/') || p.host.contains(char::is_whitespace) {
-        return Err(err(format!("{path}.host"), "must be a host[:port] without scheme or path"));
+        return Err(err(
+            format!("{path}.host"),
+            "must be a host[:port] without scheme or path",
+        ));
     }
-    let base_path = p.base_path.unwrap_or_else(|| kind.default_base_path().to_string());
+    let base_path = p
+        .base_path
+        .unwrap_or_else(|| kind.default_base_path().to_string());
     if !(base_path.is_empty() || base_path.starts_with('/')) {
         return Err(err(format!("{path}.base_path"), "must start with `/`"));
     }
@@ -232,10 +257,16 @@ fn compile_provider(
         None => None,
     };
     if p.anthropic_version.is_some() && kind != ProviderKind::Anthropic {
-        return Err(err(format!("{path}.anthropic_version"), "only valid for type `anthropic`"));
+        return Err(err(
+            format!("{path}.anthropic_version"),
+            "only valid for type `anthropic`",
+        ));
     }
     if p.default_max_tokens == Some(0) {
-        return Err(err(format!("{path}.default_max_tokens"), "must be at least 1"));
+        return Err(err(
+            format!("{path}.default_max_tokens"),
+            "must be at least 1",
+        ));
     }
     Ok(Provider {
         name: p.name,
@@ -244,24 +275,36 @@ fn compile_provider(
         host: p.host,
         base_path: base_path.trim_end_matches('/').to_string(),
         api_key,
-        anthropic_version: p.anthropic_version.unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
+        anthropic_version: p
+            .anthropic_version
+            .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
         default_max_tokens: p.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
     })
 }
 
-fn compile_model(m: RawModel, path: &str, providers: &HashMap<String, usize>) -> Result<Model, ConfigError> {
+fn compile_model(
+    m: RawModel,
+    path: &str,
+    providers: &HashMap<String, usize>,
+) -> Result<Model, ConfigError> {
     if m.name.is_empty() {
         return Err(err(format!("{path}.name"), "must not be empty"));
     }
     if m.targets.is_empty() {
-        return Err(err(format!("{path}.targets"), "at least one target is required"));
+        return Err(err(
+            format!("{path}.targets"),
+            "at least one target is required",
+        ));
     }
     let mut targets = Vec::with_capacity(m.targets.len());
     let mut total_weight = 0u64;
     for (j, t) in m.targets.into_iter().enumerate() {
         let tpath = format!("{path}.targets[{j}]");
         let provider = *providers.get(&t.provider).ok_or_else(|| {
-            err(format!("{tpath}.provider"), format!("provider `{}` is not defined in `providers`", t.provider))
+            err(
+                format!("{tpath}.provider"),
+                format!("provider `{}` is not defined in `providers`", t.provider),
+            )
         })?;
         if t.model.is_empty() {
             return Err(err(format!("{tpath}.model"), "must not be empty"));
@@ -274,7 +317,10 @@ fn compile_model(m: RawModel, path: &str, providers: &HashMap<String, usize>) ->
         });
     }
     if total_weight == 0 {
-        return Err(err(format!("{path}.targets"), "at least one target needs a weight above 0"));
+        return Err(err(
+            format!("{path}.targets"),
+            "at least one target needs a weight above 0",
+        ));
     }
     Ok(Model {
         name: m.name,

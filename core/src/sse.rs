@@ -84,7 +84,11 @@ impl SseFramer {
         Ok(())
     }
 
-    fn process_line<F: FnMut(SseEvent)>(&mut self, line: &[u8], emit: &mut F) -> Result<(), SseError> {
+    fn process_line<F: FnMut(SseEvent)>(
+        &mut self,
+        line: &[u8],
+        emit: &mut F,
+    ) -> Result<(), SseError> {
         if line.is_empty() {
             if self.has_data {
                 emit(SseEvent {

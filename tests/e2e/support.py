@@ -55,8 +55,12 @@ def words(text: str) -> int:
     return len(text.split())
 
 
+MOCK_MAX_ECHO_CHARS = 200  # the mock echoes at most this many characters
+
+
 def expected_reply(upstream_model: str, last_user_text: str) -> str:
-    return f"Mock reply \u2713 from {upstream_model}: {last_user_text}"
+    """The mock's deterministic text reply (without max_tokens/stop limits)."""
+    return f"Mock reply \u2713 from {upstream_model}: {last_user_text[:MOCK_MAX_ECHO_CHARS]}"
 
 
 def tail(path: Path, lines: int = 80) -> str:
@@ -274,7 +278,7 @@ class EnvoyProcess:
             "-c", str(self.config_path),
             "--admin-address-path", str(admin_file),
             "--log-level", level,
-            "--component-log-level", "wasm:debug",
+            "--component-log-level", "wasm:debug,main:warning",
             *self.extra_args,
         ]
         log = open(self.log_path, "wb")
@@ -349,12 +353,26 @@ class EnvoyProcess:
         except TimeoutError as exc:
             raise RuntimeError(f"{exc}; envoy log {self.log_path}:\n{tail(self.log_path)}") from exc
 
-    def wait_exit(self, timeout: float) -> int | None:
+    def wait_exit_or_ready(self, timeout: float) -> tuple[int | None, bool]:
+        """For configs that must be rejected: (exit status, came up?).
+
+        Returns as soon as Envoy exits or its admin reports LIVE."""
         assert self.proc is not None
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.proc.poll()
+            if status is not None:
+                return status, False
+            try:
+                address = self._admin_file.read_text().strip()
+                if address and not address.endswith(":0"):
+                    resp = requests.get(f"http://{address}/ready", timeout=1)
+                    if resp.status_code == 200 and resp.text.strip() == "LIVE":
+                        return None, True
+            except (OSError, requests.RequestException):
+                pass
+            time.sleep(0.1)
+        return self.proc.poll(), False
 
     def stop(self) -> None:
         stop_process(self.proc)

@@ -135,3 +135,69 @@ def test_keepalive_connection_reused_across_models(gateway):
         assert resp.json()["choices"][0]["message"]["content"] == expected_reply(
             gateway.upstream_model(model), f"request number {i}"
         )
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_large_request_body(gateway, model):
+    """A ~400 KB prompt arrives at the filter in many body chunks."""
+    text = " ".join(f"w{i}" for i in range(80_000))
+    req = {"model": model, "messages": [{"role": "user", "content": text}]}
+    resp = gateway.chat(req, timeout=60)
+    assert resp.status_code == 200, resp.text[:500]
+    data = resp.json()
+    want = expected_reply(gateway.upstream_model(model), text)
+    assert data["choices"][0]["message"]["content"] == want
+    assert data["usage"]["prompt_tokens"] == 80_000
+
+
+def test_concurrent_mixed_requests(gateway):
+    """Interleaved streams and plain requests on both providers stay separate."""
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support import HTTP_TIMEOUT, read_sse
+
+    def one(i):
+        model = MODELS[i % 2]
+        text = f"concurrent request {i} " + "pad " * (i % 5)
+        text = text.strip()
+        body_ = {"model": model, "messages": [{"role": "user", "content": text}]}
+        headers = {"content-type": "application/json", "x-mock-delay-ms": str(20 * (i % 4))}
+        want = expected_reply(gateway.upstream_model(model), text)
+        if i % 3 == 0:
+            resp = requests.post(
+                gateway.url + "/v1/chat/completions",
+                json={**body_, "stream": True},
+                headers={**headers, "x-mock-chunk-bytes": "7"},
+                stream=True,
+                timeout=HTTP_TIMEOUT,
+            )
+            result = read_sse(resp)
+            assert result.status == 200 and result.done, (i, result.raw[:300])
+            return stream_text(result.chunks()) == want, i
+        resp = requests.post(gateway.url + "/v1/chat/completions", json=body_, headers=headers, timeout=HTTP_TIMEOUT)
+        assert resp.status_code == 200, (i, resp.text)
+        return resp.json()["choices"][0]["message"]["content"] == want, i
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(24)))
+    assert [i for ok, i in results if not ok] == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", MODELS)
+def test_max_tokens_finish_reason_length(gateway, model, stream):
+    """The mock cuts its reply to max_tokens words and reports a length stop
+    (Anthropic: stop_reason max_tokens), which must become finish_reason "length"."""
+    req = {"model": model, "max_tokens": 3, "messages": [{"role": "user", "content": "a long answer please"}]}
+    if stream:
+        result = gateway.chat_stream(req)
+        assert result.status == 200 and result.done, result.raw[:500]
+        content, finishes = stream_text(result.chunks()), finish_reasons(result.chunks())
+    else:
+        resp = gateway.chat(req)
+        assert resp.status_code == 200, resp.text
+        choice = resp.json()["choices"][0]
+        content, finishes = choice["message"]["content"], [choice["finish_reason"]]
+    assert content == "Mock reply \u2713"
+    assert finishes == ["length"]

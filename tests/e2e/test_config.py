@@ -45,10 +45,11 @@ def test_bad_filter_config_fails_startup(workdir, mock, case):
     envoy = EnvoyProcess(workdir / "bad-config", f"envoy-{case}")
     envoy.launch(support.render_bootstrap(cfg, mock.ports["openai"], mock.ports["anthropic"]))
     try:
-        status = envoy.wait_exit(timeout=support.STARTUP_TIMEOUT)
+        status, came_up = envoy.wait_exit_or_ready(timeout=support.STARTUP_TIMEOUT)
         log = envoy.log()
-        assert status is not None, (
-            f"envoy kept running with an invalid filter config; log {envoy.log_path}:\n{support.tail(envoy.log_path)}"
+        assert not came_up and status is not None, (
+            f"envoy started (ready={came_up}) with an invalid filter config; "
+            f"log {envoy.log_path}:\n{support.tail(envoy.log_path)}"
         )
         assert status != 0, f"envoy exited 0; log:\n{support.tail(envoy.log_path)}"
         for needle in needles:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
-from support import assert_openai_error, expected_reply
+from support import assert_openai_error, expected_reply, finish_reasons
 
 MODELS = ["gpt-4o-mini", "claude-sonnet"]
 USER = [{"role": "user", "content": "hello"}]
@@ -26,6 +27,8 @@ INVALID_BODIES = {
     "stream-not-bool": {"model": "gpt-4o-mini", "messages": USER, "stream": "yes"},
     "anthropic-missing-messages": {"model": "claude-sonnet"},
     "anthropic-messages-not-array": {"model": "claude-sonnet", "messages": {"role": "user"}},
+    "anthropic-message-not-object": {"model": "claude-sonnet", "messages": ["hello"]},
+    "anthropic-content-wrong-type": {"model": "claude-sonnet", "messages": [{"role": "user", "content": 7}]},
 }
 
 
@@ -34,7 +37,8 @@ def test_invalid_request_is_400(gateway, clean_mock, case):
     resp = gateway.chat(INVALID_BODIES[case])
     err = assert_openai_error(resp, 400)
     assert err["type"] == "invalid_request_error", err
-    assert clean_mock.requests("openai") == [] and clean_mock.requests("anthropic") == []
+    leaked = clean_mock.requests("openai") + clean_mock.requests("anthropic")
+    assert leaked == [], f"invalid request was forwarded to a provider (the 400 came from upstream): {leaked!r}"
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -122,3 +126,40 @@ def test_stream_cut_by_upstream(gateway, model):
         assert resp.json()["choices"][0]["message"]["content"] == expected_reply(
             gateway.upstream_model(follow_model), "after the cut"
         )
+
+
+@pytest.mark.parametrize("cut_after", [0, 1])
+@pytest.mark.parametrize("model", MODELS)
+def test_non_stream_cut_by_upstream(gateway, model, cut_after):
+    """The upstream drops the connection part-way through a JSON body: the
+    client must not receive something that looks like a complete reply."""
+    body = {"model": model, "messages": [{"role": "user", "content": "this reply will be cut short"}]}
+    try:
+        resp = gateway.chat(body, headers={"x-mock-cut-after": str(cut_after)})
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError):
+        pass  # the gateway reset the client stream: fine
+    else:
+        assert resp.status_code >= 500, f"cut upstream reply surfaced as {resp.status_code}: {resp.text[:300]!r}"
+    resp = gateway.chat({**body, "messages": [{"role": "user", "content": "next one"}]})
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_stream_error_event(gateway, model):
+    """An upstream error event in the middle of a stream reaches the client as
+    an OpenAI-style `data: {"error": {...}}` event, and the stream is not
+    presented as complete."""
+    result = gateway.chat_stream(
+        {"model": model, "messages": [{"role": "user", "content": "stream that fails midway"}]},
+        headers={"x-mock-stream-error": "1"},
+    )
+    assert result.status == 200, result.raw[:500]
+    assert "[DONE]" not in result.data, result.data
+    payloads = [json.loads(d) for d in result.data]
+    errors = [p for p in payloads if "error" in p]
+    assert len(errors) == 1, payloads
+    assert errors[0] is payloads[-1], "the error event ends the stream"
+    err = errors[0]["error"]
+    assert isinstance(err.get("message"), str) and err["message"], err
+    assert isinstance(err.get("type"), str) and err["type"], err
+    assert "stop" not in finish_reasons([p for p in payloads if "error" not in p])

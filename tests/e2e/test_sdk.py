@@ -152,3 +152,17 @@ def test_sdk_rate_limit_error(client, model):
             extra_headers={"x-mock-status": "429"},
         )
     assert info.value.status_code == 429
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_sdk_stream_error_raises(client, model):
+    """A mid-stream upstream error surfaces as an exception in the SDK."""
+    stream = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "fail midway"}],
+        stream=True,
+        extra_headers={"x-mock-stream-error": "1"},
+    )
+    with pytest.raises(openai.APIError):
+        for _ in stream:
+            pass

@@ -82,6 +82,16 @@ def test_anthropic_upstream_request(gateway, clean_mock, stream):
     assert bool(sent.get("stream", False)) == stream
 
 
+@pytest.mark.parametrize("model,side", [("gpt-4o-mini", "openai"), ("claude-sonnet", "anthropic")])
+def test_internal_headers_not_forwarded(gateway, clean_mock, model, side):
+    """The routing header and Envoy's x-envoy-* headers stay inside the gateway."""
+    resp = gateway.chat({"model": model, "messages": [{"role": "user", "content": "header check"}]})
+    assert resp.status_code == 200, resp.text
+    hdrs = one_request(clean_mock, side)["headers"]
+    leaked = sorted(h for h in hdrs if h == "x-modelmux-cluster" or h.startswith("x-envoy-"))
+    assert leaked == [], hdrs
+
+
 def test_client_cannot_pick_cluster(gateway, clean_mock):
     """A client-supplied x-modelmux-cluster header must not override routing."""
     resp = gateway.chat(

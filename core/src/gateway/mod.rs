@@ -78,10 +78,18 @@ pub fn route_chat<'c>(
         .model(&p.model)
         .ok_or_else(|| reject(ApiError::model_not_found(&p.model), None, None))?;
     let (target_idx, target) = model.pick(ticket).ok_or_else(|| {
-        reject(ApiError::internal("model has no targets"), Some(model_idx), None)
+        reject(
+            ApiError::internal("model has no targets"),
+            Some(model_idx),
+            None,
+        )
     })?;
     let provider = cfg.provider(target.provider).ok_or_else(|| {
-        reject(ApiError::internal("target provider missing"), Some(model_idx), None)
+        reject(
+            ApiError::internal("target provider missing"),
+            Some(model_idx),
+            None,
+        )
     })?;
     let ctx = TargetCtx {
         provider,
@@ -89,8 +97,8 @@ pub fn route_chat<'c>(
         public_model: &model.name,
         now_unix_secs,
     };
-    let (exchange, outbound) = Exchange::start(body, ctx)
-        .map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+    let (exchange, outbound) =
+        Exchange::start(body, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
         model_idx,
         target_idx,

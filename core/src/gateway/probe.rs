@@ -5,6 +5,7 @@
 //! splice them without re-serialising the body. Other fields are skipped by
 //! serde without being materialised.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -17,12 +18,29 @@ struct ProbeWire<'a> {
     #[serde(borrow, default)]
     model: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    messages: Option<&'a RawValue>,
+    messages: Option<Vec<MessageProbe<'a>>>,
     #[serde(borrow, default)]
     stream: Option<&'a RawValue>,
     #[serde(borrow, default)]
     stream_options: Option<&'a RawValue>,
 }
+
+/// Only the role is read; the rest of each message is skipped unparsed.
+#[derive(Deserialize)]
+#[serde(expecting = "a message object with a `role`")]
+struct MessageProbe<'a> {
+    #[serde(borrow)]
+    role: Cow<'a, str>,
+}
+
+const ROLES: [&str; 6] = [
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+];
 
 /// What the gateway learns from the body before choosing a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +63,7 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
         .find(|c: char| !c.is_ascii_whitespace())
         .filter(|&i| text.as_bytes().get(i) == Some(&b'{'))
         .ok_or_else(|| ApiError::invalid_request("The request body must be a JSON object."))?;
-    let wire: ProbeWire<'_> = serde_json::from_str(text).map_err(|e| {
-        ApiError::invalid_request(format!("We could not parse the JSON body of your request: {e}"))
-    })?;
+    let wire: ProbeWire<'_> = serde_json::from_str(text).map_err(|_| diagnose(text))?;
     let model_raw = wire
         .model
         .ok_or_else(|| ApiError::invalid_param("model", "You must provide a model parameter."))?;
@@ -57,7 +73,12 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
     let stream = match wire.stream.map(|r| r.get()) {
         None | Some("null") | Some("false") => false,
         Some("true") => true,
-        Some(_) => return Err(ApiError::invalid_param("stream", "`stream` must be a boolean.")),
+        Some(_) => {
+            return Err(ApiError::invalid_param(
+                "stream",
+                "`stream` must be a boolean.",
+            ))
+        }
     };
     Ok(Probe {
         model,
@@ -68,21 +89,51 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
     })
 }
 
-fn check_messages(raw: Option<&RawValue>) -> Result<(), ApiError> {
-    let raw = raw.ok_or_else(|| {
+fn check_messages(messages: Option<Vec<MessageProbe<'_>>>) -> Result<(), ApiError> {
+    let messages = messages.ok_or_else(|| {
         ApiError::invalid_param("messages", "Missing required parameter: 'messages'.")
     })?;
-    let s = raw.get();
-    if !s.starts_with('[') {
-        return Err(ApiError::invalid_param("messages", "`messages` must be an array."));
-    }
-    if s.trim_start_matches('[').trim_start().starts_with(']') {
+    if messages.is_empty() {
         return Err(ApiError::invalid_param(
             "messages",
             "`messages` must contain at least one message.",
         ));
     }
+    for (i, m) in messages.iter().enumerate() {
+        if !ROLES.contains(&m.role.as_ref()) {
+            return Err(ApiError::invalid_param(
+                &format!("messages[{i}].role"),
+                format!(
+                    "Invalid value for 'messages[{i}].role': '{}'. Supported values are: {}.",
+                    m.role,
+                    ROLES.join(", ")
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Error path only: parse again, tracking the path, to name the field.
+fn diagnose(text: &str) -> ApiError {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, ProbeWire<'_>>(de) {
+        Err(e) if e.inner().is_data() => {
+            let path = e.path().to_string();
+            let param = path.split(['.', '[']).next().unwrap_or("").to_string();
+            let mut err =
+                ApiError::invalid_request(format!("Invalid value for '{path}': {}", e.inner()));
+            if param == "messages" || param == "stream" {
+                err.param = Some(param);
+            }
+            err
+        }
+        Err(e) => ApiError::invalid_request(format!(
+            "We could not parse the JSON body of your request: {}",
+            e.inner()
+        )),
+        Ok(_) => ApiError::invalid_request("We could not parse the JSON body of your request."),
+    }
 }
 
 /// Position of a borrowed raw value inside the text it was parsed from.
@@ -114,18 +165,44 @@ mod tests {
             (b"not json", None),
             (b"[1,2]", None),
             (b"{\"model\":\"m\"", None),
-            (br#"{"messages":[{"role":"user","content":"x"}]}"#, Some("model")),
-            (br#"{"model":5,"messages":[{"role":"user","content":"x"}]}"#, Some("model")),
+            (
+                br#"{"messages":[{"role":"user","content":"x"}]}"#,
+                Some("model"),
+            ),
+            (
+                br#"{"model":5,"messages":[{"role":"user","content":"x"}]}"#,
+                Some("model"),
+            ),
             (br#"{"model":"m"}"#, Some("messages")),
             (br#"{"model":"m","messages":"hi"}"#, Some("messages")),
             (br#"{"model":"m","messages":[ ]}"#, Some("messages")),
-            (br#"{"model":"m","messages":[{}],"stream":"yes"}"#, Some("stream")),
-            (b"{\"model\":\"\xff\",\"messages\":[{}]}", None),
+            (
+                br#"{"model":"m","messages":[{"role":"user"}],"stream":"yes"}"#,
+                Some("stream"),
+            ),
+            (br#"{"model":"m","messages":["hi"]}"#, Some("messages")),
+            (
+                br#"{"model":"m","messages":[{"content":"x"}]}"#,
+                Some("messages"),
+            ),
+            (
+                br#"{"model":"m","messages":[{"role":"robot"}]}"#,
+                Some("messages[0].role"),
+            ),
+            (
+                b"{\"model\":\"\xff\",\"messages\":[{\"role\":\"user\"}]}",
+                None,
+            ),
         ];
         for (body, param) in cases {
             let e = probe(body).unwrap_err();
             assert_eq!(e.status, 400, "{}", String::from_utf8_lossy(body));
-            assert_eq!(e.param.as_deref(), *param, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                e.param.as_deref(),
+                *param,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }

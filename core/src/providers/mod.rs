@@ -127,9 +127,8 @@ impl Exchange {
             ProviderKind::OpenAi => {
                 openai::OpenAiChat::request(body, target).map(|(s, o)| (Self::OpenAi(s), o))
             }
-            ProviderKind::Anthropic => {
-                anthropic::AnthropicChat::request(body, target).map(|(s, o)| (Self::Anthropic(s), o))
-            }
+            ProviderKind::Anthropic => anthropic::AnthropicChat::request(body, target)
+                .map(|(s, o)| (Self::Anthropic(s), o)),
         }
     }
 

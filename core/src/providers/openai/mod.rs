@@ -104,7 +104,10 @@ impl ChatTranslator for OpenAiChat {
             match p.stream_options {
                 None => {
                     let at = p.object_start + 1;
-                    edits.push((at..at, br#""stream_options":{"include_usage":true},"#.to_vec()));
+                    edits.push((
+                        at..at,
+                        br#""stream_options":{"include_usage":true},"#.to_vec(),
+                    ));
                     strip_usage = true;
                 }
                 Some((raw, span)) => {
@@ -218,8 +221,10 @@ fn normalize_error(status: u16, data: &[u8]) -> BodyEdit {
 /// Returns a replacement for `stream_options` with `include_usage: true`,
 /// or `None` when the client already asked for usage.
 fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw)
-        .map_err(|_| ApiError::invalid_param("stream_options", "`stream_options` must be an object."))?;
+    let mut obj: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(raw).map_err(|_| {
+            ApiError::invalid_param("stream_options", "`stream_options` must be an object.")
+        })?;
     if obj.get("include_usage") == Some(&serde_json::Value::Bool(true)) {
         return Ok(None);
     }

@@ -32,16 +32,21 @@ fn same_model_forwards_body_untouched() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}],"x_vendor":{"a":1}}"#;
     let (_, out) = start(body, "m", None);
     assert!(out.body.is_none());
-    assert_eq!(out.headers, vec![("content-type", "application/json".to_string())]);
+    assert_eq!(
+        out.headers,
+        vec![("content-type", "application/json".to_string())]
+    );
     assert_eq!(out.path, "/v1/chat/completions");
 }
 
 #[test]
 fn rewrites_only_the_model() {
-    let body = br#"{ "model" : "public", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
+    let body =
+        br#"{ "model" : "public", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
     let (_, out) = start(body, "up\"stream", Some("sk"));
     let new = out.body.unwrap();
-    let expected = br#"{ "model" : "up\"stream", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
+    let expected =
+        br#"{ "model" : "up\"stream", "messages":[{"role":"user","content":"x"}], "zz": [1,2] }"#;
     assert_eq!(new, expected.to_vec());
     assert_eq!(
         out.headers,
@@ -64,7 +69,10 @@ fn stream_injects_usage_request() {
     let body = br#"{"model":"m","stream":true,"stream_options":{"other":1},"messages":[{"role":"user","content":"x"}]}"#;
     let (chat, out) = start(body, "m", None);
     let v: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
-    assert_eq!(v["stream_options"], json!({"include_usage": true, "other": 1}));
+    assert_eq!(
+        v["stream_options"],
+        json!({"include_usage": true, "other": 1})
+    );
     assert!(chat.strip_usage);
 
     let body = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
@@ -114,7 +122,10 @@ fn non_json_error_becomes_openai_error() {
     };
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["error"]["type"], json!("server_error"));
-    assert_eq!(v["error"]["message"], json!("upstream returned HTTP 503: no healthy upstream"));
+    assert_eq!(
+        v["error"]["message"],
+        json!("upstream returned HTTP 503: no healthy upstream")
+    );
 }
 
 const STREAM: &str = concat!(
