@@ -2,10 +2,10 @@
 //! applies the answer; the stream's progress is the `Phase` enum.
 
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 use log::debug;
 use modelmux_core::error::ApiError;
+use modelmux_core::gateway::headers::{upstream_headers, Rewrite};
 use modelmux_core::gateway::{classify, route_chat, Endpoint, RouteError, Routed};
 use modelmux_core::providers::{BodyEdit, BodyMode, Exchange, HeaderEdit};
 use proxy_wasm::traits::{Context, HttpContext};
@@ -14,15 +14,11 @@ use proxy_wasm::types::Action;
 use crate::metrics::Outcome;
 use crate::root::Shared;
 
-/// Client credentials that must never reach a provider.
-const CLIENT_CREDENTIAL_HEADERS: [&str; 4] =
-    ["authorization", "x-api-key", "api-key", "x-goog-api-key"];
-
 enum Phase {
     /// Not a modelmux endpoint, or answered locally without a model.
     Bypass,
-    /// Chat request: buffering the body before routing.
-    AwaitBody,
+    /// Chat request: buffering the body before routing; the client's headers.
+    AwaitBody(Vec<(String, String)>),
     /// Answered locally with an error after the model was resolved.
     Failed { model: usize, target: usize },
     /// Forwarded upstream.
@@ -59,18 +55,13 @@ impl Filter {
         );
     }
 
-    fn route(&mut self, body: &[u8], body_size: usize) -> Action {
+    fn route(&mut self, headers: Vec<(String, String)>, body: &[u8], body_size: usize) -> Action {
         let ticket = self.shared.ticket.get();
         self.shared.ticket.set(ticket.wrapping_add(1));
-        let now = self
-            .get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         let shared = Rc::clone(&self.shared);
-        match route_chat(&shared.cfg, body, ticket, now) {
+        match route_chat(&shared.cfg, body, ticket, shared.now_unix_secs.get()) {
             Ok(routed) => {
-                self.forward(routed, body_size);
+                self.forward(headers, routed, body_size);
                 Action::Continue
             }
             Err(RouteError {
@@ -92,22 +83,25 @@ impl Filter {
         }
     }
 
-    fn forward(&mut self, r: Routed<'_>, body_size: usize) {
-        let header = self.shared.cfg.cluster_header.clone();
-        self.set_http_request_header(&header, Some(r.cluster));
-        self.set_http_request_header(":authority", Some(r.authority));
-        self.set_http_request_header(":path", Some(&r.outbound.path));
-        for (name, value) in &r.outbound.headers {
-            self.set_http_request_header(name, Some(value));
+    fn forward(&mut self, client: Vec<(String, String)>, r: Routed<'_>, body_size: usize) {
+        if let Some(b) = &r.outbound.body {
+            self.set_http_request_body(0, body_size, b);
         }
-        let new_len = match &r.outbound.body {
-            Some(b) => {
-                self.set_http_request_body(0, body_size, b);
-                b.len()
-            }
-            None => body_size,
+        let rewrite = Rewrite {
+            cluster_header: &self.shared.cfg.cluster_header,
+            cluster: r.cluster,
+            authority: r.authority,
+            path: &r.outbound.path,
+            extra: &r.outbound.headers,
+            body_len: r.outbound.body.as_ref().map(Vec::len),
         };
-        self.set_http_request_header("content-length", Some(&new_len.to_string()));
+        let headers = upstream_headers(client, &rewrite);
+        self.set_http_request_headers(
+            headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
+        );
         self.phase = Phase::Upstream(Upstream {
             model: r.model_idx,
             target: r.target_idx,
@@ -134,12 +128,22 @@ impl Context for Filter {}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let header = self.shared.cfg.cluster_header.clone();
-        self.set_http_request_header(&header, None);
-        let method = self.get_http_request_header(":method").unwrap_or_default();
-        let path = self.get_http_request_header(":path").unwrap_or_default();
-        match classify(&method, &path) {
-            Endpoint::Other => Action::Continue,
+        let headers = self.get_http_request_headers();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let endpoint = classify(find(":method").unwrap_or(""), find(":path").unwrap_or(""));
+        match endpoint {
+            Endpoint::Other => {
+                let header = &self.shared.cfg.cluster_header;
+                if headers.iter().any(|(n, _)| n == header) {
+                    self.set_http_request_header(header, None);
+                }
+                Action::Continue
+            }
             Endpoint::Models => {
                 self.send_http_response(
                     200,
@@ -161,26 +165,26 @@ impl HttpContext for Filter {
                 Action::Pause
             }
             Endpoint::Chat => {
-                for h in CLIENT_CREDENTIAL_HEADERS {
-                    self.set_http_request_header(h, None);
-                }
-                // Bodies must come back uncompressed for translation and usage.
-                self.set_http_request_header("accept-encoding", None);
-                self.phase = Phase::AwaitBody;
+                // The request goes no further until the body phase either
+                // answers locally or replaces the whole header set.
+                self.phase = Phase::AwaitBody(headers);
                 Action::Pause
             }
         }
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if !matches!(self.phase, Phase::AwaitBody) {
+        if !matches!(self.phase, Phase::AwaitBody(_)) {
             return Action::Continue;
         }
         if !end_of_stream {
             return Action::Pause;
         }
+        let Phase::AwaitBody(headers) = std::mem::replace(&mut self.phase, Phase::Bypass) else {
+            return Action::Continue;
+        };
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
-        self.route(&body, body_size)
+        self.route(headers, &body, body_size)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -203,18 +207,18 @@ impl HttpContext for Filter {
             Phase::Upstream(Upstream { mode: Some(m), .. }) => *m,
             _ => return Action::Continue,
         };
-        if mode == BodyMode::Buffer && !end_of_stream {
-            return Action::Pause;
-        }
-        let data = self
-            .get_http_response_body(0, body_size)
-            .unwrap_or_default();
+        let (start, len) = match mode {
+            BodyMode::Buffer if !end_of_stream => return Action::Pause,
+            BodyMode::Tail(n) => (body_size.saturating_sub(n), n.min(body_size)),
+            BodyMode::Buffer | BodyMode::Stream => (0, body_size),
+        };
+        let data = self.get_http_response_body(start, len).unwrap_or_default();
         let Phase::Upstream(up) = &mut self.phase else {
             return Action::Continue;
         };
         let edit = up.exchange.response_body(&data, end_of_stream);
         up.complete |= end_of_stream;
-        if let BodyEdit::Replace(bytes) = edit {
+        if let (BodyEdit::Replace(bytes), BodyMode::Buffer | BodyMode::Stream) = (edit, mode) {
             self.set_http_response_body(0, body_size, &bytes);
         }
         Action::Continue
@@ -241,7 +245,7 @@ impl HttpContext for Filter {
                 };
                 metrics.record(*model, *target, &outcome);
             }
-            Phase::Bypass | Phase::AwaitBody => {}
+            Phase::Bypass | Phase::AwaitBody(_) => {}
         }
     }
 }

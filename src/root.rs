@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use log::{error, info};
 use modelmux_core::config::Config;
@@ -21,6 +21,9 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Round-robin ticket for weighted target selection.
     pub ticket: Cell<u64>,
+    /// Wall clock in seconds, refreshed by the root's tick so that requests
+    /// don't each pay a host call for it.
+    pub now_unix_secs: Cell<u64>,
 }
 
 #[derive(Default)]
@@ -29,6 +32,15 @@ pub struct Root {
 }
 
 impl Context for Root {}
+
+impl Root {
+    fn unix_secs(&self) -> u64 {
+        self.get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -52,11 +64,7 @@ impl RootContext for Root {
                 return false;
             }
         };
-        let created = self
-            .get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let created = self.unix_secs();
         info!(
             "modelmux: loaded {} providers and {} models",
             cfg.providers.len(),
@@ -67,8 +75,17 @@ impl RootContext for Root {
             cfg,
             metrics,
             ticket: Cell::new(0),
+            now_unix_secs: Cell::new(created),
         }));
+        self.set_tick_period(Duration::from_secs(1));
         true
+    }
+
+    fn on_tick(&mut self) {
+        let now = self.unix_secs();
+        if let Some(shared) = &self.shared {
+            shared.now_unix_secs.set(now);
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

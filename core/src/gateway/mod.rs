@@ -1,5 +1,6 @@
 //! Request-level decisions: which endpoint, which model, which target.
 
+pub mod headers;
 pub mod probe;
 
 use serde::Serialize;

@@ -76,6 +76,10 @@ pub enum BodyMode {
     Buffer,
     /// Call `response_body(chunk, end)` for every chunk as it arrives.
     Stream,
+    /// Observe only: call `response_body` with at most the last `n` bytes of
+    /// each chunk; the body is forwarded untouched (edits are ignored). Lets
+    /// a passthrough read usage without copying or holding the whole body.
+    Tail(usize),
 }
 
 /// Edits to the response headers, decided from the upstream status.

@@ -9,6 +9,7 @@
 //! untouched: compatible servers add their own parameters.
 
 mod stream;
+mod tail;
 
 use std::ops::Range;
 
@@ -22,6 +23,7 @@ use crate::providers::{
 use crate::usage::Usage;
 
 pub use stream::UsageStream;
+pub use tail::TailScan;
 
 /// Usage as OpenAI reports it; unknown fields are ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -67,18 +69,14 @@ impl WireUsage {
     }
 }
 
-#[derive(Deserialize)]
-struct UsageOnly {
-    #[serde(default)]
-    usage: Option<WireUsage>,
-}
-
 #[derive(Debug)]
 enum State {
     /// Waiting for response headers.
     Sent,
-    /// A JSON body (success or error) is buffered whole.
+    /// An error body, buffered whole so it can be normalised.
     Whole,
+    /// A successful JSON body, forwarded as it arrives; its tail is scanned.
+    Tail(TailScan),
     /// An SSE stream, scanned for usage.
     Streaming(UsageStream),
 }
@@ -158,22 +156,34 @@ impl ChatTranslator for OpenAiChat {
                 drop_content_length: self.strip_usage,
             };
         }
+        if ok {
+            self.state = State::Tail(TailScan::default());
+            return HeaderEdit {
+                mode: BodyMode::Tail(tail::TAIL_BYTES),
+                status: None,
+                content_type: None,
+                drop_content_length: false,
+            };
+        }
         self.state = State::Whole;
         HeaderEdit {
             mode: BodyMode::Buffer,
             status: None,
-            content_type: (!ok).then_some("application/json"),
-            drop_content_length: !ok,
+            content_type: Some("application/json"),
+            drop_content_length: true,
         }
     }
 
     fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
         match &mut self.state {
             State::Sent => BodyEdit::Keep,
-            State::Whole if self.failed => normalize_error(self.status, data),
-            State::Whole => {
-                if let Ok(UsageOnly { usage: Some(u) }) = serde_json::from_slice(data) {
-                    self.usage = u.to_usage();
+            State::Whole => normalize_error(self.status, data),
+            State::Tail(t) => {
+                t.push(data);
+                if end {
+                    if let Some(u) = t.usage() {
+                        self.usage = u;
+                    }
                 }
                 BodyEdit::Keep
             }

@@ -82,11 +82,12 @@ fn stream_injects_usage_request() {
 }
 
 #[test]
-fn buffered_response_yields_usage() {
+fn tail_scanned_response_yields_usage() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
     let (mut chat, _) = start(body, "m", None);
     let h = chat.response_headers(200);
-    assert_eq!(h.mode, BodyMode::Buffer);
+    assert_eq!(h.mode, BodyMode::Tail(tail::TAIL_BYTES));
+    assert!(!h.drop_content_length);
     let resp = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}}"#;
     assert_eq!(chat.response_body(resp, true), BodyEdit::Keep);
     assert_eq!(
