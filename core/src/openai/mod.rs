@@ -35,7 +35,9 @@ fn diagnose(body: &[u8]) -> ApiError {
         Err(e) => deserialize_error(&e.path().to_string(), e.inner()),
         Ok(_) => match de.end() {
             Err(e) => deserialize_error(".", &e),
-            Ok(()) => ApiError::invalid_request("We could not parse the JSON body of your request."),
+            Ok(()) => {
+                ApiError::invalid_request("We could not parse the JSON body of your request.")
+            }
         },
     }
 }
