@@ -58,6 +58,9 @@ pub struct Faults {
     pub stream_error: bool,
     /// `x-mock-cached-tokens`: cached prompt tokens reported in usage.
     pub cached_tokens: u64,
+    /// `x-mock-event-delay-ms`: pause between SSE writes, like a model
+    /// producing tokens; lets tests see whether the gateway streams.
+    pub event_delay_ms: u64,
 }
 
 impl Faults {
@@ -76,6 +79,7 @@ impl Faults {
                 .header("x-mock-stream-error")
                 .is_some_and(|v| matches!(v.trim(), "1" | "true")),
             cached_tokens: num("x-mock-cached-tokens").unwrap_or(0),
+            event_delay_ms: num("x-mock-event-delay-ms").unwrap_or(0),
         }
     }
 
@@ -175,15 +179,25 @@ fn write_chunk<W: Write>(w: &mut W, data: &[u8]) -> io::Result<()> {
 fn write_sse<W: Write>(w: &mut W, events: &[Vec<u8>], faults: &Faults) -> io::Result<bool> {
     let count = faults.cut_after.unwrap_or(events.len()).min(events.len());
     let events = &events[..count];
+    let pause = || {
+        if faults.event_delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(faults.event_delay_ms));
+        }
+    };
+    w.flush()?;
     if faults.chunk_bytes == 0 {
-        w.flush()?;
-        for event in events {
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                pause();
+            }
             write_chunk(w, event)?;
         }
     } else {
         let all: Vec<u8> = events.concat();
-        w.flush()?;
-        for piece in all.chunks(faults.chunk_bytes) {
+        for (i, piece) in all.chunks(faults.chunk_bytes).enumerate() {
+            if i > 0 {
+                pause();
+            }
             write_chunk(w, piece)?;
         }
     }

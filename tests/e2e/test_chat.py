@@ -201,3 +201,23 @@ def test_max_tokens_finish_reason_length(gateway, model, stream):
         content, finishes = choice["message"]["content"], [choice["finish_reason"]]
     assert content == "Mock reply \u2713"
     assert finishes == ["length"]
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-sonnet"])
+def test_stream_reaches_client_incrementally(gateway, model):
+    """The mock pauses 150 ms between events; a gateway that buffered the
+    stream would deliver the first token only when the last one is sent."""
+    import time
+
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "one two three four"}]}
+    start = time.monotonic()
+    resp = gateway.chat(body, headers={"x-mock-event-delay-ms": "150"}, stream=True)
+    assert resp.status_code == 200
+    first_text = None
+    for line in resp.iter_lines():
+        if first_text is None and line.startswith(b"data: {") and b'"content":"' in line and b'"content":""' not in line:
+            first_text = time.monotonic() - start
+    total = time.monotonic() - start
+    assert first_text is not None
+    assert total > 1.0, f"mock pacing not applied (stream took {total:.2f}s)"
+    assert first_text < total / 2, f"first token at {first_text:.2f}s of {total:.2f}s: stream was buffered"
