@@ -3,8 +3,11 @@
 
 Runs one mock upstream and two Envoys side by side -- a plain proxy and the
 same Envoy with the modelmux wasm filter -- checks that every case answers
-200 with the expected body shape, then measures each case with wrk and the
-streaming case's time to first token with a small sequential client.
+200 with the expected body shape, then measures each case with wrk at
+saturation, then again at a fixed moderate load (paced wrk: each connection
+waits a calibrated think time between requests) for the latency the filter
+adds, and the streaming case's time to first token with a small sequential
+client.
 
 Inputs come from the environment (run.sh fills in the paths):
   BENCH_ENVOY, BENCH_WASM, BENCH_MOCK   binaries / module to use (required)
@@ -13,6 +16,13 @@ Inputs come from the environment (run.sh fills in the paths):
   BENCH_CONNECTIONS   wrk connections (default 16)
   BENCH_TTFT_N        sequential streaming requests per Envoy (default 200)
   BENCH_CASES         comma-separated case ids to run (default: all)
+  BENCH_PACED_PCT     fixed-load rate as % of the case's plain saturation req/s
+                      (default 20)
+  BENCH_PACED_RPS     fixed-load rate in req/s for every case instead
+  BENCH_PACED_CONNECTIONS  wrk connections for the fixed-load runs (default 8)
+  BENCH_PACED_DURATION     seconds per fixed-load run (default BENCH_DURATION)
+  BENCH_PACED_CASES   comma-separated case ids for the fixed-load runs
+                      (default: every case run; "none" skips them)
   BENCH_PIN           1 = pin Envoy to one core, wrk/mock/client to another
                       with taskset when there are >= 2 cores (default 1)
   BENCH_KEEP          1 = keep the temp dir with configs and logs
@@ -49,6 +59,9 @@ ANTHROPIC_KEY = "mock-anthropic-key"
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_TOKENS = 256
 NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
+P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
+CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
+CALIBRATION_TOLERANCE = 0.03  # stop calibrating within 3% of the target req/s
 
 
 class BenchError(Exception):
@@ -458,10 +471,13 @@ def verify(case: Case, target: str, port: int, bodies: dict[str, Path]) -> None:
 
 
 def run_wrk(port: int, req: Req, bodies: dict[str, Path], seconds: int, conns: int,
-            core: int | None) -> dict:
+            core: int | None, delay_ms: float = 0.0) -> dict:
+    """One wrk run; `delay_ms` > 0 makes each connection wait that long
+    between a response and its next request (post.lua's delay())."""
     env = dict(os.environ)
     env["BENCH_BODY"] = str(bodies[req.body])
     env["BENCH_HEADERS"] = "|".join(f"{k}: {v}" for k, v in req.headers.items())
+    env["BENCH_DELAY_MS"] = f"{delay_ms:.3f}"
     argv = pin_prefix(core) + [
         "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "30s",
         "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{port}{req.path}",
@@ -515,16 +531,25 @@ def busy_ticks(core: int | None, with_irq: bool = True) -> int:
     raise BenchError(f"{name} not found in /proc/stat")
 
 
+def saturation_load(cfg: dict) -> dict:
+    return {"connections": cfg["connections"], "duration": cfg["duration"],
+            "warmup": cfg["warmup"], "delay_ms": 0.0}
+
+
 def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
-            bodies: dict[str, Path], cfg: dict, core: int | None,
+            bodies: dict[str, Path], load: dict, core: int | None,
             envoy_core: int | None) -> dict:
+    """wrk warm-up (unless load["warmup"] is 0), then the measured run with
+    Envoy CPU, load-core CPU and upstream counters read around it."""
     req = getattr(case, target)
-    run_wrk(port, req, bodies, cfg["warmup"], cfg["connections"], core)
+    conns, delay = load["connections"], load["delay_ms"]
+    if load["warmup"]:
+        run_wrk(port, req, bodies, load["warmup"], conns, core, delay)
     up0 = upstream_counters(admin_port)
     load0 = busy_ticks(core)
     ecore0 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
     ticks0 = cpu_ticks(envoy.pid)
-    res = run_wrk(port, req, bodies, cfg["duration"], cfg["connections"], core)
+    res = run_wrk(port, req, bodies, load["duration"], conns, core, delay)
     ticks1 = cpu_ticks(envoy.pid)
     ecore1 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
     load1 = busy_ticks(core)
@@ -537,7 +562,7 @@ def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
     upstream_rq = up1["rq"] - up0["rq"]
     # Every response wrk counted must have come from the mock, not from a
     # local reply in Envoy; allow for requests in flight at either edge.
-    slack = cfg["connections"] + res["requests"] // 100
+    slack = conns + res["requests"] // 100
     if abs(upstream_rq - res["requests"]) > slack:
         raise BenchError(
             f"{case.id}/{target}: wrk completed {res['requests']} requests but Envoy sent "
@@ -559,18 +584,83 @@ def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
         "load_cpu_pct": (load1 - load0) / hz / secs * 100,
         "upstream_rq": upstream_rq,
         "upstream_cx": up1["cx"] - up0["cx"],
+        "connections": conns,
+        "delay_ms": round(delay, 3),
     }
     if envoy_core is not None:
         # CPU spent on Envoy's core by anything but Envoy (other jobs on the
         # machine, hypervisor steal): a noise indicator for this measurement.
         other = (ecore1 - ecore0) - (ticks1 - ticks0)
         out["foreign_cpu_pct_on_envoy_core"] = max(0.0, other / hz / secs * 100)
+    log_run(case, target, out)
+    return out
+
+
+def log_run(case: Case, target: str, out: dict) -> None:
+    paced = f"paced {out['delay_ms']:.2f} ms think, " if out["delay_ms"] else ""
     log(
         f"{case.id:<17} {target:<8} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
         f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU µs/req  "
-        f"(Envoy {out['envoy_cpu_pct']:.0f}%, load core {out['load_cpu_pct']:.0f}%, "
+        f"({paced}Envoy {out['envoy_cpu_pct']:.0f}%, load core {out['load_cpu_pct']:.0f}%, "
         f"{out['upstream_cx']} new upstream conns)"
     )
+
+
+# --------------------------------------------------------------------------
+# Latency at a fixed load (paced wrk)
+
+
+def paced_target_rps(plain_saturation_rps: float, cfg: dict) -> float:
+    if cfg["paced_rps"]:
+        return float(cfg["paced_rps"])
+    return plain_saturation_rps * cfg["paced_pct"] / 100
+
+
+def calibrate_delay(port: int, req: Req, bodies: dict[str, Path], load: dict,
+                    target_rps: float, core: int | None) -> tuple[float, float]:
+    """Find the think time (ms) at which load["connections"] paced wrk
+    connections send about `target_rps`; return it and the last req/s seen.
+
+    A connection's cycle is think time + latency + timer slack, so each
+    round measures that overhead and sets think = cycle needed - overhead.
+    The rounds (load["warmup"] s each) double as the warm-up.
+    """
+    conns = load["connections"]
+    cycle_ms = conns * 1000 / target_rps
+    delay, rate = cycle_ms, 0.0  # start slow: no latency assumed
+    for _ in range(CALIBRATION_ROUNDS):
+        res = run_wrk(port, req, bodies, load["warmup"], conns, core, delay)
+        rate = res["requests"] / (res["duration_us"] / 1e6)
+        if abs(rate - target_rps) <= target_rps * CALIBRATION_TOLERANCE:
+            break
+        overhead = conns * 1000 / rate - delay
+        new_delay = max(0.0, cycle_ms - overhead)
+        if new_delay == delay == 0.0:
+            break  # cannot go faster with this many connections
+        delay = new_delay
+    if delay == 0.0 and rate < target_rps * (1 - CALIBRATION_TOLERANCE):
+        log(f"warning: {conns} connections reach only {rate:.0f} of {target_rps:.0f} req/s "
+            f"on port {port} even without think time (raise BENCH_PACED_CONNECTIONS)")
+    return delay, rate
+
+
+def measure_paced(case: Case, envoys: dict[str, Proc], ports: dict[str, int],
+                  bodies: dict[str, Path], cfg: dict, saturation: dict,
+                  core: int | None, envoy_core: int | None) -> dict:
+    """Plain and modelmux at the same req/s; each side's think time is
+    calibrated on its own so that added latency does not lower its rate."""
+    target_rps = paced_target_rps(saturation["plain"]["rps"], cfg)
+    out: dict = {"target_rps": target_rps}
+    for target in ("plain", "modelmux"):
+        load = {"connections": cfg["paced_connections"], "duration": cfg["paced_duration"],
+                "warmup": cfg["warmup"]}
+        delay, seen = calibrate_delay(ports[target], getattr(case, target), bodies, load,
+                                      target_rps, core)
+        log(f"paced {case.id} {target}: target {target_rps:.0f} req/s, think time "
+            f"{delay:.3f} ms (calibration run: {seen:.0f} req/s)")
+        out[target] = measure(case, target, envoys[target], ports[target],
+                              ports[f"{target}_admin"], bodies,
+                              {**load, "warmup": 0, "delay_ms": delay}, core, envoy_core)
     return out
 
 
@@ -759,7 +849,7 @@ def fmt(x: float, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
-def render_report(meta: dict, results: dict, ttft: dict) -> str:
+def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
     lines = [
         "# modelmux bench: plain Envoy vs Envoy + modelmux",
         "",
@@ -773,6 +863,10 @@ def render_report(meta: dict, results: dict, ttft: dict) -> str:
         "Envoy CPU %: the same CPU time / window length (100% = its one core saturated); "
         "load CPU %: busy share of the core wrk and the mock share (near 100% = the load "
         "side, not Envoy, limits req/s)",
+        "",
+        "Saturation (wrk closed loop, no think time): throughput and cost. p99 here is "
+        "mostly queueing behind the throughput limit, not the latency the filter adds; "
+        "see the fixed-load table below for that.",
         "",
         "| case | envoy | req/s | p50 ms | p99 ms | CPU µs/req | Envoy CPU % | load CPU % | req/s modelmux/plain | p99 delta ms |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
@@ -792,38 +886,9 @@ def render_report(meta: dict, results: dict, ttft: dict) -> str:
                 f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {r['envoy_cpu_pct']:.0f} | {r['load_cpu_pct']:.0f} | "
                 f"{ratio} | {delta} |"
             )
-    noisy = [
-        f"{case.title} / {target} ({results[case.id][target]['foreign_cpu_pct_on_envoy_core']:.0f}%)"
-        for case in CASES if case.id in results
-        for target in ("plain", "modelmux")
-        if results[case.id][target].get("foreign_cpu_pct_on_envoy_core", 0) > NOISE_PCT
-    ]
-    if noisy:
-        lines += [
-            "",
-            f"**Noisy:** other processes used more than {NOISE_PCT}% of Envoy's core during: "
-            + "; ".join(noisy) + ". Re-run on a quiet machine before trusting those rows.",
-        ]
-    if ttft:
-        lines += [
-            "",
-            "Time to first token (first `data:` event carrying text), sequential requests, "
-            "one keep-alive connection, no other load:",
-            "",
-            "| case | envoy | n | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | whole stream p50 ms | TTFT p50 delta ms |",
-            "|---|---|--:|--:|--:|--:|--:|--:|",
-        ]
-        for case in CASES:
-            if case.id not in ttft:
-                continue
-            plain = ttft[case.id]["plain"]
-            for target in ("plain", "modelmux"):
-                r = ttft[case.id][target]
-                delta = f"{r['ttft_p50_ms'] - plain['ttft_p50_ms']:+.3f}" if target == "modelmux" else ""
-                lines.append(
-                    f"| {case.title} | {target} | {r['n']} | {r['ttft_p50_ms']:.3f} | "
-                    f"{r['ttft_p90_ms']:.3f} | {r['ttft_p99_ms']:.3f} | {r['total_p50_ms']:.3f} | {delta} |"
-                )
+    lines += noisy_lines(results)
+    lines += paced_lines(meta, paced)
+    lines += ttft_lines(ttft)
     lines += [
         "",
         "Plain baselines: passthrough cases send the same OpenAI request to the OpenAI mock "
@@ -832,6 +897,81 @@ def render_report(meta: dict, results: dict, ttft: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def noisy_lines(results: dict) -> list[str]:
+    noisy = [
+        f"{case.title} / {target} ({results[case.id][target]['foreign_cpu_pct_on_envoy_core']:.0f}%)"
+        for case in CASES if case.id in results
+        for target in ("plain", "modelmux")
+        if results[case.id][target].get("foreign_cpu_pct_on_envoy_core", 0) > NOISE_PCT
+    ]
+    if not noisy:
+        return []
+    return [
+        "",
+        f"**Noisy:** other processes used more than {NOISE_PCT}% of Envoy's core during: "
+        + "; ".join(noisy) + ". Re-run on a quiet machine before trusting those rows.",
+    ]
+
+
+def paced_lines(meta: dict, paced: dict) -> list[str]:
+    if not paced:
+        return []
+    rate = (f"{meta['paced_rps']} req/s" if meta["paced_rps"] else
+            f"{meta['paced_pct']}% of the plain Envoy's saturation req/s for the case")
+    lines = [
+        "",
+        f"Latency at fixed load (the p99 target: modelmux adds at most {P99_BUDGET_MS:g} ms): "
+        f"wrk, 1 thread, {meta['paced_connections']} connections, each waiting a think time "
+        f"between requests, calibrated per Envoy so both send about {rate}; "
+        f"{meta['paced_duration']} s per run. Δ = modelmux - plain.",
+        "",
+        f"| case | envoy | target req/s | req/s | p50 ms | p90 ms | p99 ms | Δp50 ms | Δp99 ms | Δp99 ≤ {P99_BUDGET_MS:g} ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|",
+    ]
+    for case in CASES:
+        if case.id not in paced:
+            continue
+        row = paced[case.id]
+        plain = row["plain"]
+        for target in ("plain", "modelmux"):
+            r = row[target]
+            d50 = d99 = verdict = ""
+            if target == "modelmux":
+                d50 = f"{r['p50_ms'] - plain['p50_ms']:+.3f}"
+                d99 = f"{r['p99_ms'] - plain['p99_ms']:+.3f}"
+                verdict = "yes" if r["p99_ms"] - plain["p99_ms"] <= P99_BUDGET_MS else "**no**"
+            lines.append(
+                f"| {case.title} | {target} | {fmt(row['target_rps'], 0)} | {fmt(r['rps'], 0)} | "
+                f"{r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {d50} | {d99} | {verdict} |"
+            )
+    return lines + noisy_lines(paced)
+
+
+def ttft_lines(ttft: dict) -> list[str]:
+    if not ttft:
+        return []
+    lines = [
+        "",
+        "Time to first token (first `data:` event carrying text), sequential requests, "
+        "one keep-alive connection, no other load:",
+        "",
+        "| case | envoy | n | TTFT p50 ms | TTFT p90 ms | TTFT p99 ms | whole stream p50 ms | TTFT p50 delta ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for case in CASES:
+        if case.id not in ttft:
+            continue
+        plain = ttft[case.id]["plain"]
+        for target in ("plain", "modelmux"):
+            r = ttft[case.id][target]
+            delta = f"{r['ttft_p50_ms'] - plain['ttft_p50_ms']:+.3f}" if target == "modelmux" else ""
+            lines.append(
+                f"| {case.title} | {target} | {r['n']} | {r['ttft_p50_ms']:.3f} | "
+                f"{r['ttft_p90_ms']:.3f} | {r['ttft_p99_ms']:.3f} | {r['total_p50_ms']:.3f} | {delta} |"
+            )
+    return lines
 
 
 def cmd_output(argv: list[str]) -> str:
@@ -856,6 +996,18 @@ def cpu_model() -> str:
 # Main
 
 
+def select_paced(cases: list[Case]) -> list[Case]:
+    raw = os.environ.get("BENCH_PACED_CASES", "").strip()
+    if raw.lower() == "none":
+        return []
+    wanted = [c.strip() for c in raw.split(",") if c.strip()]
+    unknown = set(wanted) - {c.id for c in cases}
+    if unknown:
+        raise BenchError(f"BENCH_PACED_CASES {sorted(unknown)} not among the cases run: "
+                         f"{[c.id for c in cases]}")
+    return [c for c in cases if not wanted or c.id in wanted]
+
+
 def main() -> int:
     envoy_bin = os.environ.get("BENCH_ENVOY", "")
     wasm = os.environ.get("BENCH_WASM", "")
@@ -872,6 +1024,12 @@ def main() -> int:
         "connections": env_int("BENCH_CONNECTIONS", 16),
         "ttft_n": env_int("BENCH_TTFT_N", 200),
     }
+    cfg.update({
+        "paced_pct": env_int("BENCH_PACED_PCT", 20),
+        "paced_rps": env_int("BENCH_PACED_RPS", 0),  # 0: use paced_pct
+        "paced_connections": env_int("BENCH_PACED_CONNECTIONS", 8),
+        "paced_duration": env_int("BENCH_PACED_DURATION", cfg["duration"]),
+    })
     ports = {
         "openai": env_int("BENCH_OPENAI_PORT", 19081),
         "anthropic": env_int("BENCH_ANTHROPIC_PORT", 19082),
@@ -889,6 +1047,7 @@ def main() -> int:
     if unknown:
         raise BenchError(f"unknown BENCH_CASES {sorted(unknown)}; known: {[c.id for c in CASES]}")
     cases = [c for c in CASES if not wanted or c.id in wanted]
+    paced_cases = select_paced(cases)
 
     cpus = sorted(os.sched_getaffinity(0))
     pin = (os.environ.get("BENCH_PIN", "1") != "0" and shutil.which("taskset") is not None
@@ -950,9 +1109,15 @@ def main() -> int:
         for case in cases:
             results[case.id] = {
                 target: measure(case, target, envoys[target], ports[target],
-                                ports[f"{target}_admin"], bodies, cfg, load_core, envoy_core)
+                                ports[f"{target}_admin"], bodies, saturation_load(cfg),
+                                load_core, envoy_core)
                 for target in ("plain", "modelmux")
             }
+
+        paced: dict[str, dict] = {}
+        for case in paced_cases:
+            paced[case.id] = measure_paced(case, envoys, ports, bodies, cfg, results[case.id],
+                                           load_core, envoy_core)
 
         ttft: dict[str, dict] = {}
         for case in cases:
@@ -980,11 +1145,12 @@ def main() -> int:
             "loadavg_at_start": load_at_start,
             **cfg,
         }
-        report = render_report(meta, results, ttft)
+        report = render_report(meta, results, ttft, paced)
         RESULTS_DIR.mkdir(exist_ok=True)
         (RESULTS_DIR / "latest.md").write_text(report, encoding="utf-8")
         (RESULTS_DIR / "latest.json").write_text(
-            json.dumps({"meta": meta, "wrk": results, "ttft": ttft}, indent=2) + "\n"
+            json.dumps({"meta": meta, "wrk": results, "paced": paced, "ttft": ttft},
+                       indent=2) + "\n"
         )
         print()
         print(report)

@@ -22,7 +22,7 @@ enum Phase {
     /// Answered locally with an error after the model was resolved.
     Failed { model: usize, target: usize },
     /// Forwarded upstream.
-    Upstream(Upstream),
+    Upstream(Box<Upstream>),
 }
 
 struct Upstream {
@@ -30,6 +30,8 @@ struct Upstream {
     target: usize,
     exchange: Exchange,
     mode: Option<BodyMode>,
+    /// Header edits held back with the headers until a buffered body is done.
+    held: Option<HeaderEdit>,
     complete: bool,
 }
 
@@ -102,24 +104,31 @@ impl Filter {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect(),
         );
-        self.phase = Phase::Upstream(Upstream {
+        self.phase = Phase::Upstream(Box::new(Upstream {
             model: r.model_idx,
             target: r.target_idx,
             exchange: r.exchange,
             mode: None,
+            held: None,
             complete: false,
-        });
+        }));
     }
 
-    fn apply_header_edit(&self, edit: &HeaderEdit) {
+    /// Applies header edits; `body_len` is the final length of a buffered
+    /// body (headers still held back), which then gets an exact length.
+    fn apply_header_edit(&self, edit: &HeaderEdit, body_len: Option<usize>) {
         if let Some(status) = edit.status {
             self.set_http_response_header(":status", Some(&status.to_string()));
         }
         if let Some(ct) = edit.content_type {
             self.set_http_response_header("content-type", Some(ct));
         }
-        if edit.drop_content_length {
-            self.set_http_response_header("content-length", None);
+        match body_len {
+            Some(len) => self.set_http_response_header("content-length", Some(&len.to_string())),
+            None if edit.drop_content_length => {
+                self.set_http_response_header("content-length", None)
+            }
+            None => {}
         }
     }
 }
@@ -188,6 +197,9 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if !matches!(self.phase, Phase::Upstream(_)) {
+            return Action::Continue;
+        }
         let status = self
             .get_http_response_header(":status")
             .and_then(|s| s.parse::<u16>().ok())
@@ -198,13 +210,21 @@ impl HttpContext for Filter {
         let edit = up.exchange.response_headers(status);
         up.mode = Some(edit.mode);
         up.complete |= end_of_stream;
-        self.apply_header_edit(&edit);
+        if edit.mode == BodyMode::Buffer && !end_of_stream {
+            // Hold the headers: the status and length depend on the body.
+            up.held = Some(edit);
+            return Action::Pause;
+        }
+        self.apply_header_edit(&edit, None);
         Action::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let mode = match &self.phase {
-            Phase::Upstream(Upstream { mode: Some(m), .. }) => *m,
+            Phase::Upstream(up) => match up.mode {
+                Some(m) => m,
+                None => return Action::Continue,
+            },
             _ => return Action::Continue,
         };
         let (start, len) = match mode {
@@ -218,8 +238,19 @@ impl HttpContext for Filter {
         };
         let edit = up.exchange.response_body(&data, end_of_stream);
         up.complete |= end_of_stream;
-        if let (BodyEdit::Replace(bytes), BodyMode::Buffer | BodyMode::Stream) = (edit, mode) {
-            self.set_http_response_body(0, body_size, &bytes);
+        let held = up.held.take();
+        let (status, body) = match edit {
+            _ if matches!(mode, BodyMode::Tail(_)) => (None, None),
+            BodyEdit::Keep => (None, None),
+            BodyEdit::Replace(bytes) => (None, Some(bytes)),
+            BodyEdit::Fail { status, body } => (Some(status), Some(body)),
+        };
+        if let Some(bytes) = &body {
+            self.set_http_response_body(0, body_size, bytes);
+        }
+        if let Some(mut edit) = held {
+            edit.status = status.or(edit.status);
+            self.apply_header_edit(&edit, Some(body.as_ref().map_or(body_size, Vec::len)));
         }
         Action::Continue
     }

@@ -77,7 +77,7 @@ fn run(input: &[u8], include_usage: bool, cuts: &[usize]) -> Run {
         let last = i == cuts.len();
         match chat.response_body(&input[from..to], last) {
             BodyEdit::Replace(bytes) => out.extend_from_slice(&bytes),
-            BodyEdit::Keep => panic!("stream bytes must be replaced"),
+            other => panic!("stream bytes must be replaced, got {other:?}"),
         }
         from = to;
     }

@@ -29,6 +29,15 @@ impl Response {
         }
     }
 
+    /// 200 with a body that is not JSON.
+    pub fn garbage() -> Response {
+        Response {
+            status: 200,
+            headers: Vec::new(),
+            body: Body::Json(b"<html><body>502 Bad Gateway</body></html>".to_vec()),
+        }
+    }
+
     pub fn sse(events: Vec<Vec<u8>>) -> Response {
         Response {
             status: 200,
@@ -61,6 +70,9 @@ pub struct Faults {
     /// `x-mock-event-delay-ms`: pause between SSE writes, like a model
     /// producing tokens; lets tests see whether the gateway streams.
     pub event_delay_ms: u64,
+    /// `x-mock-garbage: 1`: answer 200 with a body that is not the API's
+    /// JSON (what a misbehaving proxy in front of a provider might send).
+    pub garbage: bool,
 }
 
 impl Faults {
@@ -80,6 +92,9 @@ impl Faults {
                 .is_some_and(|v| matches!(v.trim(), "1" | "true")),
             cached_tokens: num("x-mock-cached-tokens").unwrap_or(0),
             event_delay_ms: num("x-mock-event-delay-ms").unwrap_or(0),
+            garbage: req
+                .header("x-mock-garbage")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
         }
     }
 

@@ -163,3 +163,25 @@ def test_stream_error_event(gateway, model):
     assert isinstance(err.get("message"), str) and err["message"], err
     assert isinstance(err.get("type"), str) and err["type"], err
     assert "stop" not in finish_reasons([p for p in payloads if "error" not in p])
+
+
+def test_unusable_anthropic_success_becomes_502(gateway, envoy):
+    """A 200 whose body is not a Messages response can't be translated: the
+    client gets a 502 OpenAI error, not a 200 with an error inside."""
+    resp = gateway.chat(
+        {"model": "claude-sonnet", "messages": USER}, headers={"x-mock-garbage": "1"}
+    )
+    err = assert_openai_error(resp, 502)
+    assert err["type"] == "server_error"
+    assert "not a message" in err["message"]
+    assert resp.headers.get("content-length") == str(len(resp.content))
+
+
+@pytest.mark.parametrize("status", [200, 429])
+def test_translated_buffered_reply_has_exact_length(gateway, status):
+    headers = {} if status == 200 else {"x-mock-status": str(status)}
+    resp = gateway.chat({"model": "claude-sonnet", "messages": USER}, headers=headers)
+    assert resp.status_code == status, resp.text
+    assert "transfer-encoding" not in resp.headers
+    assert resp.headers.get("content-length") == str(len(resp.content))
+    resp.json()

@@ -101,6 +101,11 @@ pub enum BodyEdit {
     Keep,
     /// Forward these bytes instead (may be empty to hold nothing back).
     Replace(Vec<u8>),
+    /// The upstream's successful answer cannot be delivered (e.g. not a
+    /// valid message): send this error body with this status instead. The
+    /// status only takes effect in `BodyMode::Buffer`, where headers are
+    /// still held back; in a stream it degrades to `Replace`.
+    Fail { status: u16, body: Vec<u8> },
 }
 
 /// One in-flight chat exchange with a provider.

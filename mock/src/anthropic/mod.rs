@@ -84,6 +84,9 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     if let Some(status) = faults.error_status() {
         return error_for_status(status, &fault_message(status));
     }
+    if faults.garbage {
+        return Response::garbage();
+    }
     let n = state.next_id();
     let resp = match check_headers(req) {
         Err(msg) => error_for_status(400, &msg),

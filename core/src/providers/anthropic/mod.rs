@@ -164,7 +164,7 @@ impl ChatTranslator for AnthropicChat {
                     whole.extend_from_slice(data);
                     &whole
                 };
-                BodyEdit::Replace(self.translate_whole(status, body))
+                self.translate_whole(status, body)
             }
             State::Streaming(s) => {
                 let out = s.push(&self.meta, data, end);
@@ -185,18 +185,21 @@ impl ChatTranslator for AnthropicChat {
 }
 
 impl AnthropicChat {
-    fn translate_whole(&mut self, status: u16, body: &[u8]) -> Vec<u8> {
+    fn translate_whole(&mut self, status: u16, body: &[u8]) -> BodyEdit {
         if !(200..300).contains(&status) {
-            return errors::translate_error(status, body).to_json();
+            return BodyEdit::Replace(errors::translate_error(status, body).to_json());
         }
         match response::completion_json(body, &self.meta) {
             Ok((json, usage)) => {
                 self.usage = usage;
-                json
+                BodyEdit::Replace(json)
             }
             Err(e) => {
                 self.failed = true;
-                e.to_json()
+                BodyEdit::Fail {
+                    status: e.status,
+                    body: e.to_json(),
+                }
             }
         }
     }

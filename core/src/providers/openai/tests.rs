@@ -149,6 +149,7 @@ fn run_stream(strip: bool, pieces: &[&[u8]]) -> (Vec<u8>, OpenAiChat) {
         match chat.response_body(p, i + 1 == pieces.len()) {
             BodyEdit::Keep => out.extend_from_slice(p),
             BodyEdit::Replace(b) => out.extend_from_slice(&b),
+            BodyEdit::Fail { .. } => panic!("a stream never fails the exchange"),
         }
     }
     (out, chat)

@@ -172,15 +172,29 @@ fn errors_translate_with_status() {
 
 #[test]
 fn unreadable_success_body_fails() {
-    let (_, v, chat) = exchange(200, b"not json");
-    assert_eq!(v["error"]["type"], json!("server_error"));
-    assert!(chat.failed());
-    let (_, v, chat) = exchange(
-        200,
-        br#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#,
-    );
-    assert_eq!(v["error"]["message"], json!("boom"));
-    assert!(chat.failed());
+    for (body, status, message) in [
+        (&b"not json"[..], 502, None),
+        (
+            &br#"{"type":"error","error":{"type":"api_error","message":"boom"}}"#[..],
+            500,
+            Some("boom"),
+        ),
+    ] {
+        let (mut chat, _) =
+            start(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]}))
+                .unwrap();
+        chat.response_headers(200);
+        let BodyEdit::Fail { status: got, body } = chat.response_body(body, true) else {
+            panic!("expected Fail")
+        };
+        assert_eq!(got, status);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["type"], json!("server_error"));
+        if let Some(m) = message {
+            assert_eq!(v["error"]["message"], json!(m));
+        }
+        assert!(chat.failed());
+    }
 }
 
 #[test]
