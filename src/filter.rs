@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use log::debug;
+use log::{debug, trace};
 use modelmux_core::error::ApiError;
 use modelmux_core::gateway::headers::{upstream_headers, Rewrite};
 use modelmux_core::gateway::{classify, route_chat, Endpoint, RouteError, Routed};
@@ -71,7 +71,8 @@ impl Filter {
                 target_idx,
                 error,
             }) => {
-                debug!("modelmux: rejected request: {}", error.message);
+                // The message can quote request content: trace level only.
+                trace!("modelmux: rejected request ({}): {}", error.status, error.message);
                 self.phase = match (model_idx, target_idx) {
                     (Some(model), Some(target)) => Phase::Failed { model, target },
                     _ => {
