@@ -72,7 +72,11 @@ impl Filter {
                 error,
             }) => {
                 // The message can quote request content: trace level only.
-                trace!("modelmux: rejected request ({}): {}", error.status, error.message);
+                trace!(
+                    "modelmux: rejected request ({}): {}",
+                    error.status,
+                    error.message
+                );
                 self.phase = match (model_idx, target_idx) {
                     (Some(model), Some(target)) => Phase::Failed { model, target },
                     _ => {

@@ -88,6 +88,26 @@ fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A credential: usable by the translators, never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// A compiled upstream provider.
 #[derive(Debug, Clone)]
 pub struct Provider {
@@ -97,7 +117,7 @@ pub struct Provider {
     pub host: String,
     /// Path prefix without trailing slash, e.g. `/v1`.
     pub base_path: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub anthropic_version: String,
     pub default_max_tokens: u32,
 }
@@ -248,7 +268,7 @@ fn compile_provider(
         return Err(err(format!("{path}.base_path"), "must start with `/`"));
     }
     let api_key = match p.api_key_env {
-        Some(var) => Some(env(&var).filter(|v| !v.is_empty()).ok_or_else(|| {
+        Some(var) => Some(env(&var).filter(|v| !v.is_empty()).map(Secret).ok_or_else(|| {
             err(
                 format!("{path}.api_key_env"),
                 format!("environment variable `{var}` is not set for the wasm VM (vm_config.environment_variables)"),

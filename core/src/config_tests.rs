@@ -33,7 +33,8 @@ fn compiles_valid_config() {
     let an = &c.providers[1];
     assert_eq!(an.kind, ProviderKind::Anthropic);
     assert_eq!(an.base_path, "/v1");
-    assert_eq!(an.api_key.as_deref(), Some("ak-test"));
+    assert_eq!(an.api_key.as_ref().map(Secret::expose), Some("ak-test"));
+    assert!(!format!("{an:?}").contains("ak-test"));
     assert_eq!(an.default_max_tokens, 1000);
     assert_eq!(an.anthropic_version, DEFAULT_ANTHROPIC_VERSION);
     assert_eq!(c.providers[0].base_path, "/v1");

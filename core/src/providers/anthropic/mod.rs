@@ -99,7 +99,7 @@ impl ChatTranslator for AnthropicChat {
         let provider = target.provider;
         let mut headers = Vec::with_capacity(3);
         if let Some(key) = &provider.api_key {
-            headers.push(("x-api-key", key.clone()));
+            headers.push(("x-api-key", key.expose().to_string()));
         }
         headers.push(("anthropic-version", provider.anthropic_version.clone()));
         headers.push(("content-type", JSON.to_string()));

@@ -125,7 +125,7 @@ impl ChatTranslator for OpenAiChat {
         let mut headers = Vec::with_capacity(2);
         headers.push(("content-type", "application/json".to_string()));
         if let Some(key) = &target.provider.api_key {
-            headers.push(("authorization", format!("Bearer {key}")));
+            headers.push(("authorization", format!("Bearer {}", key.expose())));
         }
         let out = Outbound {
             path: join_path(&target.provider.base_path, "/chat/completions"),

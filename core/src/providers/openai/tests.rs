@@ -10,7 +10,7 @@ fn provider(key: Option<&str>) -> Provider {
         cluster: "c".into(),
         host: "h".into(),
         base_path: "/v1".into(),
-        api_key: key.map(str::to_string),
+        api_key: key.map(crate::config::Secret::new),
         anthropic_version: String::new(),
         default_max_tokens: 1,
     }

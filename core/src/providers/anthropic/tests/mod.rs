@@ -15,7 +15,7 @@ fn provider() -> Provider {
         cluster: "anthropic".into(),
         host: "api.anthropic.com".into(),
         base_path: "/v1".into(),
-        api_key: Some("sk-ant-test".into()),
+        api_key: Some(crate::config::Secret::new("sk-ant-test")),
         anthropic_version: "2023-06-01".into(),
         default_max_tokens: 4096,
     }
