@@ -38,6 +38,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -536,29 +537,55 @@ def saturation_load(cfg: dict) -> dict:
             "warmup": cfg["warmup"], "delay_ms": 0.0}
 
 
-def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
+def cpu_snapshot(envoy: Proc, mock: Proc, core: int | None,
+                 envoy_core: int | None) -> dict[str, float]:
+    """CPU clock ticks used so far by Envoy, the mock, finished child
+    processes (wrk), and each of the two cores."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "envoy": cpu_ticks(envoy.pid),
+        "mock": cpu_ticks(mock.pid),
+        "children": (kids.ru_utime + kids.ru_stime) * os.sysconf("SC_CLK_TCK"),
+        "load_core": busy_ticks(core),
+        "load_core_noirq": busy_ticks(core, with_irq=False) if core is not None else 0,
+        "envoy_core": busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0,
+    }
+
+
+def foreign_cpu(d: dict[str, float], secs: float, pinned: bool) -> dict[str, float]:
+    """CPU spent on each core by anything but what the bench put there (other
+    jobs on the machine, hypervisor steal): noise indicators, in %."""
+    if not pinned:
+        return {}
+    hz = os.sysconf("SC_CLK_TCK")
+    ours_on_load = d["mock"] + d["children"]  # wrk is the only child run meanwhile
+    return {
+        "foreign_cpu_pct_on_envoy_core": max(0.0, (d["envoy_core"] - d["envoy"]) / hz / secs * 100),
+        "foreign_cpu_pct_on_load_core":
+            max(0.0, (d["load_core_noirq"] - ours_on_load) / hz / secs * 100),
+    }
+
+
+def measure(case: Case, target: str, envoy: Proc, mock: Proc, port: int, admin_port: int,
             bodies: dict[str, Path], load: dict, core: int | None,
             envoy_core: int | None) -> dict:
     """wrk warm-up (unless load["warmup"] is 0), then the measured run with
-    Envoy CPU, load-core CPU and upstream counters read around it."""
+    CPU use and upstream counters read around it."""
     req = getattr(case, target)
     conns, delay = load["connections"], load["delay_ms"]
     if load["warmup"]:
         run_wrk(port, req, bodies, load["warmup"], conns, core, delay)
     up0 = upstream_counters(admin_port)
-    load0 = busy_ticks(core)
-    ecore0 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
-    ticks0 = cpu_ticks(envoy.pid)
+    cpu0 = cpu_snapshot(envoy, mock, core, envoy_core)
     res = run_wrk(port, req, bodies, load["duration"], conns, core, delay)
-    ticks1 = cpu_ticks(envoy.pid)
-    ecore1 = busy_ticks(envoy_core, with_irq=False) if envoy_core is not None else 0
-    load1 = busy_ticks(core)
+    cpu1 = cpu_snapshot(envoy, mock, core, envoy_core)
     up1 = upstream_counters(admin_port)
     if not envoy.alive():
         raise BenchError(f"{envoy.name} died during {case.id}:\n{envoy.log_tail()}")
+    d = {k: cpu1[k] - cpu0[k] for k in cpu0}
     secs = res["duration_us"] / 1e6
     hz = os.sysconf("SC_CLK_TCK")
-    cpu_us = (ticks1 - ticks0) * 1e6 / hz
+    cpu_us = d["envoy"] * 1e6 / hz
     upstream_rq = up1["rq"] - up0["rq"]
     # Every response wrk counted must have come from the mock, not from a
     # local reply in Envoy; allow for requests in flight at either edge.
@@ -581,28 +608,28 @@ def measure(case: Case, target: str, envoy: Proc, port: int, admin_port: int,
         "cpu_us_per_req": cpu_us / res["requests"],
         # Busy share of the core wrk and the mock run on (whole machine,
         # all cores summed, when not pinned).
-        "load_cpu_pct": (load1 - load0) / hz / secs * 100,
+        "load_cpu_pct": d["load_core"] / hz / secs * 100,
         "upstream_rq": upstream_rq,
         "upstream_cx": up1["cx"] - up0["cx"],
         "connections": conns,
         "delay_ms": round(delay, 3),
+        **foreign_cpu(d, secs, envoy_core is not None),
     }
-    if envoy_core is not None:
-        # CPU spent on Envoy's core by anything but Envoy (other jobs on the
-        # machine, hypervisor steal): a noise indicator for this measurement.
-        other = (ecore1 - ecore0) - (ticks1 - ticks0)
-        out["foreign_cpu_pct_on_envoy_core"] = max(0.0, other / hz / secs * 100)
     log_run(case, target, out)
     return out
 
 
 def log_run(case: Case, target: str, out: dict) -> None:
     paced = f"paced {out['delay_ms']:.2f} ms think, " if out["delay_ms"] else ""
+    noise = ""
+    if "foreign_cpu_pct_on_envoy_core" in out:
+        noise = (f", foreign CPU {out['foreign_cpu_pct_on_envoy_core']:.0f}% Envoy core / "
+                 f"{out['foreign_cpu_pct_on_load_core']:.0f}% load core")
     log(
         f"{case.id:<17} {target:<8} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
         f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU µs/req  "
         f"({paced}Envoy {out['envoy_cpu_pct']:.0f}%, load core {out['load_cpu_pct']:.0f}%, "
-        f"{out['upstream_cx']} new upstream conns)"
+        f"{out['upstream_cx']} new upstream conns{noise})"
     )
 
 
@@ -644,7 +671,7 @@ def calibrate_delay(port: int, req: Req, bodies: dict[str, Path], load: dict,
     return delay, rate
 
 
-def measure_paced(case: Case, envoys: dict[str, Proc], ports: dict[str, int],
+def measure_paced(case: Case, envoys: dict[str, Proc], mock: Proc, ports: dict[str, int],
                   bodies: dict[str, Path], cfg: dict, saturation: dict,
                   core: int | None, envoy_core: int | None) -> dict:
     """Plain and modelmux at the same req/s; each side's think time is
@@ -658,7 +685,7 @@ def measure_paced(case: Case, envoys: dict[str, Proc], ports: dict[str, int],
                                       target_rps, core)
         log(f"paced {case.id} {target}: target {target_rps:.0f} req/s, think time "
             f"{delay:.3f} ms (calibration run: {seen:.0f} req/s)")
-        out[target] = measure(case, target, envoys[target], ports[target],
+        out[target] = measure(case, target, envoys[target], mock, ports[target],
                               ports[f"{target}_admin"], bodies,
                               {**load, "warmup": 0, "delay_ms": delay}, core, envoy_core)
     return out
@@ -900,18 +927,22 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
 
 
 def noisy_lines(results: dict) -> list[str]:
-    noisy = [
-        f"{case.title} / {target} ({results[case.id][target]['foreign_cpu_pct_on_envoy_core']:.0f}%)"
-        for case in CASES if case.id in results
-        for target in ("plain", "modelmux")
-        if results[case.id][target].get("foreign_cpu_pct_on_envoy_core", 0) > NOISE_PCT
-    ]
+    noisy = []
+    for case in CASES:
+        for target in ("plain", "modelmux") if case.id in results else ():
+            r = results[case.id][target]
+            envoy_core = r.get("foreign_cpu_pct_on_envoy_core", 0)
+            load_core = r.get("foreign_cpu_pct_on_load_core", 0)
+            if max(envoy_core, load_core) > NOISE_PCT:
+                noisy.append(f"{case.title} / {target} (Envoy core {envoy_core:.0f}%, "
+                             f"load core {load_core:.0f}%)")
     if not noisy:
         return []
     return [
         "",
-        f"**Noisy:** other processes used more than {NOISE_PCT}% of Envoy's core during: "
-        + "; ".join(noisy) + ". Re-run on a quiet machine before trusting those rows.",
+        f"**Noisy:** other processes used more than {NOISE_PCT}% of Envoy's core or of the "
+        "wrk+mock core during: " + "; ".join(noisy)
+        + ". Re-run on a quiet machine before trusting those rows.",
     ]
 
 
@@ -1108,7 +1139,7 @@ def main() -> int:
         results: dict[str, dict] = {}
         for case in cases:
             results[case.id] = {
-                target: measure(case, target, envoys[target], ports[target],
+                target: measure(case, target, envoys[target], mock_proc, ports[target],
                                 ports[f"{target}_admin"], bodies, saturation_load(cfg),
                                 load_core, envoy_core)
                 for target in ("plain", "modelmux")
@@ -1116,8 +1147,8 @@ def main() -> int:
 
         paced: dict[str, dict] = {}
         for case in paced_cases:
-            paced[case.id] = measure_paced(case, envoys, ports, bodies, cfg, results[case.id],
-                                           load_core, envoy_core)
+            paced[case.id] = measure_paced(case, envoys, mock_proc, ports, bodies, cfg,
+                                           results[case.id], load_core, envoy_core)
 
         ttft: dict[str, dict] = {}
         for case in cases:

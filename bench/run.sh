@@ -2,10 +2,11 @@
 # modelmux benchmark: plain Envoy vs Envoy + modelmux, same mock, same wrk.
 # Usage: bench/run.sh   (or `make bench`)
 # Knobs (env): BENCH_DURATION (s, default 10), BENCH_WARMUP, BENCH_CONNECTIONS,
-#   BENCH_TTFT_N, BENCH_CASES, BENCH_PIN, BENCH_KEEP, BENCH_*_PORT -- see
-#   bench/bench.py. ENVOY (or MODELMUX_ENVOY), MODELMUX_WASM, MODELMUX_MOCK and
+#   BENCH_TTFT_N, BENCH_CASES, BENCH_PACED_* (fixed-load latency runs),
+#   BENCH_PIN, BENCH_KEEP, BENCH_*_PORT -- see bench/bench.py.
+#   ENVOY (or MODELMUX_ENVOY), MODELMUX_WASM, MODELMUX_MOCK and
 #   PYTHON override what is run; BENCH_SKIP_BUILD=1 skips bootstrap and cargo.
-# Output: the table on stdout and in bench/results/latest.md (+ latest.json).
+# Output: the tables on stdout and in bench/results/latest.md (+ latest.json).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

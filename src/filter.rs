@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use log::{debug, trace};
-use modelmux_core::error::ApiError;
+use modelmux_core::error::{normalize_error_body, ApiError};
 use modelmux_core::gateway::headers::{upstream_headers, Rewrite};
 use modelmux_core::gateway::{classify, route_chat, Endpoint, RouteError, Routed};
 use modelmux_core::providers::{BodyEdit, BodyMode, Exchange, HeaderEdit};
@@ -23,6 +23,9 @@ enum Phase {
     Failed { model: usize, target: usize },
     /// Forwarded upstream.
     Upstream(Box<Upstream>),
+    /// Envoy answered before the body was routed (e.g. 413 over the buffer
+    /// limit); its body is rewritten into an OpenAI error.
+    EnvoyReply { status: u16 },
 }
 
 struct Upstream {
@@ -138,6 +141,25 @@ impl Filter {
     }
 }
 
+impl Filter {
+    fn rewrite_envoy_reply(&mut self, status: u16, body_size: usize, end: bool) -> Action {
+        if !end {
+            return Action::Pause;
+        }
+        let body = self
+            .get_http_response_body(0, body_size)
+            .unwrap_or_default();
+        let new = normalize_error_body(status, &body, "gateway");
+        let len = new.as_ref().map_or(body_size, Vec::len);
+        if let Some(bytes) = &new {
+            self.set_http_response_body(0, body_size, bytes);
+        }
+        self.set_http_response_header("content-type", Some("application/json"));
+        self.set_http_response_header("content-length", Some(&len.to_string()));
+        Action::Continue
+    }
+}
+
 impl Context for Filter {}
 
 impl HttpContext for Filter {
@@ -202,13 +224,21 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        if !matches!(self.phase, Phase::Upstream(_)) {
+        if !matches!(self.phase, Phase::Upstream(_) | Phase::AwaitBody(_)) {
             return Action::Continue;
         }
         let status = self
             .get_http_response_header(":status")
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
+        if matches!(self.phase, Phase::AwaitBody(_)) {
+            self.phase = Phase::EnvoyReply { status };
+            return if end_of_stream {
+                Action::Continue
+            } else {
+                Action::Pause
+            };
+        }
         let Phase::Upstream(up) = &mut self.phase else {
             return Action::Continue;
         };
@@ -225,6 +255,9 @@ impl HttpContext for Filter {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let Phase::EnvoyReply { status } = self.phase {
+            return self.rewrite_envoy_reply(status, body_size, end_of_stream);
+        }
         let mode = match &self.phase {
             Phase::Upstream(up) => match up.mode {
                 Some(m) => m,
@@ -281,6 +314,7 @@ impl HttpContext for Filter {
                 };
                 metrics.record(*model, *target, &outcome);
             }
+            Phase::EnvoyReply { .. } => metrics.rejected(),
             Phase::Bypass | Phase::AwaitBody(_) => {}
         }
     }

@@ -103,6 +103,32 @@ impl ApiError {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct ErrorProbe<'a> {
+    #[serde(borrow)]
+    error: &'a serde_json::value::RawValue,
+}
+
+/// Makes an error body OpenAI-shaped: `None` when it already is one,
+/// otherwise a replacement quoting the start of what was sent (an HTML page,
+/// Envoy's `no healthy upstream` or `Payload Too Large` text...). `source`
+/// names who answered, e.g. `upstream` or `gateway`.
+pub fn normalize_error_body(status: u16, body: &[u8], source: &str) -> Option<Vec<u8>> {
+    if let Ok(probe) = serde_json::from_slice::<ErrorProbe<'_>>(body) {
+        if probe.error.get().starts_with('{') {
+            return None;
+        }
+    }
+    let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    let snippet = snippet.trim();
+    let message = if snippet.is_empty() {
+        format!("{source} returned HTTP {status}")
+    } else {
+        format!("{source} returned HTTP {status}: {snippet}")
+    };
+    Some(ApiError::new(status, kind_for_status(status), message).to_json())
+}
+
 /// OpenAI error `type` for an HTTP status, used when translating upstream errors.
 pub fn kind_for_status(status: u16) -> &'static str {
     match status {
@@ -118,6 +144,24 @@ pub fn kind_for_status(status: u16) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn normalizes_foreign_error_bodies() {
+        assert_eq!(
+            normalize_error_body(429, br#"{"error":{"message":"x"}}"#, "upstream"),
+            None
+        );
+        let out = normalize_error_body(413, b"Payload Too Large", "gateway").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["error"]["message"],
+            json!("gateway returned HTTP 413: Payload Too Large")
+        );
+        assert_eq!(v["error"]["type"], json!("invalid_request_error"));
+        let out = normalize_error_body(503, b"", "upstream").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["error"]["message"], json!("upstream returned HTTP 503"));
+    }
 
     #[test]
     fn envelope_shape() {

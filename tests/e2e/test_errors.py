@@ -185,3 +185,16 @@ def test_translated_buffered_reply_has_exact_length(gateway, status):
     assert "transfer-encoding" not in resp.headers
     assert resp.headers.get("content-length") == str(len(resp.content))
     resp.json()
+
+
+def test_body_over_buffer_limit_is_openai_413(gateway, clean_mock):
+    """Envoy refuses a body above the listener's buffer limit (10 MiB in the
+    demo config) before the filter can route it; the client still gets an
+    OpenAI-shaped error."""
+    huge = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * (11 * 1024 * 1024)}]}
+    resp = gateway.chat(huge)
+    err = assert_openai_error(resp, 413)
+    assert err["message"].startswith("gateway returned HTTP 413"), err
+    assert err["type"] == "invalid_request_error"
+    assert resp.headers.get("content-length") == str(len(resp.content))
+    assert clean_mock.requests("openai") == []

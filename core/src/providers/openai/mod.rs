@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
-use crate::error::{kind_for_status, ApiError};
+use crate::error::{normalize_error_body, ApiError};
 use crate::gateway::probe::probe;
 use crate::providers::{
     join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
@@ -205,27 +205,12 @@ impl ChatTranslator for OpenAiChat {
     }
 }
 
-#[derive(Deserialize)]
-struct ErrorEnvelope<'a> {
-    #[serde(borrow)]
-    error: &'a serde_json::value::RawValue,
-}
-
-/// Keeps an upstream error that is already OpenAI-shaped; anything else
-/// (an HTML page, Envoy's own `no healthy upstream` text) becomes one.
+/// Keeps an upstream error that is already OpenAI-shaped; rewrites others.
 fn normalize_error(status: u16, data: &[u8]) -> BodyEdit {
-    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope<'_>>(data) {
-        if env.error.get().starts_with('{') {
-            return BodyEdit::Keep;
-        }
+    match normalize_error_body(status, data, "upstream") {
+        None => BodyEdit::Keep,
+        Some(body) => BodyEdit::Replace(body),
     }
-    let snippet: String = String::from_utf8_lossy(data).chars().take(200).collect();
-    let message = if snippet.trim().is_empty() {
-        format!("upstream returned HTTP {status}")
-    } else {
-        format!("upstream returned HTTP {status}: {}", snippet.trim())
-    };
-    BodyEdit::Replace(ApiError::new(status, kind_for_status(status), message).to_json())
 }
 
 /// Returns a replacement for `stream_options` with `include_usage: true`,
