@@ -6,7 +6,7 @@ use std::rc::Rc;
 use log::{debug, trace};
 use modelmux_core::error::{normalize_error_body, ApiError};
 use modelmux_core::gateway::headers::{upstream_headers, Rewrite};
-use modelmux_core::gateway::{classify, route_chat, Endpoint, RouteError, Routed};
+use modelmux_core::gateway::{classify, model_json, route_chat, Endpoint, RouteError, Routed};
 use modelmux_core::providers::{BodyEdit, BodyMode, Exchange, HeaderEdit};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -186,6 +186,17 @@ impl HttpContext for Filter {
                     vec![("content-type", "application/json")],
                     Some(&self.shared.models_json),
                 );
+                Action::Pause
+            }
+            Endpoint::Model(id) => {
+                match model_json(&self.shared.cfg, &id, self.shared.models_created) {
+                    Ok(body) => self.send_http_response(
+                        200,
+                        vec![("content-type", "application/json")],
+                        Some(&body),
+                    ),
+                    Err(e) => self.reply_error(&e),
+                }
                 Action::Pause
             }
             Endpoint::Reject(e) => {

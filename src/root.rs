@@ -18,6 +18,8 @@ use crate::metrics::Metrics;
 pub struct Shared {
     pub cfg: Config,
     pub models_json: Vec<u8>,
+    /// `created` reported for every model: when the configuration loaded.
+    pub models_created: u64,
     pub metrics: Metrics,
     /// Round-robin ticket for weighted target selection.
     pub ticket: Cell<u64>,
@@ -72,6 +74,7 @@ impl RootContext for Root {
         );
         self.shared = Some(Rc::new(Shared {
             models_json: models_json(&cfg, created),
+            models_created: created,
             cfg,
             metrics,
             ticket: Cell::new(0),

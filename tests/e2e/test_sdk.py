@@ -136,6 +136,16 @@ def test_sdk_models_list(client, filter_config):
     assert ids == sorted(m["name"] for m in filter_config["models"])
 
 
+def test_sdk_models_retrieve(client):
+    listed = {m.id: m for m in client.models.list()}
+    got = client.models.retrieve("claude-sonnet")
+    assert got.id == "claude-sonnet" and got.object == "model"
+    assert got.created == listed["claude-sonnet"].created
+    with pytest.raises(openai.NotFoundError) as info:
+        client.models.retrieve("no-such-model")
+    assert info.value.code == "model_not_found"
+
+
 def test_sdk_unknown_model(client):
     with pytest.raises(openai.NotFoundError) as info:
         client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])

@@ -5,7 +5,7 @@ pub mod probe;
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, Model};
 use crate::error::ApiError;
 use crate::providers::{Exchange, Outbound, TargetCtx};
 
@@ -16,6 +16,8 @@ pub enum Endpoint {
     Chat,
     /// `GET /v1/models`: answered locally.
     Models,
+    /// `GET /v1/models/{id}`: answered locally.
+    Model(String),
     /// Another path or method under `/v1/`: answered locally with this error.
     Reject(ApiError),
     /// Not ours: let Envoy route it.
@@ -28,6 +30,9 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
     match (method, path) {
         ("POST", "/v1/chat/completions") => Endpoint::Chat,
         ("GET", "/v1/models") => Endpoint::Models,
+        ("GET", p) if p.starts_with("/v1/models/") => {
+            Endpoint::Model(p.trim_start_matches("/v1/models/").to_string())
+        }
         (_, "/v1/chat/completions") | (_, "/v1/models") => Endpoint::Reject(
             ApiError::new(
                 405,
@@ -124,22 +129,28 @@ struct ModelEntry<'a> {
     owned_by: &'a str,
 }
 
+fn entry(m: &Model, created: u64) -> ModelEntry<'_> {
+    ModelEntry {
+        id: &m.name,
+        object: "model",
+        created,
+        owned_by: &m.owned_by,
+    }
+}
+
 /// The `/v1/models` body; built once per configuration.
 pub fn models_json(cfg: &Config, created: u64) -> Vec<u8> {
     let list = ModelList {
         object: "list",
-        data: cfg
-            .models
-            .iter()
-            .map(|m| ModelEntry {
-                id: &m.name,
-                object: "model",
-                created,
-                owned_by: &m.owned_by,
-            })
-            .collect(),
+        data: cfg.models.iter().map(|m| entry(m, created)).collect(),
     };
     serde_json::to_vec(&list).unwrap_or_else(|_| br#"{"object":"list","data":[]}"#.to_vec())
+}
+
+/// The `/v1/models/{id}` answer: the model object, or a 404 error.
+pub fn model_json(cfg: &Config, id: &str, created: u64) -> Result<Vec<u8>, ApiError> {
+    let (_, m) = cfg.model(id).ok_or_else(|| ApiError::model_not_found(id))?;
+    serde_json::to_vec(&entry(m, created)).map_err(|_| ApiError::internal("cannot encode model"))
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ fn classifies_paths() {
     assert_eq!(classify("POST", "/v1/chat/completions?x=1"), Endpoint::Chat);
     assert_eq!(classify("GET", "/v1/models/"), Endpoint::Models);
     assert_eq!(classify("GET", "/healthz"), Endpoint::Other);
+    assert_eq!(
+        classify("GET", "/v1/models/gpt"),
+        Endpoint::Model("gpt".to_string())
+    );
     match classify("POST", "/v1/completions") {
         Endpoint::Reject(e) => assert_eq!((e.status, e.code), (404, Some("unknown_url"))),
         other => panic!("{other:?}"),
@@ -64,4 +68,15 @@ fn lists_models() {
             {"id": "claude", "object": "model", "created": 7, "owned_by": "anthropic"}
         ]})
     );
+}
+
+#[test]
+fn retrieves_one_model() {
+    let v: Value = serde_json::from_slice(&model_json(&cfg(), "claude", 7).unwrap()).unwrap();
+    assert_eq!(
+        v,
+        json!({"id": "claude", "object": "model", "created": 7, "owned_by": "anthropic"})
+    );
+    let e = model_json(&cfg(), "nope", 7).unwrap_err();
+    assert_eq!((e.status, e.code), (404, Some("model_not_found")));
 }
