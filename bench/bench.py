@@ -19,7 +19,8 @@ Inputs come from the environment (run.sh fills in the paths):
   BENCH_PACED_PCT     fixed-load rate as % of the case's plain saturation req/s
                       (default 20)
   BENCH_PACED_RPS     fixed-load rate in req/s for every case instead
-  BENCH_PACED_CONNECTIONS  wrk connections for the fixed-load runs (default 8)
+  BENCH_PACED_CONNECTIONS  wrk connections for the fixed-load runs (default:
+                      8, or more if needed for a think time of >= 2 ms)
   BENCH_PACED_DURATION     seconds per fixed-load run (default BENCH_DURATION)
   BENCH_PACED_CASES   comma-separated case ids for the fixed-load runs
                       (default: every case run; "none" skips them)
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -63,6 +65,13 @@ NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
 CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
 CALIBRATION_TOLERANCE = 0.03  # stop calibrating within 3% of the target req/s
+# Paced connections by default: at least PACED_MIN_CONNECTIONS, and enough that
+# each cycle (think + latency) is >= PACED_MIN_CYCLE_MS. wrk's timers tick in
+# whole ms, so shorter think times make the rate erratic; more connections
+# than needed send bigger simultaneous bursts (see bench/README.md).
+PACED_MIN_CONNECTIONS = 8
+PACED_MIN_CYCLE_MS = 2.5
+RATE_MISS = 0.10  # fixed-load rows further than this from the target are flagged
 
 
 class BenchError(Exception):
@@ -643,6 +652,12 @@ def paced_target_rps(plain_saturation_rps: float, cfg: dict) -> float:
     return plain_saturation_rps * cfg["paced_pct"] / 100
 
 
+def paced_connections(target_rps: float, cfg: dict) -> int:
+    if cfg["paced_connections"]:
+        return cfg["paced_connections"]
+    return max(PACED_MIN_CONNECTIONS, math.ceil(target_rps * PACED_MIN_CYCLE_MS / 1000))
+
+
 def calibrate_delay(port: int, req: Req, bodies: dict[str, Path], load: dict,
                     target_rps: float, core: int | None) -> tuple[float, float]:
     """Find the think time (ms) at which load["connections"] paced wrk
@@ -677,13 +692,14 @@ def measure_paced(case: Case, envoys: dict[str, Proc], mock: Proc, ports: dict[s
     """Plain and modelmux at the same req/s; each side's think time is
     calibrated on its own so that added latency does not lower its rate."""
     target_rps = paced_target_rps(saturation["plain"]["rps"], cfg)
-    out: dict = {"target_rps": target_rps}
+    conns = paced_connections(target_rps, cfg)
+    out: dict = {"target_rps": target_rps, "connections": conns}
     for target in ("plain", "modelmux"):
-        load = {"connections": cfg["paced_connections"], "duration": cfg["paced_duration"],
+        load = {"connections": conns, "duration": cfg["paced_duration"],
                 "warmup": cfg["warmup"]}
         delay, seen = calibrate_delay(ports[target], getattr(case, target), bodies, load,
                                       target_rps, core)
-        log(f"paced {case.id} {target}: target {target_rps:.0f} req/s, think time "
+        log(f"paced {case.id} {target}: target {target_rps:.0f} req/s, {conns} conns, think "
             f"{delay:.3f} ms (calibration run: {seen:.0f} req/s)")
         out[target] = measure(case, target, envoys[target], mock, ports[target],
                               ports[f"{target}_admin"], bodies,
@@ -954,13 +970,14 @@ def paced_lines(meta: dict, paced: dict) -> list[str]:
     lines = [
         "",
         f"Latency at fixed load (the p99 target: modelmux adds at most {P99_BUDGET_MS:g} ms): "
-        f"wrk, 1 thread, {meta['paced_connections']} connections, each waiting a think time "
-        f"between requests, calibrated per Envoy so both send about {rate}; "
-        f"{meta['paced_duration']} s per run. Δ = modelmux - plain.",
+        "wrk, 1 thread, `conns` connections, each waiting a think time between requests, "
+        f"calibrated per Envoy so both send about {rate}; {meta['paced_duration']} s per run. "
+        "Δ = modelmux - plain.",
         "",
-        f"| case | envoy | target req/s | req/s | p50 ms | p90 ms | p99 ms | Δp50 ms | Δp99 ms | Δp99 ≤ {P99_BUDGET_MS:g} ms |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|",
+        f"| case | envoy | conns | target req/s | req/s | p50 ms | p90 ms | p99 ms | Δp50 ms | Δp99 ms | Δp99 ≤ {P99_BUDGET_MS:g} ms |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|",
     ]
+    missed = []
     for case in CASES:
         if case.id not in paced:
             continue
@@ -974,9 +991,18 @@ def paced_lines(meta: dict, paced: dict) -> list[str]:
                 d99 = f"{r['p99_ms'] - plain['p99_ms']:+.3f}"
                 verdict = "yes" if r["p99_ms"] - plain["p99_ms"] <= P99_BUDGET_MS else "**no**"
             lines.append(
-                f"| {case.title} | {target} | {fmt(row['target_rps'], 0)} | {fmt(r['rps'], 0)} | "
-                f"{r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {d50} | {d99} | {verdict} |"
+                f"| {case.title} | {target} | {r['connections']} | {fmt(row['target_rps'], 0)} | "
+                f"{fmt(r['rps'], 0)} | {r['p50_ms']:.3f} | {r['p90_ms']:.3f} | {r['p99_ms']:.3f} | "
+                f"{d50} | {d99} | {verdict} |"
             )
+            if abs(r["rps"] / row["target_rps"] - 1) > RATE_MISS:
+                missed.append(f"{case.title} / {target}")
+    if missed:
+        lines += [
+            "",
+            f"**Off target:** req/s more than {RATE_MISS:.0%} from the target during: "
+            + "; ".join(missed) + ". The two Envoys did not see the same load there.",
+        ]
     return lines + noisy_lines(paced)
 
 
@@ -1058,7 +1084,7 @@ def main() -> int:
     cfg.update({
         "paced_pct": env_int("BENCH_PACED_PCT", 20),
         "paced_rps": env_int("BENCH_PACED_RPS", 0),  # 0: use paced_pct
-        "paced_connections": env_int("BENCH_PACED_CONNECTIONS", 8),
+        "paced_connections": env_int("BENCH_PACED_CONNECTIONS", 0),  # 0: auto
         "paced_duration": env_int("BENCH_PACED_DURATION", cfg["duration"]),
     })
     ports = {
