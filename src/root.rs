@@ -88,6 +88,7 @@ impl RootContext for Root {
         let now = self.unix_secs();
         if let Some(shared) = &self.shared {
             shared.now_unix_secs.set(now);
+            shared.metrics.flush();
         }
     }
 
