@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use modelmux_core::config::Provider;
+use modelmux_core::gateway::probe::Probe;
 use modelmux_core::providers::anthropic::AnthropicChat;
 use modelmux_core::providers::{BodyEdit, BodyMode, ChatTranslator, ProviderKind, TargetCtx};
 use modelmux_core::usage::Usage;
@@ -59,8 +60,12 @@ fn translator(include_usage: bool) -> AnthropicChat {
     };
     let body = json!({"model": "smart", "stream": true, "stream_options": {"include_usage": include_usage},
                       "messages": [{"role": "user", "content": "hi"}]});
-    let (mut chat, _) =
-        AnthropicChat::request(&serde_json::to_vec(&body).unwrap(), target).unwrap();
+    let (mut chat, _) = AnthropicChat::request(
+        &serde_json::to_vec(&body).unwrap(),
+        &Probe::default(),
+        target,
+    )
+    .unwrap();
     let edit = chat.response_headers(200);
     assert_eq!(edit.mode, BodyMode::Stream);
     assert_eq!(edit.content_type, Some("text/event-stream"));

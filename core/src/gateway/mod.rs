@@ -104,7 +104,7 @@ pub fn route_chat<'c>(
         now_unix_secs,
     };
     let (exchange, outbound) =
-        Exchange::start(body, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+        Exchange::start(body, &p, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
         model_idx,
         target_idx,

@@ -43,7 +43,7 @@ const ROLES: [&str; 6] = [
 ];
 
 /// What the gateway learns from the body before choosing a target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Probe<'a> {
     pub model: String,
     /// Byte range of the `model` value (quotes included).

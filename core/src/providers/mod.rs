@@ -12,6 +12,7 @@ pub mod openai;
 
 use crate::config::Provider;
 use crate::error::ApiError;
+use crate::gateway::probe::Probe;
 use crate::usage::Usage;
 
 /// The wire protocol an upstream speaks.
@@ -110,8 +111,13 @@ pub enum BodyEdit {
 
 /// One in-flight chat exchange with a provider.
 pub trait ChatTranslator: Sized {
-    /// Builds the upstream request from the client's OpenAI body.
-    fn request(body: &[u8], target: TargetCtx<'_>) -> Result<(Self, Outbound), ApiError>;
+    /// Builds the upstream request from the client's OpenAI body; `probe`
+    /// is the routing pass already made over it (see `gateway::probe`).
+    fn request(
+        body: &[u8],
+        probe: &Probe<'_>,
+        target: TargetCtx<'_>,
+    ) -> Result<(Self, Outbound), ApiError>;
     /// Called once with the upstream status.
     fn response_headers(&mut self, status: u16) -> HeaderEdit;
     /// Called per `HeaderEdit::mode`; `end` marks the last bytes.
@@ -131,12 +137,16 @@ pub enum Exchange {
 
 impl Exchange {
     /// Translates the request for the target's provider.
-    pub fn start(body: &[u8], target: TargetCtx<'_>) -> Result<(Self, Outbound), ApiError> {
+    pub fn start(
+        body: &[u8],
+        probe: &Probe<'_>,
+        target: TargetCtx<'_>,
+    ) -> Result<(Self, Outbound), ApiError> {
         match target.provider.kind {
             ProviderKind::OpenAi => {
-                openai::OpenAiChat::request(body, target).map(|(s, o)| (Self::OpenAi(s), o))
+                openai::OpenAiChat::request(body, probe, target).map(|(s, o)| (Self::OpenAi(s), o))
             }
-            ProviderKind::Anthropic => anthropic::AnthropicChat::request(body, target)
+            ProviderKind::Anthropic => anthropic::AnthropicChat::request(body, probe, target)
                 .map(|(s, o)| (Self::Anthropic(s), o)),
         }
     }

@@ -50,6 +50,7 @@ mod stream;
 mod wire;
 
 use crate::error::ApiError;
+use crate::gateway::probe::Probe;
 use crate::openai::parse_chat_request;
 use crate::providers::{
     join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
@@ -93,7 +94,11 @@ pub struct AnthropicChat {
 }
 
 impl ChatTranslator for AnthropicChat {
-    fn request(body: &[u8], target: TargetCtx<'_>) -> Result<(Self, Outbound), ApiError> {
+    fn request(
+        body: &[u8],
+        _probe: &Probe<'_>,
+        target: TargetCtx<'_>,
+    ) -> Result<(Self, Outbound), ApiError> {
         let req = parse_chat_request(body)?;
         let upstream = request::messages_body(&req, &target)?;
         let provider = target.provider;

@@ -16,7 +16,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use crate::error::{normalize_error_body, ApiError};
-use crate::gateway::probe::probe;
+use crate::gateway::probe::Probe;
 use crate::providers::{
     join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
 };
@@ -94,12 +94,15 @@ pub struct OpenAiChat {
 }
 
 impl ChatTranslator for OpenAiChat {
-    fn request(body: &[u8], target: TargetCtx<'_>) -> Result<(Self, Outbound), ApiError> {
-        let p = probe(body)?;
+    fn request(
+        body: &[u8],
+        p: &Probe<'_>,
+        target: TargetCtx<'_>,
+    ) -> Result<(Self, Outbound), ApiError> {
         let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
         let mut strip_usage = false;
         if p.stream {
-            match p.stream_options {
+            match &p.stream_options {
                 None => {
                     let at = p.object_start + 1;
                     edits.push((
@@ -110,7 +113,7 @@ impl ChatTranslator for OpenAiChat {
                 }
                 Some((raw, span)) => {
                     if let Some(fixed) = force_include_usage(raw)? {
-                        edits.push((span, fixed));
+                        edits.push((span.clone(), fixed));
                         strip_usage = true;
                     }
                 }

@@ -24,7 +24,8 @@ fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (OpenAiChat, Outboun
         public_model: "public",
         now_unix_secs: 0,
     };
-    OpenAiChat::request(body, ctx).unwrap()
+    let probe = crate::gateway::probe::probe(body).unwrap();
+    OpenAiChat::request(body, &probe, ctx).unwrap()
 }
 
 #[test]

@@ -1,6 +1,7 @@
 mod request;
 mod response;
 
+use crate::gateway::probe::Probe;
 use serde_json::Value;
 
 use super::AnthropicChat;
@@ -29,7 +30,8 @@ fn start(body: &Value) -> Result<(AnthropicChat, Outbound), ApiError> {
         public_model: "smart",
         now_unix_secs: 1_700_000_000,
     };
-    AnthropicChat::request(&serde_json::to_vec(body).unwrap(), ctx)
+    // The Anthropic translator parses the body itself; the routing probe is unused.
+    AnthropicChat::request(&serde_json::to_vec(body).unwrap(), &Probe::default(), ctx)
 }
 
 /// The upstream body for a request that must translate.

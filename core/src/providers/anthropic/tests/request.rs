@@ -48,8 +48,12 @@ fn no_api_key_header_without_key() {
         now_unix_secs: 0,
     };
     let body = serde_json::to_vec(&with(json!({}))).unwrap();
-    let (_, out) =
-        <super::AnthropicChat as crate::providers::ChatTranslator>::request(&body, ctx).unwrap();
+    let (_, out) = <super::AnthropicChat as crate::providers::ChatTranslator>::request(
+        &body,
+        &crate::gateway::probe::Probe::default(),
+        ctx,
+    )
+    .unwrap();
     assert!(out.headers.iter().all(|(k, _)| *k != "x-api-key"));
 }
 
