@@ -40,6 +40,8 @@ struct RawProvider {
     anthropic_version: Option<String>,
     #[serde(default)]
     default_max_tokens: Option<u32>,
+    #[serde(default)]
+    stream_usage: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +122,8 @@ pub struct Provider {
     pub api_key: Option<Secret>,
     pub anthropic_version: String,
     pub default_max_tokens: u32,
+    /// OpenAI type: ask streams for usage (`stream_options.include_usage`).
+    pub stream_usage: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +286,12 @@ fn compile_provider(
             "only valid for type `anthropic`",
         ));
     }
+    if p.stream_usage.is_some() && kind != ProviderKind::OpenAi {
+        return Err(err(
+            format!("{path}.stream_usage"),
+            "only valid for type `openai`",
+        ));
+    }
     if p.default_max_tokens == Some(0) {
         return Err(err(
             format!("{path}.default_max_tokens"),
@@ -299,6 +309,7 @@ fn compile_provider(
             .anthropic_version
             .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
         default_max_tokens: p.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        stream_usage: p.stream_usage.unwrap_or(true),
     })
 }
 

@@ -99,3 +99,13 @@ fn rejects_non_json() {
     let e = Config::from_json(b"{not json", &env).unwrap_err();
     assert!(e.to_string().contains("invalid modelmux configuration"));
 }
+
+#[test]
+fn stream_usage_is_an_openai_option() {
+    let mut v = base();
+    v["providers"][0]["stream_usage"] = json!(false);
+    assert!(!load(&v).unwrap().providers[0].stream_usage);
+    assert!(load(&base()).unwrap().providers[0].stream_usage);
+    v["providers"][1]["stream_usage"] = json!(false);
+    expect_err(v, "providers[1].stream_usage", "only valid");
+}

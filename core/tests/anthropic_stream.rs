@@ -51,6 +51,7 @@ fn translator(include_usage: bool) -> AnthropicChat {
         api_key: None,
         anthropic_version: "2023-06-01".into(),
         default_max_tokens: 1024,
+        stream_usage: true,
     };
     let target = TargetCtx {
         provider: &provider,

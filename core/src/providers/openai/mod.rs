@@ -5,8 +5,10 @@
 //! when the upstream name differs) and, on streams, `stream_options` so the
 //! upstream reports usage. When the client did not ask for usage itself, the
 //! extra usage-only chunk is removed again before it reaches the client, so
-//! the stream it sees is the one it asked for. Unknown fields pass through
-//! untouched: compatible servers add their own parameters.
+//! the stream it sees is the one it asked for. Servers that reject
+//! `stream_options` can opt out per provider (`stream_usage: false`); usage
+//! is then counted only when they send it anyway. Unknown fields pass
+//! through untouched: compatible servers add their own parameters.
 
 mod stream;
 mod tail;
@@ -101,7 +103,7 @@ impl ChatTranslator for OpenAiChat {
     ) -> Result<(Self, Outbound), ApiError> {
         let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
         let mut strip_usage = false;
-        if p.stream {
+        if p.stream && target.provider.stream_usage {
             match &p.stream_options {
                 None => {
                     let at = p.object_start + 1;

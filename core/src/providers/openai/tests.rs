@@ -13,6 +13,7 @@ fn provider(key: Option<&str>) -> Provider {
         api_key: key.map(crate::config::Secret::new),
         anthropic_version: String::new(),
         default_max_tokens: 1,
+        stream_usage: true,
     }
 }
 
@@ -78,6 +79,23 @@ fn stream_injects_usage_request() {
 
     let body = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
     let (chat, out) = start(body, "m", None);
+    assert!(out.body.is_none());
+    assert!(!chat.strip_usage);
+}
+
+#[test]
+fn stream_usage_opt_out_leaves_body_alone() {
+    let mut p = provider(None);
+    p.stream_usage = false;
+    let body = br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
+    let ctx = TargetCtx {
+        provider: &p,
+        model: "m",
+        public_model: "m",
+        now_unix_secs: 0,
+    };
+    let probe = crate::gateway::probe::probe(body).unwrap();
+    let (chat, out) = OpenAiChat::request(body, &probe, ctx).unwrap();
     assert!(out.body.is_none());
     assert!(!chat.strip_usage);
 }

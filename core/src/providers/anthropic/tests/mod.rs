@@ -19,6 +19,7 @@ fn provider() -> Provider {
         api_key: Some(crate::config::Secret::new("sk-ant-test")),
         anthropic_version: "2023-06-01".into(),
         default_max_tokens: 4096,
+        stream_usage: true,
     }
 }
 
