@@ -9,6 +9,7 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
+pub mod json_out;
 pub mod openai;
 pub mod providers;
 pub mod sse;

@@ -43,6 +43,7 @@
 //! A stream that fails midway ends with an OpenAI error event, see
 //! `stream.rs`.
 
+mod encode;
 mod errors;
 mod request;
 mod response;

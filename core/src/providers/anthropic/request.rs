@@ -30,6 +30,14 @@ pub(super) fn messages_body(
     req: &ChatRequest<'_>,
     target: &TargetCtx<'_>,
 ) -> Result<Vec<u8>, ApiError> {
+    build(req, target).map(|body| super::encode::messages_request(&body))
+}
+
+/// The Messages API request for `req`, borrowing from it.
+pub(super) fn build<'r>(
+    req: &'r ChatRequest<'_>,
+    target: &TargetCtx<'r>,
+) -> Result<MessagesRequest<'r>, ApiError> {
     check_params(req)?;
     let (system, messages) = convert_messages(req.messages())?;
     if messages.is_empty() {
@@ -61,8 +69,7 @@ pub(super) fn messages_body(
         tools,
         tool_choice,
     };
-    serde_json::to_vec(&body)
-        .map_err(|e| ApiError::internal(format!("cannot encode the anthropic request: {e}")))
+    Ok(body)
 }
 
 /// Rejects parameters that would be silently ignored otherwise.

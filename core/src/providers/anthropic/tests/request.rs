@@ -373,3 +373,48 @@ fn schema_errors_surface_as_400() {
     let e = rejected(json!({"model": "smart", "messages": [{"role": "wizard", "content": "x"}]}));
     assert_eq!(e.param.as_deref(), Some("messages[0].role"));
 }
+
+/// The hand-written encoder must produce exactly what serde would.
+#[test]
+fn encoder_matches_serde_byte_for_byte() {
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "description": "Weather \"now\"",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+        {"type": "function", "function": {"name": "noop"}}]);
+    let cases = [
+        json!({"model": "x", "messages": [
+            {"role": "system", "content": "sys \"quoted\" \\ back\nslash \u{1} \u{1f}"},
+            {"role": "developer", "content": [{"type": "text", "text": "dev h\u{e9}llo \u{2713} \u{1F600}"}]},
+            {"role": "user", "content": [
+                {"type": "text", "text": "look\tat\r\nthis"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]},
+            {"role": "assistant", "content": "calling", "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny \u{2600}"},
+            {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "part"}]},
+            {"role": "user", "content": "and?"}],
+            "tools": tools, "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+            "parallel_tool_calls": false, "stop": ["END", "\u{7}"], "temperature": 0.7, "top_p": 0.25,
+            "max_completion_tokens": 77, "user": "u-1", "stream": true}),
+        json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "tools": tools, "tool_choice": "required"}),
+        json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "stop": "once", "temperature": 1}),
+    ];
+    let p = provider();
+    let ctx = crate::providers::TargetCtx {
+        provider: &p,
+        model: "claude-x",
+        public_model: "x",
+        now_unix_secs: 0,
+    };
+    for case in cases {
+        let bytes = serde_json::to_vec(&case).unwrap();
+        let req = crate::openai::parse_chat_request(&bytes).unwrap();
+        let body = super::super::request::build(&req, &ctx).unwrap();
+        let ours = super::super::encode::messages_request(&body);
+        let theirs = serde_json::to_vec(&body).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(theirs).unwrap()
+        );
+    }
+}
