@@ -53,6 +53,24 @@ impl ApiError {
         e
     }
 
+    /// 400 for a request without `model`.
+    pub fn missing_model() -> Self {
+        Self::invalid_param("model", "You must provide a model parameter.")
+    }
+
+    /// 400 for a request without `messages`.
+    pub fn missing_messages() -> Self {
+        Self::invalid_param("messages", "Missing required parameter: 'messages'.")
+    }
+
+    /// 400 for `messages: []`.
+    pub fn empty_messages() -> Self {
+        Self::invalid_param(
+            "messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+        )
+    }
+
     /// 404 for an unknown public model name.
     pub fn model_not_found(model: &str) -> Self {
         let mut e = Self::new(
@@ -119,6 +137,12 @@ pub fn normalize_error_body(status: u16, body: &[u8], source: &str) -> Option<Ve
             return None;
         }
     }
+    Some(foreign_error(status, body, source).to_json())
+}
+
+/// An error for a body that is not in any API's error format, quoting the
+/// start of it (Envoy's `no healthy upstream`, an HTML page...).
+pub fn foreign_error(status: u16, body: &[u8], source: &str) -> ApiError {
     let snippet: String = String::from_utf8_lossy(body).chars().take(200).collect();
     let snippet = snippet.trim();
     let message = if snippet.is_empty() {
@@ -126,7 +150,7 @@ pub fn normalize_error_body(status: u16, body: &[u8], source: &str) -> Option<Ve
     } else {
         format!("{source} returned HTTP {status}: {snippet}")
     };
-    Some(ApiError::new(status, kind_for_status(status), message).to_json())
+    ApiError::new(status, kind_for_status(status), message)
 }
 
 /// OpenAI error `type` for an HTTP status, used when translating upstream errors.

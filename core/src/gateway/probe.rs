@@ -64,9 +64,7 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
         .filter(|&i| text.as_bytes().get(i) == Some(&b'{'))
         .ok_or_else(|| ApiError::invalid_request("The request body must be a JSON object."))?;
     let wire: ProbeWire<'_> = serde_json::from_str(text).map_err(|_| diagnose(text))?;
-    let model_raw = wire
-        .model
-        .ok_or_else(|| ApiError::invalid_param("model", "You must provide a model parameter."))?;
+    let model_raw = wire.model.ok_or_else(ApiError::missing_model)?;
     let model: String = serde_json::from_str(model_raw.get())
         .map_err(|_| ApiError::invalid_param("model", "`model` must be a string."))?;
     check_messages(wire.messages)?;
@@ -90,14 +88,9 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
 }
 
 fn check_messages(messages: Option<Vec<MessageProbe<'_>>>) -> Result<(), ApiError> {
-    let messages = messages.ok_or_else(|| {
-        ApiError::invalid_param("messages", "Missing required parameter: 'messages'.")
-    })?;
+    let messages = messages.ok_or_else(ApiError::missing_messages)?;
     if messages.is_empty() {
-        return Err(ApiError::invalid_param(
-            "messages",
-            "`messages` must contain at least one message.",
-        ));
+        return Err(ApiError::empty_messages());
     }
     for (i, m) in messages.iter().enumerate() {
         if !ROLES.contains(&m.role.as_ref()) {

@@ -63,19 +63,14 @@ fn deserialize_error(path: &str, e: &serde_json::Error) -> ApiError {
 /// lists, and that each tagged object carries the field its tag names.
 fn validate(req: &ChatRequest<'_>) -> Result<(), ApiError> {
     if req.model.is_none() {
-        return Err(ApiError::invalid_param(
-            "model",
-            "You must provide a model parameter.",
-        ));
+        return Err(ApiError::missing_model());
     }
-    let messages = req.messages.as_deref().ok_or_else(|| {
-        ApiError::invalid_param("messages", "Missing required parameter: 'messages'.")
-    })?;
+    let messages = req
+        .messages
+        .as_deref()
+        .ok_or_else(ApiError::missing_messages)?;
     if messages.is_empty() {
-        return Err(ApiError::invalid_param(
-            "messages",
-            "Invalid 'messages': empty array. Expected an array with minimum length 1.",
-        ));
+        return Err(ApiError::empty_messages());
     }
     for (i, m) in messages.iter().enumerate() {
         validate_message(i, m)?;

@@ -6,7 +6,7 @@
 //! OpenAI `code`, the OpenAI `type` follows from the status.
 
 use super::wire::{ErrorBody, WireError};
-use crate::error::{kind_for_status, ApiError};
+use crate::error::{foreign_error, kind_for_status, ApiError};
 
 /// The status the client sees for an upstream error status.
 pub(super) fn client_status(upstream: u16) -> u16 {
@@ -22,11 +22,12 @@ pub(super) fn translate_error(upstream: u16, body: &[u8]) -> ApiError {
     let status = client_status(upstream);
     match serde_json::from_slice::<ErrorBody<'_>>(body) {
         Ok(ErrorBody { error: Some(e) }) => from_wire(status, &e),
-        _ => ApiError::new(
-            status,
-            kind_for_status(status),
-            format!("Provider anthropic returned HTTP {upstream}."),
-        ),
+        _ => {
+            let mut e = foreign_error(upstream, body, "provider anthropic");
+            e.status = status;
+            e.kind = kind_for_status(status);
+            e
+        }
     }
 }
 

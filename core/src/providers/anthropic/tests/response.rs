@@ -228,3 +228,15 @@ fn compacting_json_keeps_order_and_strings() {
         std::borrow::Cow::Borrowed(_)
     ));
 }
+
+#[test]
+fn non_json_error_quotes_what_was_sent() {
+    let (edit, v, chat) = exchange(529, b"no healthy upstream");
+    assert_eq!(edit.status, Some(503));
+    assert_eq!(v["error"]["type"], json!("server_error"));
+    assert_eq!(
+        v["error"]["message"],
+        json!("provider anthropic returned HTTP 529: no healthy upstream")
+    );
+    assert!(chat.failed());
+}
