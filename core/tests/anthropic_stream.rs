@@ -43,15 +43,10 @@ struct Run {
 
 fn translator(include_usage: bool) -> AnthropicChat {
     let provider = Provider {
-        name: "claude".into(),
-        kind: ProviderKind::Anthropic,
         cluster: "anthropic".into(),
-        host: "api.anthropic.com".into(),
-        base_path: "/v1".into(),
         api_key: None,
-        anthropic_version: "2023-06-01".into(),
         default_max_tokens: 1024,
-        stream_usage: true,
+        ..Provider::new("claude", ProviderKind::Anthropic, "api.anthropic.com")
     };
     let target = TargetCtx {
         provider: &provider,

@@ -5,15 +5,9 @@ use serde_json::{json, Value};
 
 fn provider(key: Option<&str>) -> Provider {
     Provider {
-        name: "oa".into(),
-        kind: ProviderKind::OpenAi,
         cluster: "c".into(),
-        host: "h".into(),
-        base_path: "/v1".into(),
         api_key: key.map(crate::config::Secret::new),
-        anthropic_version: String::new(),
-        default_max_tokens: 1,
-        stream_usage: true,
+        ..Provider::new("oa", ProviderKind::OpenAi, "h")
     }
 }
 

@@ -11,15 +11,10 @@ use crate::providers::{ChatTranslator, Outbound, ProviderKind, TargetCtx};
 
 fn provider() -> Provider {
     Provider {
-        name: "claude".into(),
-        kind: ProviderKind::Anthropic,
         cluster: "anthropic".into(),
-        host: "api.anthropic.com".into(),
-        base_path: "/v1".into(),
         api_key: Some(crate::config::Secret::new("sk-ant-test")),
-        anthropic_version: "2023-06-01".into(),
         default_max_tokens: 4096,
-        stream_usage: true,
+        ..Provider::new("claude", ProviderKind::Anthropic, "api.anthropic.com")
     }
 }
 

@@ -11,6 +11,13 @@ use serde::Deserialize;
 
 use crate::providers::ProviderKind;
 
+mod failover;
+
+pub use failover::{
+    default_cluster, Endpoint, Failover, FailoverSettings, HealthCheck, METADATA_NAMESPACE,
+    METADATA_PROVIDER_KEY,
+};
+
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-modelmux-cluster";
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
@@ -22,6 +29,8 @@ struct RawConfig {
     models: Vec<RawModel>,
     #[serde(default)]
     cluster_header: Option<String>,
+    #[serde(default)]
+    failover: Option<failover::RawFailover>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +51,10 @@ struct RawProvider {
     default_max_tokens: Option<u32>,
     #[serde(default)]
     stream_usage: Option<bool>,
+    #[serde(default)]
+    endpoint: Option<failover::RawEndpoint>,
+    #[serde(default)]
+    health_check: Option<failover::RawHealthCheck>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +64,8 @@ struct RawModel {
     targets: Vec<RawTarget>,
     #[serde(default)]
     owned_by: Option<String>,
+    #[serde(default)]
+    cluster: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,12 +73,8 @@ struct RawModel {
 struct RawTarget {
     provider: String,
     model: String,
-    #[serde(default = "default_weight")]
-    weight: u32,
-}
-
-fn default_weight() -> u32 {
-    1
+    #[serde(default)]
+    weight: Option<u32>,
 }
 
 /// A configuration mistake, with the JSON path of the offending field.
@@ -83,7 +94,7 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError {
         path: path.into(),
         message: message.into(),
@@ -124,6 +135,35 @@ pub struct Provider {
     pub default_max_tokens: u32,
     /// OpenAI type: ask streams for usage (`stream_options.include_usage`).
     pub stream_usage: bool,
+    /// How Envoy reaches it; used by `modelmux render`/`check` only.
+    pub endpoint: Endpoint,
+    pub health_check: Option<HealthCheck>,
+}
+
+impl Provider {
+    /// A provider with every option at its default (no key, `/v1`, plain
+    /// endpoint at `host`), for tests and tools that build one by hand.
+    pub fn new(name: &str, kind: ProviderKind, host: &str) -> Self {
+        Provider {
+            name: name.to_string(),
+            kind,
+            cluster: name.to_string(),
+            host: host.to_string(),
+            base_path: kind.default_base_path().to_string(),
+            api_key: None,
+            anthropic_version: DEFAULT_ANTHROPIC_VERSION.to_string(),
+            default_max_tokens: DEFAULT_MAX_TOKENS,
+            stream_usage: true,
+            endpoint: Endpoint {
+                address: host.to_string(),
+                port: 443,
+                tls: true,
+                sni: host.to_string(),
+                ca_file: String::new(),
+            },
+            health_check: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +179,8 @@ pub struct Model {
     pub owned_by: String,
     pub targets: Vec<Target>,
     total_weight: u64,
+    /// Set for models with two or more targets: served through failover.
+    pub failover: Option<Failover>,
 }
 
 impl Model {
@@ -162,6 +204,7 @@ pub struct Config {
     pub providers: Vec<Provider>,
     pub models: Vec<Model>,
     pub cluster_header: String,
+    pub failover: FailoverSettings,
     by_name: HashMap<String, usize>,
 }
 
@@ -223,6 +266,7 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         }
         models.push(compile_model(m, &path, &provider_idx)?);
     }
+    check_cluster_names(&providers, &models)?;
     let cluster_header = raw
         .cluster_header
         .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
@@ -234,6 +278,7 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         providers,
         models,
         cluster_header,
+        failover: failover::compile_settings(raw.failover)?,
         by_name,
     })
 }
@@ -298,7 +343,11 @@ fn compile_provider(
             "must be at least 1",
         ));
     }
+    let endpoint = failover::compile_endpoint(p.endpoint, &p.host, path)?;
+    let health_check = failover::compile_health_check(p.health_check, path)?;
     Ok(Provider {
+        endpoint,
+        health_check,
         name: p.name,
         kind,
         cluster: p.cluster,
@@ -329,6 +378,9 @@ fn compile_model(
     }
     let mut targets = Vec::with_capacity(m.targets.len());
     let mut total_weight = 0u64;
+    // Without any weight the list is an order of preference: the first
+    // target takes all traffic and the others are fallbacks.
+    let ordered = m.targets.iter().all(|t| t.weight.is_none());
     for (j, t) in m.targets.into_iter().enumerate() {
         let tpath = format!("{path}.targets[{j}]");
         let provider = *providers.get(&t.provider).ok_or_else(|| {
@@ -340,11 +392,25 @@ fn compile_model(
         if t.model.is_empty() {
             return Err(err(format!("{tpath}.model"), "must not be empty"));
         }
-        total_weight += u64::from(t.weight);
+        let weight = match t.weight {
+            Some(w) => w,
+            None if ordered && j > 0 => 0,
+            None => 1,
+        };
+        if targets.iter().any(|o: &Target| o.provider == provider) {
+            return Err(err(
+                format!("{tpath}.provider"),
+                format!(
+                    "provider `{}` is listed twice; failover tells endpoints apart by provider, so define a second provider entry",
+                    t.provider
+                ),
+            ));
+        }
+        total_weight += u64::from(weight);
         targets.push(Target {
             provider,
             model: t.model,
-            weight: t.weight,
+            weight,
         });
     }
     if total_weight == 0 {
@@ -353,12 +419,49 @@ fn compile_model(
             "at least one target needs a weight above 0",
         ));
     }
+    let failover = match (targets.len(), m.cluster) {
+        (1, Some(_)) => {
+            return Err(err(
+                format!("{path}.cluster"),
+                "only models with two or more targets use a failover cluster",
+            ))
+        }
+        (1, None) => None,
+        (n, cluster) => {
+            let base = cluster.unwrap_or_else(|| default_cluster(&m.name));
+            if base.is_empty() {
+                return Err(err(format!("{path}.cluster"), "must not be empty"));
+            }
+            Some(Failover::new(&base, n))
+        }
+    };
     Ok(Model {
         name: m.name,
         owned_by: m.owned_by.unwrap_or_else(|| "modelmux".to_string()),
         targets,
         total_weight,
+        failover,
     })
+}
+
+/// Failover clusters must not collide with each other or a provider's.
+fn check_cluster_names(providers: &[Provider], models: &[Model]) -> Result<(), ConfigError> {
+    let mut seen: HashMap<&str, String> = providers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.cluster.as_str(), format!("providers[{i}].cluster")))
+        .collect();
+    for (i, m) in models.iter().enumerate() {
+        for c in m.failover.iter().flat_map(|f| f.rotations.iter()) {
+            if let Some(other) = seen.insert(c.as_str(), format!("models[{i}].cluster")) {
+                return Err(err(
+                    format!("models[{i}].cluster"),
+                    format!("failover cluster `{c}` is also used by `{other}`"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_token(s: &str) -> bool {
@@ -368,5 +471,5 @@ fn is_token(s: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
+#[path = "tests.rs"]
 mod tests;
