@@ -1,4 +1,9 @@
 //! Responses and per-request fault injection (`x-mock-*` request headers).
+//!
+//! Header faults reach every provider a gateway forwards the request to, so
+//! `x-mock-only: LABEL[,LABEL]` scopes them to the named listeners: a
+//! failover test can break the first provider and let the second answer.
+//! Listeners with a stored fault (see `persist`) get it from there instead.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -10,6 +15,8 @@ use crate::http::Request;
 pub enum Body {
     Json(Vec<u8>),
     Sse(Vec<Vec<u8>>),
+    /// No response at all: the connection is closed right after the request.
+    Reset,
 }
 
 /// A response ready to be written, before faults are applied.
@@ -18,6 +25,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: Body,
+    /// Close the connection after this response (`connection: close`).
+    pub close: bool,
 }
 
 impl Response {
@@ -26,6 +35,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Body::Json(serde_json::to_vec(value).unwrap_or_default()),
+            close: false,
         }
     }
 
@@ -35,6 +45,7 @@ impl Response {
             status: 200,
             headers: Vec::new(),
             body: Body::Json(b"<html><body>502 Bad Gateway</body></html>".to_vec()),
+            close: false,
         }
     }
 
@@ -43,7 +54,24 @@ impl Response {
             status: 200,
             headers: Vec::new(),
             body: Body::Sse(events),
+            close: false,
         }
+    }
+
+    /// Close the connection without answering.
+    pub fn reset() -> Response {
+        Response {
+            status: 0,
+            headers: Vec::new(),
+            body: Body::Reset,
+            close: true,
+        }
+    }
+
+    /// The same response followed by closing the connection.
+    pub fn closing(mut self) -> Response {
+        self.close = true;
+        self
     }
 
     pub fn with_header(mut self, name: &'static str, value: String) -> Response {
@@ -73,6 +101,18 @@ pub struct Faults {
     /// `x-mock-garbage: 1`: answer 200 with a body that is not the API's
     /// JSON (what a misbehaving proxy in front of a provider might send).
     pub garbage: bool,
+    /// `x-mock-retry-after`: `retry-after` header on the injected error.
+    pub retry_after: Option<String>,
+    /// `x-mock-reset: 1`: close the connection without answering.
+    pub reset: bool,
+    /// `x-mock-overloaded: 1`: 200 whose body (or first event) is an
+    /// overloaded error, the way providers fail behind a 2xx.
+    pub overloaded: bool,
+}
+
+fn flag(req: &Request, name: &str) -> bool {
+    req.header(name)
+        .is_some_and(|v| matches!(v.trim(), "1" | "true"))
 }
 
 impl Faults {
@@ -87,21 +127,69 @@ impl Faults {
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(0),
             cut_after: num("x-mock-cut-after").and_then(|n| usize::try_from(n).ok()),
-            stream_error: req
-                .header("x-mock-stream-error")
-                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
+            stream_error: flag(req, "x-mock-stream-error"),
             cached_tokens: num("x-mock-cached-tokens").unwrap_or(0),
             event_delay_ms: num("x-mock-event-delay-ms").unwrap_or(0),
-            garbage: req
-                .header("x-mock-garbage")
-                .is_some_and(|v| matches!(v.trim(), "1" | "true")),
+            garbage: flag(req, "x-mock-garbage"),
+            retry_after: req
+                .header("x-mock-retry-after")
+                .map(|v| v.trim().to_string()),
+            reset: flag(req, "x-mock-reset"),
+            overloaded: flag(req, "x-mock-overloaded"),
         }
+    }
+
+    /// The header faults that apply on the listener `label`: `None` when the
+    /// request has no `x-mock-*` fault header or `x-mock-only` excludes it.
+    pub fn for_listener(req: &Request, label: &str) -> Option<Faults> {
+        let any = req
+            .headers
+            .iter()
+            .any(|(n, _)| n.starts_with("x-mock-") && n != "x-mock-only");
+        if !any || !applies_to(req, label) {
+            return None;
+        }
+        Some(Faults::from_request(req))
     }
 
     /// The injected error status, if it is an error status (>= 300).
     pub fn error_status(&self) -> Option<u16> {
         self.status.filter(|s| *s >= 300)
     }
+}
+
+/// Whether `x-mock-only` (absent: every listener) names `label`.
+pub fn applies_to(req: &Request, label: &str) -> bool {
+    let mut lists = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-mock-only")
+        .peekable();
+    if lists.peek().is_none() {
+        return true;
+    }
+    lists.any(|(_, v)| v.split(',').any(|l| l.trim() == label))
+}
+
+/// Adds `retry-after` (and for OpenAI `retry-after-ms` when the value is a
+/// whole number of seconds) to an injected error response.
+pub fn with_retry_after(resp: Response, faults: &Faults, millis: bool) -> Response {
+    let Some(value) = &faults.retry_after else {
+        return resp;
+    };
+    let ms = value.parse::<u64>().ok().filter(|_| millis);
+    let resp = resp.with_header("retry-after", value.clone());
+    match ms {
+        Some(secs) => resp.with_header("retry-after-ms", secs.saturating_mul(1000).to_string()),
+        None => resp,
+    }
+}
+
+/// Whether the request body asks for a stream (`"stream": true`); used by
+/// injected faults that run before the body is validated.
+pub fn wants_stream(req: &Request) -> bool {
+    serde_json::from_slice::<serde_json::Value>(&req.body)
+        .is_ok_and(|v| v.get("stream") == Some(&serde_json::Value::Bool(true)))
 }
 
 pub fn reason(status: u16) -> &'static str {
@@ -137,6 +225,10 @@ pub fn write_response<W: Write>(
     if faults.delay_ms > 0 {
         std::thread::sleep(Duration::from_millis(faults.delay_ms));
     }
+    if matches!(resp.body, Body::Reset) {
+        return Ok(false);
+    }
+    let close = close || resp.close;
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
     for (name, value) in &resp.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -151,6 +243,7 @@ pub fn write_response<W: Write>(
             head.push_str("cache-control: no-cache\r\n");
             head.push_str("transfer-encoding: chunked\r\n");
         }
+        Body::Reset => {}
     }
     if close {
         head.push_str("connection: close\r\n");
@@ -160,6 +253,7 @@ pub fn write_response<W: Write>(
     let complete = match &resp.body {
         Body::Json(bytes) => write_json(w, bytes, faults)?,
         Body::Sse(events) => write_sse(w, events, faults)?,
+        Body::Reset => false,
     };
     w.flush()?;
     Ok(complete && !close)

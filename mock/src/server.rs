@@ -1,17 +1,24 @@
-//! Listeners, keep-alive connection loop, routing and introspection.
+//! Listeners, keep-alive connection loop and routing.
+//!
+//! Every listener has a label (`openai`, `anthropic` or one given with
+//! `--listen`) so that scoped header faults and stored faults can target one
+//! provider of a failover pair while its twin answers normally.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{self, BufReader, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
-use serde_json::{json, Map, Value};
+use rustls::ServerConfig;
 
-use crate::faults::{write_response, Faults, Response};
+use crate::faults::{write_response, Body, Faults, Response};
 use crate::http::{read_request, ReadError, Request};
-use crate::{anthropic, openai};
+use crate::introspect::introspect;
+use crate::persist;
+use crate::{anthropic, openai, tls};
 
 const LOG_CAPACITY: usize = 200;
 const IO_BUFFER: usize = 16 * 1024;
@@ -31,28 +38,65 @@ impl Provider {
         }
     }
 
-    fn error(self, status: u16, message: &str) -> Response {
+    pub fn error(self, status: u16, message: &str) -> Response {
         match self {
             Provider::OpenAi => openai::error_for_status(status, message),
             Provider::Anthropic => anthropic::error_for_status(status, message),
         }
     }
+
+    /// Path, method and key checks that come before any injected fault.
+    fn gate(self, state: &Listener, req: &Request) -> Result<(), Response> {
+        match self {
+            Provider::OpenAi => openai::gate(state, req),
+            Provider::Anthropic => anthropic::gate(state, req),
+        }
+    }
+}
+
+/// Where the faults applied to a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultSource {
+    Header,
+    Stored,
+}
+
+/// One entry of the request log.
+pub struct Recorded {
+    pub req: Request,
+    /// SNI the client sent (TLS listeners only).
+    pub sni: Option<String>,
+    pub fault: Option<FaultSource>,
 }
 
 /// Shared state of one listener.
 pub struct Listener {
+    pub label: String,
     pub provider: Provider,
     pub key: String,
-    log: Mutex<VecDeque<Request>>,
+    log: Mutex<VecDeque<Recorded>>,
+    stored: Mutex<persist::State>,
     counter: AtomicU64,
 }
 
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Listener {
+    /// A listener labelled with the provider's name.
+    #[cfg(test)]
     pub fn new(provider: Provider, key: &str) -> Listener {
+        Listener::labelled(provider.name(), provider, key)
+    }
+
+    pub fn labelled(label: &str, provider: Provider, key: &str) -> Listener {
         Listener {
+            label: label.to_string(),
             provider,
             key: key.to_string(),
             log: Mutex::new(VecDeque::with_capacity(LOG_CAPACITY)),
+            stored: Mutex::new(persist::State::new(label)),
             counter: AtomicU64::new(0),
         }
     }
@@ -62,37 +106,63 @@ impl Listener {
         self.counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    fn log(&self) -> MutexGuard<'_, VecDeque<Request>> {
-        self.log
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn log(&self) -> MutexGuard<'_, VecDeque<Recorded>> {
+        locked(&self.log)
     }
 
-    fn record(&self, req: Request) {
+    /// The stored fault (`/_mock/faults`).
+    pub fn stored(&self) -> MutexGuard<'_, persist::State> {
+        locked(&self.stored)
+    }
+
+    fn record(&self, entry: Recorded) {
         let mut log = self.log();
         if log.len() >= LOG_CAPACITY {
             log.pop_front();
         }
-        log.push_back(req);
+        log.push_back(entry);
     }
 }
 
-/// Binds `addr` and serves `provider` on a background thread.
+/// How to start one listener.
+pub struct Options<'a> {
+    pub label: &'a str,
+    pub provider: Provider,
+    pub addr: &'a str,
+    pub key: &'a str,
+    /// Serve HTTPS with this config.
+    pub tls: Option<Arc<ServerConfig>>,
+}
+
+/// Binds `addr` and serves `provider` over plain HTTP on a background thread.
+#[cfg(test)]
 pub fn spawn(
     provider: Provider,
     addr: &str,
     key: &str,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
+    spawn_with(Options {
+        label: provider.name(),
+        provider,
+        addr,
+        key,
+        tls: None,
+    })
+}
+
+/// Binds and serves one listener on a background thread.
+pub fn spawn_with(opts: Options<'_>) -> io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(opts.addr)?;
     let local = listener.local_addr()?;
-    let state = Arc::new(Listener::new(provider, key));
+    let state = Arc::new(Listener::labelled(opts.label, opts.provider, opts.key));
+    let tls = opts.tls;
     let handle = thread::Builder::new()
-        .name(format!("{}-accept", provider.name()))
-        .spawn(move || accept_loop(listener, state))?;
+        .name(format!("{}-accept", opts.label))
+        .spawn(move || accept_loop(listener, state, tls))?;
     Ok((local, handle))
 }
 
-fn accept_loop(listener: TcpListener, state: Arc<Listener>) {
+fn accept_loop(listener: TcpListener, state: Arc<Listener>, tls: Option<Arc<ServerConfig>>) {
     for conn in listener.incoming() {
         let Ok(stream) = conn else {
             // Typically EMFILE: back off a little instead of spinning.
@@ -100,97 +170,98 @@ fn accept_loop(listener: TcpListener, state: Arc<Listener>) {
             continue;
         };
         let state = Arc::clone(&state);
+        let tls = tls.clone();
         let spawned = thread::Builder::new()
             .stack_size(1024 * 1024)
-            .spawn(move || serve_connection(stream, &state));
+            .spawn(move || match tls {
+                Some(config) => serve_tls(config, stream, &state),
+                None => serve_plain(stream, &state),
+            });
         if spawned.is_err() {
             thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }
 
-fn serve_connection(stream: TcpStream, state: &Listener) {
+/// How a connection ended.
+#[derive(PartialEq)]
+enum End {
+    /// Normally (EOF, `connection: close`, a cut body, an error).
+    Closed,
+    /// By an injected reset: close without another byte.
+    Reset,
+}
+
+fn serve_plain(stream: TcpStream, state: &Listener) {
     let _ = stream.set_nodelay(true);
-    let Ok(read_half) = stream.try_clone() else {
+    serve(&stream, &stream, state, None);
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+fn serve_tls(config: Arc<ServerConfig>, stream: TcpStream, state: &Listener) {
+    let _ = stream.set_nodelay(true);
+    let Ok((stream, sni)) = tls::accept(config, stream) else {
         return;
     };
-    let mut reader = BufReader::with_capacity(IO_BUFFER, read_half);
-    let mut writer = BufWriter::with_capacity(IO_BUFFER, stream);
+    let stream = RefCell::new(stream);
+    let end = serve(tls::Half(&stream), tls::Half(&stream), state, sni);
+    if end == End::Closed {
+        tls::close(&stream);
+    }
+}
+
+fn serve<R: Read, W: Write>(read: R, write: W, state: &Listener, sni: Option<String>) -> End {
+    let mut reader = BufReader::with_capacity(IO_BUFFER, read);
+    let mut writer = BufWriter::with_capacity(IO_BUFFER, write);
     loop {
         let req = match read_request(&mut reader, &mut writer) {
             Ok(Some(req)) => req,
-            Ok(None) | Err(ReadError::Io) => break,
+            Ok(None) | Err(ReadError::Io) => return End::Closed,
             Err(ReadError::Malformed(msg)) => {
                 let resp = state
                     .provider
                     .error(400, &format!("Malformed HTTP request: {msg}"));
                 let _ = write_response(&mut writer, &resp, &Faults::default(), true);
-                break;
+                return End::Closed;
             }
         };
         let close = !req.keep_alive;
-        let (resp, faults) = dispatch(state, req);
+        let (resp, faults) = dispatch(state, req, sni.clone());
+        let reset = matches!(resp.body, Body::Reset);
         match write_response(&mut writer, &resp, &faults, close) {
             Ok(true) => {}
-            Ok(false) | Err(_) => break,
+            Ok(false) | Err(_) if reset => return End::Reset,
+            Ok(false) | Err(_) => return End::Closed,
         }
-    }
-    if let Ok(stream) = writer.into_inner() {
-        let _ = stream.shutdown(std::net::Shutdown::Both);
     }
 }
 
+/// The faults for one request: its own `x-mock-*` headers when they apply
+/// on this listener, else the stored fault (drawn only for requests that
+/// pass path, method and key checks, so probes and 401s don't use it up).
+fn faults_for(state: &Listener, req: &Request) -> (Faults, Option<FaultSource>) {
+    if let Some(faults) = Faults::for_listener(req, &state.label) {
+        return (faults, Some(FaultSource::Header));
+    }
+    if state.provider.gate(state, req).is_ok() {
+        if let Some(faults) = state.stored().draw() {
+            return (faults, Some(FaultSource::Stored));
+        }
+    }
+    (Faults::default(), None)
+}
+
 /// Routes one request. Non-introspection requests are recorded (even when
-/// rejected) before the response is written.
-pub fn dispatch(state: &Listener, req: Request) -> (Response, Faults) {
+/// rejected or faulted) before the response is written.
+pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Response, Faults) {
     if req.path().starts_with("/_mock/") {
         return (introspect(state, &req), Faults::default());
     }
-    let faults = Faults::from_request(&req);
+    let (faults, fault) = faults_for(state, &req);
     let resp = match state.provider {
         Provider::OpenAi => openai::handle(state, &req, &faults),
         Provider::Anthropic => anthropic::handle(state, &req, &faults),
     };
-    state.record(req);
+    state.record(Recorded { req, sni, fault });
     (resp, faults)
-}
-
-fn introspect(state: &Listener, req: &Request) -> Response {
-    match (req.method.as_str(), req.path()) {
-        ("GET", "/_mock/health") => Response::json(200, &json!({"ok": true})),
-        ("GET", "/_mock/requests") => {
-            let log = state.log();
-            let items: Vec<Value> = log.iter().map(render_request).collect();
-            Response::json(200, &Value::Array(items))
-        }
-        ("DELETE", "/_mock/requests") => {
-            state.log().clear();
-            Response::json(200, &json!({"ok": true}))
-        }
-        (_, "/_mock/health" | "/_mock/requests") => state.provider.error(405, "Method not allowed"),
-        _ => state.provider.error(404, "Not found"),
-    }
-}
-
-fn render_request(req: &Request) -> Value {
-    let mut headers = Map::new();
-    for (name, value) in &req.headers {
-        match headers.get_mut(name) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(value);
-            }
-            _ => {
-                headers.insert(name.clone(), Value::String(value.clone()));
-            }
-        }
-    }
-    let body = serde_json::from_slice(&req.body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).into_owned()));
-    json!({
-        "method": req.method,
-        "path": req.target,
-        "headers": headers,
-        "body": body,
-    })
 }

@@ -6,7 +6,7 @@ pub mod validate;
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::{Faults, Response};
+use crate::faults::{self, Faults, Response};
 use crate::http::Request;
 use crate::reply;
 use crate::server::Listener;
@@ -70,19 +70,53 @@ fn check_headers(req: &Request) -> Result<(), String> {
     Ok(())
 }
 
-/// Handles one request on the Anthropic listener.
-pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+/// Path, method and key checks, which run before any injected fault.
+pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
     if req.path() != PATH {
-        return error_for_status(404, &format!("Not found: {} {}", req.method, req.path()));
+        let msg = format!("Not found: {} {}", req.method, req.path());
+        return Err(error_for_status(404, &msg));
     }
     if req.method != "POST" {
-        return error_for_status(405, &format!("Method not allowed: {}", req.method));
+        let msg = format!("Method not allowed: {}", req.method);
+        return Err(error_for_status(405, &msg));
     }
     if req.header("x-api-key") != Some(state.key.as_str()) {
-        return error_for_status(401, "invalid x-api-key");
+        return Err(error_for_status(401, "invalid x-api-key"));
     }
-    if let Some(status) = faults.error_status() {
-        return error_for_status(status, &fault_message(status));
+    Ok(())
+}
+
+/// 200 carrying an `overloaded_error`: the JSON body, or a stream whose first
+/// and only event is the error.
+pub fn overloaded(stream: bool) -> Response {
+    let err =
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
+    if stream {
+        return Response::sse(vec![format!("event: error\ndata: {err}\n\n").into_bytes()]);
+    }
+    Response::json(200, &err)
+}
+
+/// The response an injected fault replaces the real one with, if any.
+fn injected(req: &Request, faults: &Faults) -> Option<Response> {
+    if faults.reset {
+        return Some(Response::reset());
+    }
+    let resp = match faults.error_status() {
+        Some(status) => error_for_status(status, &fault_message(status)),
+        None if faults.overloaded => overloaded(faults::wants_stream(req)),
+        None => return None,
+    };
+    Some(faults::with_retry_after(resp, faults, false))
+}
+
+/// Handles one request on the Anthropic listener.
+pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+    if let Err(resp) = gate(state, req) {
+        return resp;
+    }
+    if let Some(resp) = injected(req, faults) {
+        return resp;
     }
     if faults.garbage {
         return Response::garbage();

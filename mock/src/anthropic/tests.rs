@@ -33,7 +33,7 @@ fn call(body: Value, extra: &[(&str, &str)]) -> (u16, Value) {
     let resp = handle(&state, &req, &Faults::from_request(&req));
     match resp.body {
         Body::Json(b) => (resp.status, serde_json::from_slice(&b).unwrap()),
-        Body::Sse(_) => panic!("unexpected stream"),
+        other => panic!("unexpected body {other:?}"),
     }
 }
 

@@ -6,7 +6,7 @@ pub mod validate;
 
 use serde_json::{json, Value};
 
-use crate::faults::{Faults, Response};
+use crate::faults::{self, Faults, Response};
 use crate::http::Request;
 use crate::reply;
 use crate::server::Listener;
@@ -66,21 +66,55 @@ pub fn authorized(req: &Request, key: &str) -> bool {
         .is_some_and(|k| k == key)
 }
 
-/// Handles one request on the OpenAI listener.
-pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+/// Path, method and key checks, which run before any injected fault.
+pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
     if req.path() != PATH {
         let msg = format!("Invalid URL ({} {})", req.method, req.path());
-        return error_for_status(404, &msg);
+        return Err(error_for_status(404, &msg));
     }
     if req.method != "POST" {
         let msg = format!("Invalid method for URL ({} {})", req.method, req.path());
-        return error_for_status(405, &msg);
+        return Err(error_for_status(405, &msg));
     }
     if !authorized(req, &state.key) {
-        return error_for_status(401, "Incorrect API key provided.");
+        return Err(error_for_status(401, "Incorrect API key provided."));
     }
-    if let Some(status) = faults.error_status() {
-        return error_for_status(status, &fault_message(status));
+    Ok(())
+}
+
+const OVERLOADED: &str = "The server is overloaded, please try again later.";
+
+/// 200 carrying an overloaded error: the JSON body, or as the first event of
+/// a stream that then ends without `[DONE]`.
+pub fn overloaded(stream: bool) -> Response {
+    let err = json!({"error": {"message": OVERLOADED, "type": "server_error", "param": null, "code": null}});
+    if stream {
+        let event = format!("data: {err}\n\n").into_bytes();
+        return Response::sse(vec![event]).closing();
+    }
+    Response::json(200, &err)
+}
+
+/// The response an injected fault replaces the real one with, if any.
+fn injected(req: &Request, faults: &Faults) -> Option<Response> {
+    if faults.reset {
+        return Some(Response::reset());
+    }
+    let resp = match faults.error_status() {
+        Some(status) => error_for_status(status, &fault_message(status)),
+        None if faults.overloaded => overloaded(faults::wants_stream(req)),
+        None => return None,
+    };
+    Some(faults::with_retry_after(resp, faults, true))
+}
+
+/// Handles one request on the OpenAI listener.
+pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
+    if let Err(resp) = gate(state, req) {
+        return resp;
+    }
+    if let Some(resp) = injected(req, faults) {
+        return resp;
     }
     let n = state.next_id();
     let resp = match serde_json::from_slice::<Value>(&req.body) {

@@ -33,7 +33,7 @@ fn call(body: Value, extra: &[(&str, &str)]) -> (u16, Value) {
     let resp = call_req(&request(&body, extra));
     match resp.body {
         Body::Json(b) => (resp.status, serde_json::from_slice(&b).unwrap()),
-        Body::Sse(_) => panic!("unexpected stream"),
+        other => panic!("unexpected body {other:?}"),
     }
 }
 
@@ -45,6 +45,7 @@ fn sse(body: Value, extra: &[(&str, &str)]) -> Vec<String> {
             .map(|e| String::from_utf8(e).unwrap())
             .collect(),
         Body::Json(b) => panic!("not a stream: {}", String::from_utf8_lossy(&b)),
+        Body::Reset => panic!("reset"),
     }
 }
 

@@ -1,0 +1,270 @@
+//! Command line: the two default listeners plus labelled `--listen` ones.
+//!
+//! A failover test needs two (or more) listeners it can tell apart, some of
+//! them over TLS, so every listener has a unique label that the startup line
+//! reports and that `x-mock-only` uses to scope header faults.
+
+use crate::server::Provider;
+
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--listen LABEL=openai|anthropic@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+
+/// One listener to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenSpec {
+    pub label: String,
+    pub provider: Provider,
+    pub addr: String,
+    pub tls: bool,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Config {
+    pub openai_addr: String,
+    pub anthropic_addr: String,
+    pub openai_key: String,
+    pub anthropic_key: String,
+    /// `--listen` listeners, in the order given.
+    pub listen: Vec<ListenSpec>,
+    /// `--no-defaults`: don't start the `openai` and `anthropic` listeners.
+    pub no_defaults: bool,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            openai_addr: "127.0.0.1:18081".into(),
+            anthropic_addr: "127.0.0.1:18082".into(),
+            openai_key: "mock-openai-key".into(),
+            anthropic_key: "mock-anthropic-key".into(),
+            listen: Vec::new(),
+            no_defaults: false,
+            tls_cert: None,
+            tls_key: None,
+        }
+    }
+}
+
+impl Config {
+    /// Every listener to start: the defaults (unless `--no-defaults`), then
+    /// the `--listen` ones.
+    pub fn listeners(&self) -> Vec<ListenSpec> {
+        let mut all = Vec::new();
+        if !self.no_defaults {
+            for (provider, addr) in [
+                (Provider::OpenAi, &self.openai_addr),
+                (Provider::Anthropic, &self.anthropic_addr),
+            ] {
+                all.push(ListenSpec {
+                    label: provider.name().into(),
+                    provider,
+                    addr: addr.clone(),
+                    tls: false,
+                });
+            }
+        }
+        all.extend(self.listen.iter().cloned());
+        all
+    }
+
+    /// The key a listener of this kind checks.
+    pub fn key(&self, provider: Provider) -> &str {
+        match provider {
+            Provider::OpenAi => &self.openai_key,
+            Provider::Anthropic => &self.anthropic_key,
+        }
+    }
+}
+
+/// Parses `LABEL=KIND@ADDR[+tls]`.
+fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
+    let bad = |why: &str| format!("bad --listen {spec:?}: {why} (expected LABEL=KIND@ADDR[+tls])");
+    let (label, rest) = spec.split_once('=').ok_or_else(|| bad("no '='"))?;
+    let label_ok = !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !label_ok {
+        return Err(bad("label must be letters, digits, '-', '_' or '.'"));
+    }
+    let (kind, addr) = rest.split_once('@').ok_or_else(|| bad("no '@'"))?;
+    let provider = match kind {
+        "openai" => Provider::OpenAi,
+        "anthropic" => Provider::Anthropic,
+        _ => return Err(bad("KIND must be openai or anthropic")),
+    };
+    let (addr, tls) = match addr.strip_suffix("+tls") {
+        Some(a) => (a, true),
+        None => (addr, false),
+    };
+    if addr.is_empty() {
+        return Err(bad("empty address"));
+    }
+    Ok(ListenSpec {
+        label: label.into(),
+        provider,
+        addr: addr.into(),
+        tls,
+    })
+}
+
+/// Parses `--flag value` and `--flag=value` arguments. `Ok(None)` for `--help`.
+pub fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
+    let mut cfg = Config::default();
+    let mut addr_given = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--no-defaults" => {
+                cfg.no_defaults = true;
+                continue;
+            }
+            _ => {}
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (arg.as_str(), None),
+        };
+        if !flag.starts_with("--") || flag == "--no-defaults" {
+            return Err(format!("unknown argument: {arg}"));
+        }
+        let mut value = || match inline.clone() {
+            Some(v) => Ok(v),
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("missing value for {flag}")),
+        };
+        match flag {
+            "--openai-addr" => (cfg.openai_addr, addr_given) = (value()?, true),
+            "--anthropic-addr" => (cfg.anthropic_addr, addr_given) = (value()?, true),
+            "--openai-key" => cfg.openai_key = value()?,
+            "--anthropic-key" => cfg.anthropic_key = value()?,
+            "--listen" => cfg.listen.push(parse_listen(&value()?)?),
+            "--tls-cert" => cfg.tls_cert = Some(value()?),
+            "--tls-key" => cfg.tls_key = Some(value()?),
+            _ => return Err(format!("unknown argument: {arg}")),
+        }
+    }
+    if cfg.no_defaults && addr_given {
+        return Err("--no-defaults leaves no listener for --openai-addr/--anthropic-addr".into());
+    }
+    check(&cfg)?;
+    Ok(Some(cfg))
+}
+
+/// Checks across flags: listeners exist, labels are unique, TLS has a cert.
+fn check(cfg: &Config) -> Result<(), String> {
+    let all = cfg.listeners();
+    if all.is_empty() {
+        return Err("--no-defaults without any --listen: nothing to serve".into());
+    }
+    for (i, l) in all.iter().enumerate() {
+        if all[..i].iter().any(|o| o.label == l.label) {
+            return Err(format!("duplicate listener label: {}", l.label));
+        }
+    }
+    let tls = all.iter().any(|l| l.tls);
+    if tls && (cfg.tls_cert.is_none() || cfg.tls_key.is_none()) {
+        return Err("a +tls listener needs --tls-cert and --tls-key".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn parse(list: &[&str]) -> Result<Config, String> {
+        parse_args(&args(list)).map(|c| c.unwrap())
+    }
+
+    fn labels(cfg: &Config) -> Vec<String> {
+        cfg.listeners().into_iter().map(|l| l.label).collect()
+    }
+
+    #[test]
+    fn cli_defaults_and_overrides() {
+        assert_eq!(parse_args(&[]).unwrap(), Some(Config::default()));
+        let cfg = parse(&["--openai-addr", "127.0.0.1:0", "--anthropic-key=k"]).unwrap();
+        assert_eq!(cfg.openai_addr, "127.0.0.1:0");
+        assert_eq!(cfg.anthropic_key, "k");
+        assert_eq!(cfg.openai_key, "mock-openai-key");
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--openai-key"]).is_err());
+        assert!(parse(&["stray"]).is_err());
+        assert_eq!(parse_args(&args(&["--help"])).unwrap(), None);
+    }
+
+    #[test]
+    fn listen_flags_add_to_defaults() {
+        let cfg = parse(&[
+            "--listen",
+            "oa2=openai@127.0.0.1:0",
+            "--listen=an-tls=anthropic@127.0.0.1:0+tls",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key=k.pem",
+        ])
+        .unwrap();
+        assert_eq!(labels(&cfg), ["openai", "anthropic", "oa2", "an-tls"]);
+        let all = cfg.listeners();
+        assert_eq!(all[0].addr, "127.0.0.1:18081");
+        assert_eq!(
+            all[3],
+            ListenSpec {
+                label: "an-tls".into(),
+                provider: Provider::Anthropic,
+                addr: "127.0.0.1:0".into(),
+                tls: true,
+            }
+        );
+        assert!(!all[2].tls);
+        assert_eq!(all[2].provider, Provider::OpenAi);
+        assert_eq!(cfg.key(all[3].provider), "mock-anthropic-key");
+        assert_eq!(cfg.tls_key.as_deref(), Some("k.pem"));
+    }
+
+    #[test]
+    fn no_defaults_keeps_only_listen() {
+        let cfg = parse(&["--no-defaults", "--listen", "openai=anthropic@[::1]:0"]).unwrap();
+        assert_eq!(labels(&cfg), ["openai"]);
+        assert_eq!(cfg.listeners()[0].provider, Provider::Anthropic);
+        assert!(parse(&["--no-defaults"]).is_err());
+        let conflict = parse(&[
+            "--no-defaults",
+            "--openai-addr",
+            "x:1",
+            "--listen",
+            "a=openai@x:2",
+        ]);
+        assert!(conflict.is_err());
+    }
+
+    #[test]
+    fn listen_errors() {
+        let dup = parse(&["--listen", "openai=openai@127.0.0.1:0"]).unwrap_err();
+        assert!(dup.contains("duplicate listener label: openai"), "{dup}");
+        let dup = parse(&["--listen", "a=openai@h:1", "--listen", "a=anthropic@h:2"]);
+        assert!(dup.unwrap_err().contains("duplicate"));
+        for bad in [
+            "noequals",
+            "=openai@h:1",
+            "a,b=openai@h:1",
+            "a=openai",
+            "a=gemini@h:1",
+            "a=openai@",
+            "a=openai@+tls",
+        ] {
+            assert!(parse(&["--listen", bad]).is_err(), "{bad}");
+        }
+        let no_cert = parse(&["--listen", "s=openai@h:1+tls", "--tls-cert", "c"]).unwrap_err();
+        assert!(no_cert.contains("--tls-key"), "{no_cert}");
+    }
+}
