@@ -7,6 +7,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod filter;
+mod host;
 mod metrics;
 mod root;
 

@@ -1,47 +1,89 @@
-//! Root context: loads the configuration once per VM and hands each HTTP
-//! stream a reference to the compiled form.
+//! Root contexts: load the configuration once per VM and hand each HTTP
+//! stream the worker state.
+//!
+//! The downstream filter (`root_id: modelmux`) and the rotation clusters'
+//! upstream filter (`root_id: modelmux-upstream`) run in one VM per worker
+//! when they share `vm_id` and code. Both must see the same [`Worker`],
+//! since an attempt finds its request's record there, so workers are kept
+//! per VM by configuration bytes and reused by every root with that
+//! configuration.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use log::{error, info};
 use modelmux_core::config::Config;
-use modelmux_core::gateway::models_json;
+use modelmux_core::session::{Downstream, Upstream, Worker};
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 
-use crate::filter::Filter;
+use crate::filter::{DownFilter, UpFilter};
+use crate::host::{now_ms, Shared};
 use crate::metrics::Metrics;
 
-/// Everything an HTTP stream needs, shared within one VM (one worker).
-pub struct Shared {
-    pub cfg: Config,
-    pub models_json: Vec<u8>,
-    /// `created` reported for every model: when the configuration loaded.
-    pub models_created: u64,
-    pub metrics: Metrics,
-    /// Round-robin ticket for weighted target selection.
-    pub ticket: Cell<u64>,
-    /// Wall clock in seconds, refreshed by the root's tick so that requests
-    /// don't each pay a host call for it.
-    pub now_unix_secs: Cell<u64>,
+/// The upstream role's root id.
+pub const UPSTREAM_ROOT_ID: &str = "modelmux-upstream";
+
+struct Loaded {
+    config: Vec<u8>,
+    worker: Rc<Worker>,
+    metrics: Rc<Metrics>,
+}
+
+thread_local! {
+    static LOADED: RefCell<Vec<Loaded>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Default)]
 pub struct Root {
-    shared: Option<Rc<Shared>>,
+    worker: Option<Rc<Worker>>,
+    metrics: Option<Rc<Metrics>>,
+    upstream: bool,
 }
 
 impl Context for Root {}
 
-impl Root {
-    fn unix_secs(&self) -> u64 {
-        self.get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+fn load(raw: &[u8]) -> Option<(Rc<Worker>, Rc<Metrics>)> {
+    let existing = LOADED.with(|l| {
+        l.borrow()
+            .iter()
+            .find(|x| x.config == raw)
+            .map(|x| (Rc::clone(&x.worker), Rc::clone(&x.metrics)))
+    });
+    if existing.is_some() {
+        return existing;
     }
+    let cfg = match Config::from_json(raw, &|name| std::env::var(name).ok()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            error!("modelmux: {e}");
+            return None;
+        }
+    };
+    let now = now_ms();
+    let worker = Rc::new(Worker::new(cfg, Box::new(Shared), now, now));
+    let metrics = match Metrics::define(&worker.stats) {
+        Ok(m) => Rc::new(m),
+        Err(e) => {
+            error!("modelmux: cannot define stats: {e}");
+            return None;
+        }
+    };
+    info!(
+        "modelmux: loaded {} providers and {} models",
+        worker.cfg.providers.len(),
+        worker.cfg.models.len()
+    );
+    LOADED.with(|l| {
+        l.borrow_mut().push(Loaded {
+            config: raw.to_vec(),
+            worker: Rc::clone(&worker),
+            metrics: Rc::clone(&metrics),
+        })
+    });
+    Some((worker, metrics))
 }
 
 impl RootContext for Root {
@@ -52,49 +94,40 @@ impl RootContext for Root {
             );
             return false;
         };
-        let cfg = match Config::from_json(&raw, &|name| std::env::var(name).ok()) {
-            Ok(cfg) => cfg,
-            Err(e) => {
-                error!("modelmux: {e}");
-                return false;
-            }
+        let root_id = hostcalls::get_property(vec!["plugin_root_id"])
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.upstream = root_id == UPSTREAM_ROOT_ID.as_bytes();
+        let Some((worker, metrics)) = load(&raw) else {
+            return false;
         };
-        let metrics = match Metrics::define(&cfg) {
-            Ok(m) => m,
-            Err(e) => {
-                error!("modelmux: cannot define stats: {e}");
-                return false;
-            }
-        };
-        let created = self.unix_secs();
-        info!(
-            "modelmux: loaded {} providers and {} models",
-            cfg.providers.len(),
-            cfg.models.len()
-        );
-        self.shared = Some(Rc::new(Shared {
-            models_json: models_json(&cfg, created),
-            models_created: created,
-            cfg,
-            metrics,
-            ticket: Cell::new(0),
-            now_unix_secs: Cell::new(created),
-        }));
+        self.worker = Some(worker);
+        self.metrics = Some(metrics);
         self.set_tick_period(Duration::from_secs(1));
         true
     }
 
     fn on_tick(&mut self) {
-        let now = self.unix_secs();
-        if let Some(shared) = &self.shared {
-            shared.now_unix_secs.set(now);
-            shared.metrics.flush();
+        if let (Some(w), Some(m)) = (&self.worker, &self.metrics) {
+            w.tick(now_ms());
+            m.flush(&w.stats);
         }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let shared = self.shared.clone()?;
-        Some(Box::new(Filter::new(shared)))
+        let worker = self.worker.clone()?;
+        if self.upstream {
+            Some(Box::new(UpFilter {
+                worker,
+                attempt: Upstream::default(),
+            }))
+        } else {
+            Some(Box::new(DownFilter {
+                worker,
+                session: Downstream::default(),
+            }))
+        }
     }
 
     fn get_type(&self) -> Option<ContextType> {

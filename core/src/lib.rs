@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod json_out;
 pub mod openai;
 pub mod providers;
+pub mod session;
 pub mod sse;
 pub mod stats;
 pub mod usage;

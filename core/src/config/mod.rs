@@ -233,6 +233,12 @@ impl Config {
     pub fn provider(&self, idx: usize) -> Option<&Provider> {
         self.providers.get(idx)
     }
+
+    /// The provider of a model's target.
+    pub fn target_provider(&self, model: usize, target: usize) -> Option<&Provider> {
+        let t = self.models.get(model)?.targets.get(target)?;
+        self.provider(t.provider)
+    }
 }
 
 fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {

@@ -14,10 +14,23 @@ pub const CLIENT_CREDENTIALS: [&str; 4] =
 
 /// Headers the filter always drops from what the client sent.
 fn dropped(name: &str, cluster_header: &str) -> bool {
-    CLIENT_CREDENTIALS.contains(&name) || name == "accept-encoding" || name == cluster_header
+    CLIENT_CREDENTIALS.contains(&name)
+        || name == "accept-encoding"
+        || name == cluster_header
+        || name == crate::session::FAILOVER_HEADER
 }
 
-/// What replaces the client's headers on the way upstream.
+/// The client's headers without what must never go upstream: its
+/// credentials, `accept-encoding` and the filter's routing headers.
+pub fn sanitized(client: Vec<(String, String)>, cluster_header: &str) -> Vec<(String, String)> {
+    client
+        .into_iter()
+        .filter(|(n, _)| !dropped(n, cluster_header))
+        .collect()
+}
+
+/// What replaces the client's headers on the way upstream. An empty
+/// `cluster` adds no routing header (an upstream attempt is already routed).
 #[derive(Debug, Clone, Copy)]
 pub struct Rewrite<'a> {
     pub cluster_header: &'a str,
@@ -51,7 +64,9 @@ pub fn upstream_headers(client: Vec<(String, String)>, rw: &Rewrite<'_>) -> Vec<
             (":path".to_string(), rw.path.to_string()),
         ],
     );
-    out.push((rw.cluster_header.to_string(), rw.cluster.to_string()));
+    if !rw.cluster.is_empty() {
+        out.push((rw.cluster_header.to_string(), rw.cluster.to_string()));
+    }
     out.extend(rw.extra.iter().map(|(n, v)| ((*n).to_string(), v.clone())));
     if let Some(len) = rw.body_len {
         out.push(("content-length".to_string(), len.to_string()));

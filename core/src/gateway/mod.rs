@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::{Config, Model};
 use crate::error::ApiError;
 use crate::providers::{Exchange, Outbound, TargetCtx};
+use probe::Probe;
 
 /// What the gateway does with an incoming request, decided from the headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,36 +68,39 @@ pub struct RouteError {
     pub error: ApiError,
 }
 
-/// Picks a target for the body's model and translates the request for it.
-pub fn route_chat<'c>(
-    cfg: &'c Config,
-    body: &[u8],
-    ticket: u64,
-    now_unix_secs: u64,
-) -> Result<Routed<'c>, RouteError> {
-    let reject = |error, model_idx, target_idx| RouteError {
+fn reject(error: ApiError, model_idx: Option<usize>, target_idx: Option<usize>) -> RouteError {
+    RouteError {
         model_idx,
         target_idx,
         error,
-    };
+    }
+}
+
+/// Validates the body's envelope and finds its model.
+pub fn resolve<'c, 'b>(
+    cfg: &'c Config,
+    body: &'b [u8],
+) -> Result<(Probe<'b>, usize, &'c Model), RouteError> {
     let p = probe::probe(body).map_err(|e| reject(e, None, None))?;
     let (model_idx, model) = cfg
         .model(&p.model)
         .ok_or_else(|| reject(ApiError::model_not_found(&p.model), None, None))?;
-    let (target_idx, target) = model.pick(ticket).ok_or_else(|| {
-        reject(
-            ApiError::internal("model has no targets"),
-            Some(model_idx),
-            None,
-        )
-    })?;
-    let provider = cfg.provider(target.provider).ok_or_else(|| {
-        reject(
-            ApiError::internal("target provider missing"),
-            Some(model_idx),
-            None,
-        )
-    })?;
+    Ok((p, model_idx, model))
+}
+
+/// Translates the request for one target of a resolved model.
+pub fn translate<'c>(
+    cfg: &'c Config,
+    body: &[u8],
+    p: &Probe<'_>,
+    model_idx: usize,
+    target_idx: usize,
+    now_unix_secs: u64,
+) -> Result<Routed<'c>, RouteError> {
+    let missing = || reject(ApiError::internal("target missing"), Some(model_idx), None);
+    let model = cfg.models.get(model_idx).ok_or_else(missing)?;
+    let target = model.targets.get(target_idx).ok_or_else(missing)?;
+    let provider = cfg.provider(target.provider).ok_or_else(missing)?;
     let ctx = TargetCtx {
         provider,
         model: &target.model,
@@ -104,7 +108,7 @@ pub fn route_chat<'c>(
         now_unix_secs,
     };
     let (exchange, outbound) =
-        Exchange::start(body, &p, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+        Exchange::start(body, p, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
         model_idx,
         target_idx,
@@ -113,6 +117,24 @@ pub fn route_chat<'c>(
         outbound,
         exchange,
     })
+}
+
+/// Picks a target for the body's model and translates the request for it.
+pub fn route_chat<'c>(
+    cfg: &'c Config,
+    body: &[u8],
+    ticket: u64,
+    now_unix_secs: u64,
+) -> Result<Routed<'c>, RouteError> {
+    let (p, model_idx, model) = resolve(cfg, body)?;
+    let (target_idx, _) = model.pick(ticket).ok_or_else(|| {
+        reject(
+            ApiError::internal("model has no targets"),
+            Some(model_idx),
+            None,
+        )
+    })?;
+    translate(cfg, body, &p, model_idx, target_idx, now_unix_secs)
 }
 
 #[derive(Serialize)]

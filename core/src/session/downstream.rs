@@ -1,0 +1,411 @@
+//! The client-facing role: one instance per client request.
+//!
+//! Single-target models keep the direct path: translate here, send to the
+//! provider's cluster, translate the response here. Failover models are sent
+//! to a rotation cluster untranslated; the upstream role translates each
+//! attempt and this side only restores the client's status and rewrites
+//! Envoy's own replies (every attempt refused or timed out, no healthy
+//! upstream) into OpenAI errors.
+
+use crate::config::Model;
+use crate::error::{normalize_error_body, ApiError};
+use crate::gateway::headers::{sanitized, upstream_headers, Rewrite};
+use crate::gateway::probe::Probe;
+use crate::gateway::{classify, model_json, resolve, translate, Endpoint, RouteError, Routed};
+use crate::stats::Counter;
+
+use super::health;
+use super::response::{FailureClass, ResponseFlow};
+use super::worker::{RequestRecord, Worker};
+use super::{Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER};
+
+const JSON: &str = "application/json";
+
+#[derive(Debug)]
+enum State {
+    /// Not a modelmux endpoint, or answered locally without a model.
+    Bypass,
+    /// Chat request: buffering the body before routing; the client's headers.
+    AwaitBody(Vec<(String, String)>),
+    /// Answered locally with an error after the model was resolved.
+    Local { model: usize, target: usize },
+    /// Translated here and sent to the target's provider cluster.
+    Single {
+        model: usize,
+        target: usize,
+        flow: Box<ResponseFlow>,
+    },
+    /// Sent to a rotation cluster; attempts are translated upstream.
+    Failover(Box<FailoverState>),
+    /// Envoy answered before the body was routed (e.g. 413 over the buffer
+    /// limit); its body is rewritten into an OpenAI error.
+    EnvoyReply { status: u16 },
+}
+
+#[derive(Debug)]
+struct FailoverState {
+    model: usize,
+    head: usize,
+    id: String,
+    /// The status the client got.
+    status: Option<u16>,
+    /// Envoy's own reply (no attempt answered): rewrite its body.
+    envoy_reply: bool,
+}
+
+#[derive(Debug)]
+pub struct Downstream {
+    state: State,
+}
+
+impl Default for Downstream {
+    fn default() -> Self {
+        Downstream {
+            state: State::Bypass,
+        }
+    }
+}
+
+fn reply_error(host: &mut dyn Host, e: &ApiError) {
+    host.reply(e.status, &e.to_json());
+}
+
+fn find<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+impl Downstream {
+    pub fn on_request_headers(&mut self, w: &Worker, host: &mut dyn Host, end: bool) -> Flow {
+        let headers = host.request_headers();
+        let method = find(&headers, ":method").unwrap_or("");
+        match classify(method, find(&headers, ":path").unwrap_or("")) {
+            Endpoint::Other => {
+                for name in [w.cfg.cluster_header.as_str(), FAILOVER_HEADER] {
+                    if headers.iter().any(|(n, _)| n == name) {
+                        host.set_request_header(name, None);
+                    }
+                }
+                Flow::Continue
+            }
+            Endpoint::Models => {
+                host.reply(200, &w.models_json);
+                Flow::Pause
+            }
+            Endpoint::Model(id) => {
+                match model_json(&w.cfg, &id, w.models_created) {
+                    Ok(body) => host.reply(200, &body),
+                    Err(e) => reply_error(host, &e),
+                }
+                Flow::Pause
+            }
+            Endpoint::Reject(e) => {
+                w.stats.rejected();
+                reply_error(host, &e);
+                Flow::Pause
+            }
+            Endpoint::Chat if end => {
+                w.stats.rejected();
+                reply_error(
+                    host,
+                    &ApiError::invalid_request(
+                        "The request body is empty; expected a JSON chat request.",
+                    ),
+                );
+                Flow::Pause
+            }
+            Endpoint::Chat => {
+                // The request goes no further until the body phase either
+                // answers locally or replaces the whole header set.
+                self.state = State::AwaitBody(headers);
+                Flow::Pause
+            }
+        }
+    }
+
+    pub fn on_request_body(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        size: usize,
+        end: bool,
+    ) -> Flow {
+        if !matches!(self.state, State::AwaitBody(_)) {
+            return Flow::Continue;
+        }
+        if !end {
+            return Flow::Pause;
+        }
+        let State::AwaitBody(headers) = std::mem::replace(&mut self.state, State::Bypass) else {
+            return Flow::Continue;
+        };
+        let body = host.request_body(size);
+        let routed = resolve(&w.cfg, &body).and_then(|(p, model_idx, model)| {
+            host.set_filter_state("modelmux_model", &model.name);
+            match model.failover {
+                None => {
+                    let target = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
+                    let routed =
+                        translate(&w.cfg, &body, &p, model_idx, target, w.now_ms() / 1000)?;
+                    Ok(Some(routed))
+                }
+                Some(_) => {
+                    self.start_failover(w, host, headers.clone(), &body, &p, (model_idx, model))?;
+                    Ok(None)
+                }
+            }
+        });
+        match routed {
+            Ok(Some(r)) => self.forward(w, host, headers, r, size),
+            Ok(None) => {}
+            Err(e) => self.reject(w, host, e),
+        }
+        Flow::Continue
+    }
+
+    fn reject(&mut self, w: &Worker, host: &mut dyn Host, e: RouteError) {
+        // The message can quote request content: trace level only.
+        host.log(
+            Level::Trace,
+            &format!(
+                "modelmux: rejected request ({}): {}",
+                e.error.status, e.error.message
+            ),
+        );
+        self.state = match (e.model_idx, e.target_idx) {
+            (Some(model), Some(target)) => State::Local { model, target },
+            _ => {
+                w.stats.rejected();
+                State::Bypass
+            }
+        };
+        reply_error(host, &e.error);
+    }
+
+    fn forward(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        client: Vec<(String, String)>,
+        r: Routed<'_>,
+        size: usize,
+    ) {
+        if let Some(b) = &r.outbound.body {
+            host.set_request_body(size, b);
+        }
+        let rewrite = Rewrite {
+            cluster_header: &w.cfg.cluster_header,
+            cluster: r.cluster,
+            authority: r.authority,
+            path: &r.outbound.path,
+            extra: &r.outbound.headers,
+            body_len: r.outbound.body.as_ref().map(Vec::len),
+        };
+        host.set_request_headers(&upstream_headers(client, &rewrite));
+        self.state = State::Single {
+            model: r.model_idx,
+            target: r.target_idx,
+            flow: Box::new(ResponseFlow::new(r.exchange, None)),
+        };
+    }
+}
+
+impl Downstream {
+    /// Routes a failover model: every target must be able to take the
+    /// request (an attempt that cannot be translated could not be retried
+    /// elsewhere), then the rotation starting at a target whose circuit is
+    /// closed is chosen.
+    fn start_failover(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        client: Vec<(String, String)>,
+        body: &[u8],
+        p: &Probe<'_>,
+        (model_idx, model): (usize, &Model),
+    ) -> Result<(), RouteError> {
+        let limit = w.cfg.failover.retry_buffer_bytes;
+        if u64::try_from(body.len()).unwrap_or(u64::MAX) > limit {
+            host.log(
+                Level::Warn,
+                &format!("modelmux: {} byte body over the retry buffer ({limit} bytes) of failover model `{}`: refused, it could not be replayed", body.len(), model.name),
+            );
+            let e = ApiError::new(413, "invalid_request_error", format!("The request body is larger than the gateway's failover buffer ({limit} bytes)."));
+            return Err(RouteError {
+                model_idx: Some(model_idx),
+                target_idx: Some(0),
+                error: e,
+            });
+        }
+        for t in 0..model.targets.len() {
+            translate(&w.cfg, body, p, model_idx, t, 0)?;
+        }
+        let head = choose_head(w, model_idx, model);
+        let rotations = model
+            .failover
+            .as_ref()
+            .map(|f| f.rotations.as_slice())
+            .unwrap_or(&[]);
+        let cluster = rotations.get(head).map_or("", String::as_str);
+        let (id, fresh) = w.claim_id(find(&client, REQUEST_ID).map(str::to_string));
+        let mut headers = sanitized(client, &w.cfg.cluster_header);
+        if fresh {
+            headers.retain(|(n, _)| n != REQUEST_ID);
+            headers.push((REQUEST_ID.to_string(), id.clone()));
+        }
+        let mut routed = headers.clone();
+        routed.push((w.cfg.cluster_header.clone(), cluster.to_string()));
+        routed.push((FAILOVER_HEADER.to_string(), "1".to_string()));
+        host.set_request_headers(&routed);
+        w.insert(id.clone(), RequestRecord::new(model_idx, headers));
+        self.state = State::Failover(Box::new(FailoverState {
+            model: model_idx,
+            head,
+            id,
+            status: None,
+            envoy_reply: false,
+        }));
+        Ok(())
+    }
+
+    pub fn on_response_headers(&mut self, host: &mut dyn Host, end: bool) -> Flow {
+        let status_of = |host: &dyn Host| {
+            host.response_header(":status")
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(0)
+        };
+        match &mut self.state {
+            State::AwaitBody(_) => {
+                self.state = State::EnvoyReply {
+                    status: status_of(host),
+                };
+                if end {
+                    Flow::Continue
+                } else {
+                    Flow::Pause
+                }
+            }
+            State::Single { flow, .. } => {
+                let status = status_of(host);
+                flow.on_headers(host, status, end)
+            }
+            State::Failover(f) => {
+                let status = status_of(host);
+                match host.response_header(STATUS_HEADER) {
+                    Some(marker) => {
+                        host.set_response_header(STATUS_HEADER, None);
+                        let client = marker.parse::<u16>().unwrap_or(status);
+                        if client != status {
+                            host.set_response_header(":status", Some(&client.to_string()));
+                        }
+                        f.status = Some(client);
+                        if let Some(p) = host.response_header(PROVIDER_HEADER) {
+                            host.set_filter_state("modelmux_provider", &p);
+                        }
+                        Flow::Continue
+                    }
+                    None => {
+                        // No attempt answered: Envoy's own reply.
+                        f.status = Some(status);
+                        f.envoy_reply = true;
+                        if end {
+                            Flow::Continue
+                        } else {
+                            Flow::Pause
+                        }
+                    }
+                }
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    pub fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+        match &mut self.state {
+            State::EnvoyReply { status } => rewrite_envoy_reply(host, *status, size, end),
+            State::Failover(f) if f.envoy_reply => {
+                rewrite_envoy_reply(host, f.status.unwrap_or(503), size, end)
+            }
+            State::Single { flow, .. } => flow.on_body(host, size, end),
+            _ => Flow::Continue,
+        }
+    }
+
+    /// End of the client's request: count it.
+    pub fn on_done(&mut self, w: &Worker, host: &dyn Host) {
+        match std::mem::replace(&mut self.state, State::Bypass) {
+            State::Single {
+                model,
+                target,
+                flow,
+            } => {
+                let failed = flow.failed();
+                if failed {
+                    host.log(
+                        Level::Debug,
+                        "modelmux: upstream exchange failed or was cut short",
+                    );
+                }
+                w.stats.request(model, target, failed, &flow.usage());
+            }
+            State::Local { model, target } => {
+                w.stats.request(model, target, true, &Default::default());
+            }
+            State::EnvoyReply { .. } => w.stats.rejected(),
+            State::Failover(f) => {
+                let record = w.remove(&f.id);
+                let target = record
+                    .as_ref()
+                    .and_then(|r| r.served.or(r.last))
+                    .unwrap_or(f.head);
+                let status = f.status.unwrap_or(0);
+                let ok = (200..300).contains(&status);
+                w.stats.add(f.model, target, Counter::Requests, 1);
+                w.stats
+                    .add(f.model, target, Counter::Errors, u64::from(!ok));
+                if FailureClass::of_status(status).is_some() || status == 0 {
+                    w.stats.add(f.model, target, Counter::Exhausted, 1);
+                }
+            }
+            State::Bypass | State::AwaitBody(_) => {}
+        }
+    }
+}
+
+/// The rotation to start with: by weight, skipping heads whose circuit is
+/// open (in list order, wrapping). If every circuit is open, the weighted
+/// pick stands: trying beats failing without a try.
+fn choose_head(w: &Worker, model_idx: usize, model: &Model) -> usize {
+    let picked = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
+    let n = model.targets.len();
+    let now = w.now_ms();
+    for step in 0..n {
+        let k = (picked + step) % n;
+        let provider = w
+            .cfg
+            .target_provider(model_idx, k)
+            .map_or("", |p| p.name.as_str());
+        if !health::is_open(w.store(), provider, now) {
+            return k;
+        }
+        w.stats.add(model_idx, k, Counter::CircuitSkips, 1);
+    }
+    picked
+}
+
+fn rewrite_envoy_reply(host: &mut dyn Host, status: u16, size: usize, end: bool) -> Flow {
+    if !end {
+        return Flow::Pause;
+    }
+    let body = host.response_body(0, size);
+    let new = normalize_error_body(status, &body, "gateway");
+    let len = new.as_ref().map_or(size, Vec::len);
+    if let Some(bytes) = &new {
+        host.set_response_body(size, bytes);
+    }
+    host.set_response_header("content-type", Some(JSON));
+    host.set_response_header("content-length", Some(&len.to_string()));
+    Flow::Continue
+}

@@ -1,0 +1,93 @@
+//! The per-request state machine, for both places the filter runs.
+//!
+//! * **Downstream** ([`Downstream`], the HTTP connection manager's filter
+//!   chain) sees the client's request once. It answers local endpoints,
+//!   validates the body and resolves the model. A single-target model is
+//!   translated right there and sent to its provider's cluster, as before.
+//!   A failover model (two or more targets) is sent to one of its rotation
+//!   clusters with the client's OpenAI body untouched; the request's shared
+//!   record ([`RequestRecord`], keyed by `x-request-id`) keeps the client's
+//!   sanitised headers.
+//! * **Upstream** ([`Upstream`], the rotation cluster's filter chain) runs
+//!   once per retry attempt, after Envoy has picked the endpoint. It reads
+//!   which provider the endpoint is, rebuilds the whole header set from the
+//!   record (header edits persist between attempts in Envoy, so a key
+//!   written for attempt 1 would otherwise reach attempt 2's provider), and
+//!   translates request and response for that provider. Failures become
+//!   503s so that Envoy's retry and outlier detection act on them, with the
+//!   status the client should see in `x-modelmux-status`, which the
+//!   downstream side restores.
+//!
+//! Both roles drive the same [`response::ResponseFlow`] and talk to Envoy
+//! only through [`Host`], so whole request flows run natively in tests.
+
+pub mod downstream;
+pub mod health;
+pub mod response;
+pub mod upstream;
+pub mod worker;
+
+pub use downstream::Downstream;
+pub use upstream::Upstream;
+pub use worker::{RequestRecord, Worker};
+
+/// Header the downstream side sets for failover requests; the rendered
+/// route matches on it to apply the retry policy.
+pub const FAILOVER_HEADER: &str = "x-modelmux-failover";
+/// Response header from an upstream attempt: the status the client sees.
+pub const STATUS_HEADER: &str = "x-modelmux-status";
+/// Response header naming the provider that answered (kept for the client).
+pub const PROVIDER_HEADER: &str = "x-modelmux-provider";
+/// The header that ties an upstream attempt to its downstream request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// What the shell returns to Envoy from a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Pause,
+}
+
+/// Log severity for [`Host::log`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Trace,
+    Debug,
+    Warn,
+}
+
+/// The Envoy calls the state machine needs, implemented by the shell with
+/// proxy-wasm host calls and by tests with a recording fake.
+pub trait Host {
+    fn request_headers(&self) -> Vec<(String, String)>;
+    fn request_header(&self, name: &str) -> Option<String>;
+    fn set_request_headers(&mut self, headers: &[(String, String)]);
+    fn set_request_header(&mut self, name: &str, value: Option<&str>);
+    fn request_body(&self, len: usize) -> Vec<u8>;
+    fn set_request_body(&mut self, len: usize, body: &[u8]);
+    fn response_header(&self, name: &str) -> Option<String>;
+    fn set_response_header(&mut self, name: &str, value: Option<&str>);
+    fn response_body(&self, start: usize, len: usize) -> Vec<u8>;
+    fn set_response_body(&mut self, len: usize, body: &[u8]);
+    /// A local JSON reply (final: Envoy does not retry it).
+    fn reply(&mut self, status: u16, body: &[u8]);
+    /// A string property, e.g. endpoint metadata.
+    fn property(&self, path: &[&str]) -> Option<String>;
+    /// Filter state for access logs (`%FILTER_STATE(wasm.<name>:PLAIN)%`).
+    fn set_filter_state(&mut self, name: &str, value: &str);
+    fn log(&self, level: Level, message: &str);
+    /// Wall clock in Unix ms (a host call: used on the failover path only).
+    fn now_ms(&self) -> u64;
+}
+
+/// Process-wide key/value store with compare-and-swap (proxy-wasm shared
+/// data), shared by every worker's VM.
+pub trait SharedStore {
+    /// The value and its CAS token.
+    fn get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>);
+    /// Writes if `cas` still matches; `false` on a CAS mismatch.
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,342 @@
+//! Applying a translator to a response, for either role.
+//!
+//! The translator says per response how it wants the body ([`BodyMode`]);
+//! this drives Envoy accordingly: a buffered translation holds the headers
+//! back so status and `content-length` can still change, a tail observer
+//! reads only the end of each chunk.
+//!
+//! A failover attempt adds a [`Guard`]: nothing reaches the client until the
+//! response is known to be usable, because once a byte is out Envoy can no
+//! longer retry. Error statuses are buffered whole and sent on as 503 (what
+//! Envoy's retry policy and outlier detection act on) with the client-facing
+//! status in `x-modelmux-status`. A 2xx JSON body is buffered whole too and
+//! checked for an error behind the 2xx; a 2xx stream is held until the
+//! translator produces its first output, so an error as the first event
+//! (Anthropic's `overloaded_error`) still fails over.
+
+use crate::error::ApiError;
+use crate::providers::{BodyEdit, BodyMode, Exchange, HeaderEdit};
+use crate::usage::Usage;
+
+use super::{Flow, Host, PROVIDER_HEADER, STATUS_HEADER};
+
+const JSON: &str = "application/json";
+
+/// Why an attempt failed, as counted and as acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    RateLimited,
+    Server,
+    Connect,
+    Timeout,
+    Overloaded,
+}
+
+impl FailureClass {
+    /// The class of an upstream status that failover acts on.
+    pub fn of_status(status: u16) -> Option<FailureClass> {
+        match status {
+            429 => Some(FailureClass::RateLimited),
+            500..=599 => Some(FailureClass::Server),
+            _ => None,
+        }
+    }
+}
+
+/// What an attempt came to, once its response head is out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx went to the client.
+    Served,
+    /// A failure Envoy may retry elsewhere; `client_status` is what the
+    /// client sees if it is the last attempt.
+    Failed {
+        class: FailureClass,
+        client_status: u16,
+    },
+    /// A final answer that is not a failover case (e.g. a 400).
+    Final { client_status: u16 },
+}
+
+/// Failover-only state: hold the response until it is known to be good.
+#[derive(Debug)]
+pub struct Guard {
+    provider: String,
+    /// Set once the status is known to be a failure.
+    failure: Option<(FailureClass, u16)>,
+    /// Stream: bytes of the (Envoy-buffered) body already translated.
+    fed: usize,
+    /// Stream: translated output not yet released.
+    out: Vec<u8>,
+    released: bool,
+    verdict: Option<Verdict>,
+}
+
+impl Guard {
+    pub fn new(provider: &str) -> Self {
+        Guard {
+            provider: provider.to_string(),
+            failure: None,
+            fed: 0,
+            out: Vec::new(),
+            released: false,
+            verdict: None,
+        }
+    }
+}
+
+/// One response going through a translator.
+#[derive(Debug)]
+pub struct ResponseFlow {
+    exchange: Exchange,
+    mode: Option<BodyMode>,
+    status: u16,
+    /// Header edits held back with the headers until the body decides.
+    held: Option<HeaderEdit>,
+    complete: bool,
+    guard: Option<Guard>,
+}
+
+impl ResponseFlow {
+    pub fn new(exchange: Exchange, guard: Option<Guard>) -> Self {
+        ResponseFlow {
+            exchange,
+            mode: None,
+            status: 0,
+            held: None,
+            complete: false,
+            guard,
+        }
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.exchange.usage()
+    }
+
+    /// The exchange failed or was cut short.
+    pub fn failed(&self) -> bool {
+        self.exchange.failed() || !self.complete
+    }
+
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.guard.as_ref().and_then(|g| g.verdict)
+    }
+
+    pub fn on_headers(&mut self, host: &mut dyn Host, status: u16, end: bool) -> Flow {
+        self.status = status;
+        let mut edit = self.exchange.response_headers(status);
+        self.complete |= end;
+        let Some(guard) = &mut self.guard else {
+            self.mode = Some(edit.mode);
+            if edit.mode == BodyMode::Buffer && !end {
+                self.held = Some(edit);
+                return Flow::Pause;
+            }
+            apply_edit(host, &edit, None);
+            return Flow::Continue;
+        };
+        guard.failure = FailureClass::of_status(status).map(|c| (c, edit.status.unwrap_or(status)));
+        // A tail observer would let the head out: read the whole body.
+        if edit.mode == BodyMode::Tail(0) || matches!(edit.mode, BodyMode::Tail(_)) {
+            edit.mode = BodyMode::Buffer;
+            self.mode = Some(BodyMode::Tail(usize::MAX));
+        } else {
+            self.mode = Some(edit.mode);
+        }
+        self.held = Some(edit);
+        if end {
+            self.release_whole(host, 0, &[]);
+            return Flow::Continue;
+        }
+        Flow::Pause
+    }
+
+    pub fn on_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+        let Some(mode) = self.mode else {
+            return Flow::Continue;
+        };
+        self.complete |= end;
+        if self.guard.as_ref().is_some_and(|g| !g.released) {
+            return match mode {
+                BodyMode::Stream => self.hold_stream(host, size, end),
+                _ if !end => Flow::Pause,
+                _ => {
+                    let data = host.response_body(0, size);
+                    self.release_whole(host, size, &data);
+                    Flow::Continue
+                }
+            };
+        }
+        let (start, len) = match mode {
+            BodyMode::Buffer if !end => return Flow::Pause,
+            BodyMode::Tail(n) => (size.saturating_sub(n), n.min(size)),
+            BodyMode::Buffer | BodyMode::Stream => (0, size),
+        };
+        let data = host.response_body(start, len);
+        let edit = self.exchange.response_body(&data, end);
+        let (status, body) = match edit {
+            _ if matches!(mode, BodyMode::Tail(_)) => (None, None),
+            BodyEdit::Keep => (None, None),
+            BodyEdit::Replace(bytes) => (None, Some(bytes)),
+            BodyEdit::Fail { status, body } => (Some(status), Some(body)),
+        };
+        if let Some(bytes) = &body {
+            host.set_response_body(size, bytes);
+        }
+        if let Some(mut edit) = self.held.take() {
+            edit.status = status.or(edit.status);
+            apply_edit(host, &edit, Some(body.as_ref().map_or(size, Vec::len)));
+        }
+        Flow::Continue
+    }
+
+    /// Guarded whole body: translate, check, then let head and body out.
+    fn release_whole(&mut self, host: &mut dyn Host, size: usize, data: &[u8]) {
+        let observe = matches!(self.mode, Some(BodyMode::Tail(_)));
+        let ok = (200..300).contains(&self.status);
+        let (mut fail, mut body) = (None, None);
+        if ok && looks_like_error(data) {
+            let provider = self.guard.as_ref().map_or("", |g| g.provider.as_str());
+            let e = ApiError::new(
+                503,
+                "server_error",
+                format!(
+                    "provider {provider} returned an error behind HTTP {}",
+                    self.status
+                ),
+            );
+            fail = Some((FailureClass::Overloaded, 503));
+            body = Some(e.to_json());
+        } else {
+            match self.exchange.response_body(data, true) {
+                BodyEdit::Fail { status, body: b } => {
+                    fail = Some((FailureClass::Overloaded, status));
+                    body = Some(b);
+                }
+                BodyEdit::Replace(b) if !observe => body = Some(b),
+                _ => {}
+            }
+        }
+        if let Some(bytes) = &body {
+            host.set_response_body(size, bytes);
+        }
+        let len = body.as_ref().map_or(data.len(), Vec::len);
+        self.release(host, fail, Some(len));
+    }
+
+    /// Guarded stream: translate as it comes, release on the first output.
+    fn hold_stream(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+        let Some(guard) = &mut self.guard else {
+            return Flow::Continue;
+        };
+        let fresh = host.response_body(guard.fed, size.saturating_sub(guard.fed));
+        guard.fed = size;
+        match self.exchange.response_body(&fresh, end) {
+            BodyEdit::Keep => guard.out.extend_from_slice(&fresh),
+            BodyEdit::Replace(b) | BodyEdit::Fail { body: b, .. } => {
+                guard.out.extend_from_slice(&b)
+            }
+        }
+        if self.exchange.failed() {
+            let provider = guard.provider.clone();
+            let e = ApiError::new(
+                503,
+                "server_error",
+                format!("provider {provider} failed before the stream started"),
+            );
+            let body = e.to_json();
+            host.set_response_body(size, &body);
+            if let Some(edit) = &mut self.held {
+                edit.content_type = Some(JSON);
+            }
+            self.release(
+                host,
+                Some((FailureClass::Overloaded, 503)),
+                Some(body.len()),
+            );
+            return Flow::Continue;
+        }
+        if guard.out.is_empty() && !end {
+            return Flow::Pause;
+        }
+        let out = std::mem::take(&mut guard.out);
+        host.set_response_body(size, &out);
+        self.release(host, None, None);
+        Flow::Continue
+    }
+
+    /// Lets the held head out with the failover markers.
+    fn release(
+        &mut self,
+        host: &mut dyn Host,
+        body_fail: Option<(FailureClass, u16)>,
+        len: Option<usize>,
+    ) {
+        let Some(guard) = &mut self.guard else {
+            return;
+        };
+        guard.released = true;
+        let failure = guard.failure.or(body_fail);
+        let Some(mut edit) = self.held.take() else {
+            return;
+        };
+        let client_status = match failure {
+            Some((_, s)) => s,
+            None => edit.status.unwrap_or(self.status),
+        };
+        guard.verdict = Some(match failure {
+            Some((class, client_status)) => Verdict::Failed {
+                class,
+                client_status,
+            },
+            None if (200..300).contains(&client_status) => Verdict::Served,
+            None => Verdict::Final { client_status },
+        });
+        edit.status = Some(if failure.is_some() {
+            503
+        } else {
+            client_status
+        });
+        apply_edit(host, &edit, len);
+        host.set_response_header(STATUS_HEADER, Some(&client_status.to_string()));
+        host.set_response_header(PROVIDER_HEADER, Some(&guard.provider));
+        if let Some(mode) = &mut self.mode {
+            if *mode == BodyMode::Buffer || matches!(mode, BodyMode::Tail(_)) {
+                // The whole body has been handled; pass anything else on.
+                self.mode = None;
+            }
+        }
+    }
+}
+
+/// A 2xx JSON body that is an error object (`{"error": ...}` or
+/// Anthropic's `{"type": "error", ...}`).
+fn looks_like_error(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(default, borrow)]
+        error: Option<&'a serde_json::value::RawValue>,
+        #[serde(default, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Probe<'_>>(body) {
+        Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
+        Err(_) => false,
+    }
+}
+
+/// Applies header edits; `body_len` is the final length of a buffered body
+/// (headers still held back), which then gets an exact length.
+pub fn apply_edit(host: &mut dyn Host, edit: &HeaderEdit, body_len: Option<usize>) {
+    if let Some(status) = edit.status {
+        host.set_response_header(":status", Some(&status.to_string()));
+    }
+    if let Some(ct) = edit.content_type {
+        host.set_response_header("content-type", Some(ct));
+    }
+    match body_len {
+        Some(len) => host.set_response_header("content-length", Some(&len.to_string())),
+        None if edit.drop_content_length => host.set_response_header("content-length", None),
+        None => {}
+    }
+}

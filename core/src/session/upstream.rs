@@ -1,0 +1,276 @@
+//! The per-attempt role, in the rotation cluster's upstream filter chain.
+//!
+//! Envoy creates a new context for every retry attempt, after it has picked
+//! the endpoint. The endpoint's metadata names the provider; the request's
+//! record (found by `x-request-id`) has the model and the client's
+//! sanitised headers. The attempt's request is translated for that
+//! provider, its header set rebuilt from the record, and its response goes
+//! through a guarded [`ResponseFlow`]. An endpoint the model does not list
+//! is a configuration mismatch between the Envoy YAML and the filter JSON:
+//! answered with an OpenAI error and counted, never translated for the
+//! wrong provider.
+
+use crate::config::{METADATA_NAMESPACE, METADATA_PROVIDER_KEY};
+use crate::error::ApiError;
+use crate::gateway::headers::{upstream_headers, Rewrite};
+use crate::gateway::{probe, translate};
+use crate::stats::Counter;
+
+use super::health;
+use super::response::{FailureClass, Guard, ResponseFlow, Verdict};
+use super::worker::Worker;
+use super::{Flow, Host, Level, REQUEST_ID};
+
+#[derive(Debug)]
+struct Attempt {
+    id: String,
+    model: usize,
+    target: usize,
+    /// 1 for the first attempt of the request.
+    number: u32,
+    started_ms: u64,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Not a failover request (no record): left alone.
+    Bypass,
+    AwaitBody(Attempt),
+    Sent(Attempt, Box<ResponseFlow>),
+    /// Answered locally (configuration mismatch).
+    Rejected,
+}
+
+#[derive(Debug)]
+pub struct Upstream {
+    state: State,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Upstream {
+            state: State::Bypass,
+        }
+    }
+}
+
+const PROVIDER_PATH: [&str; 5] = [
+    "xds",
+    "upstream_host_metadata",
+    "filter_metadata",
+    METADATA_NAMESPACE,
+    METADATA_PROVIDER_KEY,
+];
+
+impl Upstream {
+    pub fn on_request_headers(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
+        let id = host.request_header(REQUEST_ID).unwrap_or_default();
+        let Some(model) = w.with_record(&id, |r| r.model) else {
+            // Only failover routes lead here, and they always have a record
+            // unless the two filters were given different configurations.
+            self.unrouted(w, host);
+            return Flow::Pause;
+        };
+        let provider = host.property(&PROVIDER_PATH);
+        let target = w.cfg.models.get(model).and_then(|m| {
+            m.targets.iter().position(|t| {
+                w.cfg.provider(t.provider).map(|p| p.name.as_str()) == provider.as_deref()
+            })
+        });
+        let Some(target) = target else {
+            self.mismatch(w, host, model, provider.as_deref());
+            return Flow::Pause;
+        };
+        let number = w
+            .with_record(&id, |r| {
+                r.attempts += 1;
+                r.first.get_or_insert(target);
+                r.last = Some(target);
+                r.attempts
+            })
+            .unwrap_or(1);
+        w.stats.add(model, target, Counter::Attempts, 1);
+        self.state = State::AwaitBody(Attempt {
+            id,
+            model,
+            target,
+            number,
+            started_ms: host.now_ms(),
+        });
+        Flow::Pause
+    }
+
+    fn unrouted(&mut self, w: &Worker, host: &mut dyn Host) {
+        host.log(
+            Level::Warn,
+            "modelmux: a request reached the upstream filter without a failover record: the downstream and upstream modelmux filters must share vm_id, code and configuration (run `modelmux check`)",
+        );
+        self.reject_mismatch(w, host);
+    }
+
+    fn reject_mismatch(&mut self, w: &Worker, host: &mut dyn Host) {
+        w.stats.config_mismatch();
+        let e = ApiError::new(
+            502,
+            "server_error",
+            "The gateway's routing configuration does not match its provider list.",
+        )
+        .with_code("gateway_config_mismatch");
+        host.reply(e.status, &e.to_json());
+        self.state = State::Rejected;
+    }
+
+    fn mismatch(&mut self, w: &Worker, host: &mut dyn Host, model: usize, provider: Option<&str>) {
+        let name = w.cfg.models.get(model).map_or("", |m| m.name.as_str());
+        host.log(
+            Level::Warn,
+            &format!(
+                "modelmux: an attempt for model `{name}` landed on an endpoint whose metadata {METADATA_NAMESPACE}.{METADATA_PROVIDER_KEY} is {provider:?}, which the model's targets do not list; the Envoy YAML and the filter JSON disagree (run `modelmux check`)"
+            ),
+        );
+        self.reject_mismatch(w, host);
+    }
+
+    pub fn on_request_body(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        size: usize,
+        end: bool,
+    ) -> Flow {
+        if !matches!(self.state, State::AwaitBody(_)) {
+            return Flow::Continue;
+        }
+        if !end {
+            return Flow::Pause;
+        }
+        let State::AwaitBody(a) = std::mem::replace(&mut self.state, State::Bypass) else {
+            return Flow::Continue;
+        };
+        let body = host.request_body(size);
+        let routed = probe::probe(&body)
+            .map_err(|error| crate::gateway::RouteError {
+                model_idx: None,
+                target_idx: None,
+                error,
+            })
+            .and_then(|p| translate(&w.cfg, &body, &p, a.model, a.target, w.now_ms() / 1000));
+        let r = match routed {
+            Ok(r) => r,
+            Err(e) => {
+                host.reply(e.error.status, &e.error.to_json());
+                self.state = State::Rejected;
+                return Flow::Continue;
+            }
+        };
+        let Some(client) = w.with_record(&a.id, |rec| rec.headers.clone()) else {
+            return Flow::Continue;
+        };
+        if let Some(b) = &r.outbound.body {
+            host.set_request_body(size, b);
+        }
+        let rewrite = Rewrite {
+            cluster_header: "",
+            cluster: "",
+            authority: r.authority,
+            path: &r.outbound.path,
+            extra: &r.outbound.headers,
+            body_len: r.outbound.body.as_ref().map(Vec::len),
+        };
+        host.set_request_headers(&upstream_headers(client, &rewrite));
+        let provider = w
+            .cfg
+            .target_provider(a.model, a.target)
+            .map_or("", |p| p.name.as_str());
+        let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)));
+        self.state = State::Sent(a, Box::new(flow));
+        Flow::Continue
+    }
+
+    pub fn on_response_headers(&mut self, w: &Worker, host: &mut dyn Host, end: bool) -> Flow {
+        let State::Sent(a, flow) = &mut self.state else {
+            return Flow::Continue;
+        };
+        let status = host
+            .response_header(":status")
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0);
+        if FailureClass::of_status(status).is_some() {
+            trip_on_retry_after(w, host, a);
+        }
+        flow.on_headers(host, status, end)
+    }
+
+    pub fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+        match &mut self.state {
+            State::Sent(_, flow) => flow.on_body(host, size, end),
+            _ => Flow::Continue,
+        }
+    }
+
+    /// The attempt is over (served, failed, or reset by the router).
+    pub fn on_done(&mut self, w: &Worker, host: &dyn Host) {
+        let State::Sent(a, flow) = std::mem::replace(&mut self.state, State::Bypass) else {
+            return;
+        };
+        let stats = &w.stats;
+        let count = |c| stats.add(a.model, a.target, c, 1);
+        match flow.verdict() {
+            Some(Verdict::Served) => {
+                w.with_record(&a.id, |r| r.served = Some(a.target));
+                let u = flow.usage();
+                stats.add(a.model, a.target, Counter::InputTokens, u.input);
+                stats.add(a.model, a.target, Counter::OutputTokens, u.output);
+                stats.add(a.model, a.target, Counter::CachedTokens, u.cached);
+                stats.add(a.model, a.target, Counter::ReasoningTokens, u.reasoning);
+                if a.number > 1 {
+                    count(Counter::Failovers);
+                }
+            }
+            Some(Verdict::Failed { class, .. }) => count(class_counter(class)),
+            Some(Verdict::Final { .. }) => {}
+            None => {
+                let elapsed = host.now_ms().saturating_sub(a.started_ms);
+                let timeout = w.cfg.failover.attempt_timeout_ms;
+                let class = if elapsed + 50 >= timeout {
+                    FailureClass::Timeout
+                } else {
+                    FailureClass::Connect
+                };
+                count(class_counter(class));
+            }
+        }
+    }
+}
+
+fn class_counter(class: FailureClass) -> Counter {
+    match class {
+        FailureClass::RateLimited => Counter::Failures429,
+        FailureClass::Server => Counter::Failures5xx,
+        FailureClass::Connect => Counter::FailuresConnect,
+        FailureClass::Timeout => Counter::FailuresTimeout,
+        FailureClass::Overloaded => Counter::FailuresOverloaded,
+    }
+}
+
+/// A failure that says how long to stay away opens the target's circuit.
+fn trip_on_retry_after(w: &Worker, host: &dyn Host, a: &Attempt) {
+    let ra = host.response_header("retry-after");
+    let ra_ms = host.response_header("retry-after-ms");
+    let now = host.now_ms();
+    let max = w.cfg.failover.max_retry_after_s.saturating_mul(1000);
+    let Some(ms) = health::retry_after_ms(ra.as_deref(), ra_ms.as_deref(), now, max) else {
+        return;
+    };
+    let provider = w
+        .cfg
+        .target_provider(a.model, a.target)
+        .map_or("", |p| p.name.as_str());
+    if health::trip(w.store(), provider, now.saturating_add(ms)) {
+        w.stats.add(a.model, a.target, Counter::CircuitOpened, 1);
+        host.log(
+            Level::Debug,
+            &format!("modelmux: provider {provider} asked for {ms} ms off; circuit open"),
+        );
+    }
+}
