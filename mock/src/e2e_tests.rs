@@ -8,45 +8,49 @@ use serde_json::{json, Value};
 
 use crate::server::{spawn, Provider};
 
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
     /// HTTP chunks for chunked bodies, else one element.
-    chunks: Vec<Vec<u8>>,
+    pub chunks: Vec<Vec<u8>>,
     /// Whether a chunked body ended with the zero-length chunk.
-    complete: bool,
+    pub complete: bool,
 }
 
 impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn body(&self) -> Vec<u8> {
+    pub fn body(&self) -> Vec<u8> {
         self.chunks.concat()
     }
 
-    fn json(&self) -> Value {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body()).unwrap()
+    }
+
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body()).unwrap()
     }
 }
 
-fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
+pub fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     BufReader::new(s)
 }
 
-fn line(r: &mut BufReader<TcpStream>) -> String {
+fn line<R: BufRead>(r: &mut R) -> String {
     let mut l = String::new();
     r.read_line(&mut l).unwrap();
     l.trim_end_matches(['\r', '\n']).to_string()
 }
 
-fn read_response(r: &mut BufReader<TcpStream>) -> Resp {
+pub fn read_response<R: BufRead>(r: &mut R) -> Resp {
     let status_line = line(r);
     let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
     let mut headers = Vec::new();
@@ -92,28 +96,43 @@ fn read_response(r: &mut BufReader<TcpStream>) -> Resp {
     resp
 }
 
-fn post(r: &mut BufReader<TcpStream>, path: &str, headers: &[(&str, &str)], body: &Value) -> Resp {
-    let body = body.to_string();
+/// Writes one request with a body (no response read).
+pub fn send<S: Read + Write>(
+    r: &mut BufReader<S>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) {
     let mut raw = format!(
-        "POST {path} HTTP/1.1\r\nHost: mock\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: mock\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (n, v) in headers {
         raw.push_str(&format!("{n}: {v}\r\n"));
     }
     raw.push_str("\r\n");
-    raw.push_str(&body);
+    raw.push_str(body);
     r.get_mut().write_all(raw.as_bytes()).unwrap();
+}
+
+pub fn post<S: Read + Write>(
+    r: &mut BufReader<S>,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &Value,
+) -> Resp {
+    send(r, "POST", path, headers, &body.to_string());
     read_response(r)
 }
 
-fn simple(r: &mut BufReader<TcpStream>, method: &str, path: &str) -> Resp {
+pub fn simple<S: Read + Write>(r: &mut BufReader<S>, method: &str, path: &str) -> Resp {
     let raw = format!("{method} {path} HTTP/1.1\r\nHost: mock\r\n\r\n");
     r.get_mut().write_all(raw.as_bytes()).unwrap();
     read_response(r)
 }
 
-const OA_AUTH: (&str, &str) = ("Authorization", "Bearer mock-openai-key");
+pub const OA_AUTH: (&str, &str) = ("Authorization", "Bearer mock-openai-key");
 
 #[test]
 fn openai_json_and_sse_over_keepalive() {

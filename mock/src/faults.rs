@@ -39,6 +39,16 @@ impl Response {
         }
     }
 
+    /// A JSON body already serialized (kept byte for byte).
+    pub fn raw_json(status: u16, bytes: Vec<u8>) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Json(bytes),
+            close: false,
+        }
+    }
+
     /// 200 with a body that is not JSON.
     pub fn garbage() -> Response {
         Response {

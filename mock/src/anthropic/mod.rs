@@ -86,15 +86,19 @@ pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
     Ok(())
 }
 
+/// What Anthropic sends for an overload, field order as on the wire.
+const OVERLOADED: &str =
+    r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+
 /// 200 carrying an `overloaded_error`: the JSON body, or a stream whose first
 /// and only event is the error.
 pub fn overloaded(stream: bool) -> Response {
-    let err =
-        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
     if stream {
-        return Response::sse(vec![format!("event: error\ndata: {err}\n\n").into_bytes()]);
+        return Response::sse(vec![
+            format!("event: error\ndata: {OVERLOADED}\n\n").into_bytes()
+        ]);
     }
-    Response::json(200, &err)
+    Response::raw_json(200, OVERLOADED.as_bytes().to_vec())
 }
 
 /// The response an injected fault replaces the real one with, if any.

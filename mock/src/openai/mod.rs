@@ -82,17 +82,17 @@ pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
     Ok(())
 }
 
-const OVERLOADED: &str = "The server is overloaded, please try again later.";
+/// What OpenAI sends for an overload, field order as on the wire.
+const OVERLOADED: &str = r#"{"error":{"message":"The server is overloaded, please try again later.","type":"server_error","param":null,"code":null}}"#;
 
 /// 200 carrying an overloaded error: the JSON body, or as the first event of
 /// a stream that then ends without `[DONE]`.
 pub fn overloaded(stream: bool) -> Response {
-    let err = json!({"error": {"message": OVERLOADED, "type": "server_error", "param": null, "code": null}});
     if stream {
-        let event = format!("data: {err}\n\n").into_bytes();
+        let event = format!("data: {OVERLOADED}\n\n").into_bytes();
         return Response::sse(vec![event]).closing();
     }
-    Response::json(200, &err)
+    Response::raw_json(200, OVERLOADED.as_bytes().to_vec())
 }
 
 /// The response an injected fault replaces the real one with, if any.
