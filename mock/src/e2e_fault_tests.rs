@@ -268,3 +268,22 @@ fn retry_after_headers() {
     let resp = oa(addr, &[("x-mock-retry-after", "1")]);
     assert_eq!((resp.status, resp.header("retry-after")), (200, None));
 }
+
+#[test]
+fn stored_remaining_is_exact_across_connections() {
+    let addr = listen("openai", Provider::OpenAi);
+    let set = put_faults(&mut connect(addr), r#"{"status": 500, "remaining": 25}"#);
+    assert_eq!(set.status, 200);
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = connect(addr);
+                (0..10)
+                    .filter(|_| post(&mut c, OA_PATH, &[OA_AUTH], &oa_body(false)).status == 500)
+                    .count()
+            })
+        })
+        .collect();
+    let faulted: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert_eq!(faulted, 25);
+}
