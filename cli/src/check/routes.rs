@@ -1,0 +1,212 @@
+//! Route checks: the failover route, its retry policy, buffer limits.
+
+use serde_json::Value;
+
+use super::{at, items, str_at, uint, Downstream, Problems};
+use crate::input::{Loaded, FAILOVER_HEADER};
+use crate::render::BUFFER_LIMIT;
+
+/// Envoy's default connection buffer limit (the retry buffer's fallback).
+const DEFAULT_CONNECTION_BUFFER: u64 = 1024 * 1024;
+
+struct RouteRef<'a> {
+    route: &'a Value,
+    loc: String,
+    vhost: usize,
+}
+
+pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
+    let rc_loc = format!("{}.route_config", down.hcm_loc);
+    let Some(rc) = down.hcm.get("route_config") else {
+        p.add(
+            &rc_loc,
+            "missing (RDS is not checked; use an inline route_config)",
+        );
+        return;
+    };
+    let config = &loaded.config;
+    let failover: Vec<_> = config
+        .models
+        .iter()
+        .filter(|m| m.failover.is_some())
+        .collect();
+    let mut all = Vec::new();
+    for (vi, vh) in items(rc, &["virtual_hosts"]).iter().enumerate() {
+        let vname = str_at(vh, &["name"]).map_or(vi.to_string(), str::to_string);
+        let vloc = format!("{rc_loc}.virtual_hosts[{vname}]");
+        if !failover.is_empty() {
+            check_buffer_limits(vh, &vloc, loaded, p);
+        }
+        for (ri, route) in items(vh, &["routes"]).iter().enumerate() {
+            let loc = format!("{vloc}.routes[{ri}]");
+            if !failover.is_empty() {
+                check_buffer_limits(route, &loc, loaded, p);
+            }
+            all.push(RouteRef {
+                route,
+                loc,
+                vhost: vi,
+            });
+        }
+    }
+    let header = config.cluster_header.as_str();
+    let uses_header = |r: &&RouteRef| str_at(r.route, &["route", "cluster_header"]) == Some(header);
+    let fo = all
+        .iter()
+        .position(|r| uses_header(&r) && is_failover_match(r.route));
+    let default = all
+        .iter()
+        .filter(uses_header)
+        .find(|r| !is_failover_match(r.route));
+    if config.models.iter().any(|m| m.failover.is_none()) && default.is_none() {
+        p.add(
+            &rc_loc,
+            format!("no route with cluster_header `{header}` for single-target models"),
+        );
+    }
+    if failover.is_empty() {
+        return;
+    }
+    let Some(fo_idx) = fo else {
+        p.add(
+            &rc_loc,
+            format!("no failover route: match on header `{FAILOVER_HEADER}` (present_match: true) with cluster_header `{header}`"),
+        );
+        return;
+    };
+    let fo = &all[fo_idx];
+    let shadow = all[..fo_idx]
+        .iter()
+        .find(|r| r.vhost == fo.vhost && is_catch_all(r.route));
+    if let Some(first) = shadow {
+        p.add(
+            &fo.loc,
+            format!("never matches: {} catches every request first", first.loc),
+        );
+    }
+    check_retry_policy(fo, loaded, p);
+    check_effective_buffer(fo, down.listener, loaded, p);
+}
+
+fn is_failover_match(route: &Value) -> bool {
+    items(route, &["match", "headers"]).iter().any(|h| {
+        str_at(h, &["name"]).is_some_and(|n| n.eq_ignore_ascii_case(FAILOVER_HEADER))
+            && super::is_true(h.get("present_match"))
+    })
+}
+
+/// A route matching every path with no header or other conditions.
+fn is_catch_all(route: &Value) -> bool {
+    let Some(m) = route.get("match").and_then(Value::as_object) else {
+        return false;
+    };
+    let prefix_all = m.get("prefix").and_then(Value::as_str) == Some("/")
+        || m.get("prefix").and_then(Value::as_str) == Some("");
+    prefix_all && m.keys().all(|k| k == "prefix" || k == "case_sensitive")
+}
+
+fn check_retry_policy(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
+    let loc = format!("{}.route.retry_policy", fo.loc);
+    let Some(policy) = at(fo.route, &["route", "retry_policy"]) else {
+        p.add(
+            &loc,
+            "missing: failover models need retries to the next priority",
+        );
+        return;
+    };
+    let on: Vec<&str> = str_at(policy, &["retry_on"])
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .collect();
+    let has = |c: &str| on.contains(&c);
+    let mut missing = Vec::new();
+    for (cond, implied_by) in [
+        ("5xx", None),
+        ("reset", Some("5xx")),
+        ("connect-failure", Some("5xx")),
+        ("retriable-status-codes", None),
+    ] {
+        if !has(cond) && !implied_by.is_some_and(has) {
+            missing.push(cond);
+        }
+    }
+    if !missing.is_empty() {
+        p.add(
+            &format!("{loc}.retry_on"),
+            format!("must cover {}", missing.join(", ")),
+        );
+    }
+    let codes = items(policy, &["retriable_status_codes"]);
+    if !codes.iter().any(|c| uint(Some(c)) == Some(429)) {
+        p.add(
+            &format!("{loc}.retriable_status_codes"),
+            "must include 429 (rate limited: try the next target)",
+        );
+    }
+    let retries = uint(policy.get("num_retries")).unwrap_or(1);
+    for m in &loaded.config.models {
+        let needed = m.targets.len().saturating_sub(1) as u64;
+        if m.failover.is_some() && retries < needed {
+            p.add(
+                &format!("{loc}.num_retries"),
+                format!(
+                    "{retries} is fewer than the {needed} model `{}` needs ({} targets)",
+                    m.name,
+                    m.targets.len()
+                ),
+            );
+        }
+    }
+    let prio = policy.get("retry_priority");
+    let previous = prio.is_some_and(|r| {
+        str_at(r, &["name"]) == Some("envoy.retry_priorities.previous_priorities")
+            || str_at(r, &["typed_config", "@type"])
+                .is_some_and(|t| t.ends_with(".previous_priorities.v3.PreviousPrioritiesConfig"))
+    });
+    if !previous {
+        p.add(
+            &format!("{loc}.retry_priority"),
+            "must be envoy.retry_priorities.previous_priorities; without it every retry goes back to priority 0",
+        );
+    }
+}
+
+/// Route and virtual host limits below the retry buffer cancel failover.
+fn check_buffer_limits(v: &Value, loc: &str, loaded: &Loaded, p: &mut Problems) {
+    let want = loaded.config.failover.retry_buffer_bytes;
+    for field in [
+        "per_request_buffer_limit_bytes",
+        "request_body_buffer_limit",
+    ] {
+        if let Some(limit) = uint(v.get(field)).filter(|l| *l < want) {
+            p.add(
+                &format!("{loc}.{field}"),
+                format!("{limit} is below failover.retry_buffer_bytes ({want}): larger bodies are not replayed and failover silently stops (retry_or_shadow_abandoned)"),
+            );
+        }
+    }
+}
+
+/// Without a route limit the router falls back to the listener's
+/// connection buffer limit.
+fn check_effective_buffer(fo: &RouteRef, listener: &Value, loaded: &Loaded, p: &mut Problems) {
+    let set = [
+        "per_request_buffer_limit_bytes",
+        "request_body_buffer_limit",
+    ]
+    .iter()
+    .any(|f| fo.route.get(*f).is_some());
+    if set {
+        return;
+    }
+    let want = loaded.config.failover.retry_buffer_bytes;
+    let conn = uint(listener.get("per_connection_buffer_limit_bytes"))
+        .unwrap_or(DEFAULT_CONNECTION_BUFFER);
+    if conn < want {
+        p.add(
+            &fo.loc,
+            format!("no per_request_buffer_limit_bytes, so the retry buffer is the listener's {conn} bytes, below failover.retry_buffer_bytes ({want}); set it to at least {want} (e.g. {BUFFER_LIMIT})"),
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! `modelmux`: renders the Envoy bootstrap for a modelmux filter config, and
+//! checks a bootstrap against one.
+
+mod check;
+mod input;
+mod render;
+mod yaml;
+
+use std::process::ExitCode;
+
+use input::HostPort;
+
+const USAGE: &str = "\
+modelmux: render and check the Envoy bootstrap for a modelmux filter config
+
+USAGE:
+  modelmux render --config FILE [--listen ADDR:PORT] [--admin ADDR:PORT]
+                  [--wasm PATH] [--key NAME=VALUE]... [--port PROVIDER=PORT]...
+  modelmux check --envoy FILE [--config FILE]
+  modelmux --help
+
+render   Prints a complete Envoy bootstrap (YAML) to stdout: the listener with
+         the modelmux filter, a cluster per provider, and for every model with
+         two or more targets its rotation clusters (targets as priorities, the
+         upstream modelmux filter, outlier detection) and the failover route.
+  --config FILE        the filter's JSON config
+  --listen ADDR:PORT   gateway listener (default 127.0.0.1:10000; port 0 = any)
+  --admin ADDR:PORT    admin interface (default 127.0.0.1:9901; port 0 = any)
+  --wasm PATH          the filter (default target/wasm32-wasip1/release/modelmux.wasm)
+  --key NAME=VALUE     give the VM this value for api_key_env NAME (key_values)
+                       instead of copying it from Envoy's environment
+                       (host_env_keys); repeatable
+  --port PROVIDER=PORT connect to PROVIDER on this port (written into its
+                       endpoint.address in the embedded config); repeatable
+
+check    Checks a bootstrap against a filter config (default: the config
+         embedded in its modelmux filter). Prints each problem on its own line
+         with its location and exits 1, or prints `ok` and exits 0.
+  --envoy FILE         the Envoy bootstrap (YAML or JSON)
+  --config FILE        the filter's JSON config
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("modelmux: {msg}");
+            eprintln!("Try `modelmux --help`.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    match args.first().map(String::as_str) {
+        None | Some("--help" | "-h" | "help") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("render") => render_cmd(&args[1..]),
+        Some("check") => check_cmd(&args[1..]),
+        Some(other) => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// `--flag VALUE` pairs; `--help` anywhere prints the usage.
+fn flags(args: &[String], known: &[&str]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (flag.as_str(), None),
+        };
+        if !known.contains(&name) {
+            return Err(format!("unknown argument `{flag}`"));
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => it
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
+fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--help" || a == "-h")
+}
+
+fn read(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+}
+
+fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let known = [
+        "--config", "--listen", "--admin", "--wasm", "--key", "--port",
+    ];
+    let mut opts = render::Options::default();
+    let mut config = None;
+    let mut ports = Vec::new();
+    for (flag, value) in flags(args, &known)? {
+        match flag.as_str() {
+            "--config" => config = Some(value),
+            "--listen" => opts.listen = HostPort::parse(&flag, &value)?,
+            "--admin" => opts.admin = HostPort::parse(&flag, &value)?,
+            "--wasm" => opts.wasm = value,
+            "--key" => {
+                let (k, v) = input::split_pair(&flag, &value)?;
+                opts.keys.retain(|(name, _)| name != k);
+                opts.keys.push((k.to_string(), v.to_string()));
+            }
+            _ => {
+                let (p, port) = input::split_pair(&flag, &value)?;
+                let port = port
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("--port {value}: not a port number"))?;
+                ports.push((p.to_string(), port));
+            }
+        }
+    }
+    let config = config.ok_or("render needs --config FILE")?;
+    let loaded =
+        input::load_with_ports(&read(&config)?, &ports).map_err(|e| format!("{config}: {e}"))?;
+    opts.command = format!("modelmux render {}", shell_words(args));
+    print!("{}", render::render(&loaded, &opts)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_cmd(args: &[String]) -> Result<ExitCode, String> {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut envoy = None;
+    let mut config = None;
+    for (flag, value) in flags(args, &["--envoy", "--config"])? {
+        if flag == "--envoy" {
+            envoy = Some(value);
+        } else {
+            config = Some(value);
+        }
+    }
+    let envoy = envoy.ok_or("check needs --envoy FILE")?;
+    let given = match &config {
+        Some(path) => Some(read(path)?),
+        None => None,
+    };
+    let problems = check::check(&read(&envoy)?, given.as_deref());
+    if problems.is_empty() {
+        println!("ok");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// The arguments as a shell would need them (for the header comment).
+fn shell_words(args: &[String]) -> String {
+    let quote = |a: &String| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,".contains(c))
+        {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    };
+    args.iter().map(quote).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,355 @@
+//! Clusters: one per provider cluster name, and the rotation clusters of
+//! every failover model.
+
+use modelmux_core::config::{
+    Config, Endpoint, HealthCheck, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
+};
+
+use super::{duration_ms, BUFFER_LIMIT};
+use crate::yaml::{commented, map, s, seq, typed, Node};
+
+/// Endpoint metadata namespace Envoy matches `transport_socket_matches` on.
+pub const SOCKET_MATCH_NAMESPACE: &str = "envoy.transport_socket_match";
+pub const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+pub const UPSTREAM_CODEC: &str = "envoy.filters.http.upstream_codec";
+
+/// One cluster per distinct `providers[].cluster`; providers sharing a
+/// name must agree on the endpoint.
+pub fn provider_clusters(config: &Config) -> Result<Vec<Node>, String> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for p in &config.providers {
+        if names.contains(&p.cluster.as_str()) {
+            continue;
+        }
+        names.push(&p.cluster);
+        let members: Vec<&Provider> = config
+            .providers
+            .iter()
+            .filter(|o| o.cluster == p.cluster)
+            .collect();
+        if let Some(other) = members.iter().find(|o| o.endpoint != p.endpoint) {
+            return Err(format!(
+                "providers `{}` and `{}` share cluster `{}` but have different endpoints",
+                p.name, other.name, p.cluster
+            ));
+        }
+        out.push(provider_cluster(p, &members));
+    }
+    Ok(out)
+}
+
+fn provider_cluster(p: &Provider, members: &[&Provider]) -> Node {
+    let ep = &p.endpoint;
+    let (kind, dns) = if is_ip(&ep.address) {
+        ("STATIC", None)
+    } else {
+        (
+            "LOGICAL_DNS",
+            Some(("dns_lookup_family", s("V4_PREFERRED"))),
+        )
+    };
+    let mut entries = vec![("name", s(&p.cluster)), ("type", s(kind))];
+    entries.extend(dns);
+    entries.extend(common_limits());
+    let lb = map([("endpoint", socket_endpoint(ep))]);
+    let endpoints = vec![map([("lb_endpoints", seq([lb]))])];
+    push_health_checks(
+        &mut entries,
+        members,
+        ("load_assignment", load_assignment(&p.cluster, endpoints)),
+    );
+    if ep.tls {
+        entries.push(("transport_socket", tls_socket(ep)));
+    }
+    map(entries)
+}
+
+/// The rotation clusters of a failover model: cluster `k` has target
+/// `(k + p) % n` at priority `p`.
+pub fn rotation_clusters(config: &Config, model: &Model) -> Vec<Node> {
+    let Some(failover) = &model.failover else {
+        return Vec::new();
+    };
+    let providers: Vec<&Provider> = model
+        .targets
+        .iter()
+        .filter_map(|t| config.provider(t.provider))
+        .collect();
+    let n = providers.len();
+    failover
+        .rotations
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let order: Vec<&Provider> = (0..n).map(|p| providers[(k + p) % n]).collect();
+            rotation_cluster(config, &model.name, name, &order)
+        })
+        .collect()
+}
+
+fn rotation_cluster(config: &Config, model: &str, name: &str, order: &[&Provider]) -> Node {
+    let all_ip = order.iter().all(|p| is_ip(&p.endpoint.address));
+    let mut entries = vec![
+        ("name", s(name)),
+        ("type", s(if all_ip { "STATIC" } else { "STRICT_DNS" })),
+    ];
+    if !all_ip {
+        entries.push(("dns_lookup_family", s("V4_PREFERRED")));
+    }
+    entries.extend(common_limits());
+    entries.push(("outlier_detection", outlier_detection(config)));
+    push_health_checks(
+        &mut entries,
+        order,
+        ("typed_extension_protocol_options", upstream_filters()),
+    );
+    let localities = order
+        .iter()
+        .enumerate()
+        .map(|(prio, p)| {
+            let lb = map([
+                ("endpoint", socket_endpoint(&p.endpoint)),
+                ("metadata", endpoint_metadata(p)),
+            ]);
+            map([
+                ("priority", Node::Int(prio as u64)),
+                ("lb_endpoints", seq([lb])),
+            ])
+        })
+        .collect();
+    entries.push(("load_assignment", load_assignment(name, localities)));
+    let matches: Vec<Node> = order
+        .iter()
+        .filter(|p| p.endpoint.tls)
+        .map(|p| {
+            map([
+                ("name", s(&p.name)),
+                ("match", map([(METADATA_PROVIDER_KEY, s(&p.name))])),
+                ("transport_socket", tls_socket(&p.endpoint)),
+            ])
+        })
+        .collect();
+    if !matches.is_empty() {
+        entries.push((
+            "transport_socket_matches",
+            commented(
+                &[
+                    "One TLS context per provider, chosen by endpoint metadata: auto_sni",
+                    "would follow the client's :authority, not the one the upstream",
+                    "filter writes for the attempt's provider.",
+                ],
+                seq(matches),
+            ),
+        ));
+    }
+    let order_names: Vec<&str> = order.iter().map(|p| p.name.as_str()).collect();
+    commented(
+        &[
+            &format!(
+                "Failover model `{model}`, starting with {}:",
+                order_names[0]
+            ),
+            &format!(
+                "each retry takes the next priority ({}).",
+                order_names.join(" -> ")
+            ),
+        ],
+        map(entries),
+    )
+}
+
+fn common_limits() -> Vec<(&'static str, Node)> {
+    vec![
+        ("connect_timeout", s("5s")),
+        ("per_connection_buffer_limit_bytes", Node::Int(BUFFER_LIMIT)),
+    ]
+}
+
+fn load_assignment(name: &str, endpoints: Vec<Node>) -> Node {
+    map([
+        ("cluster_name", s(name)),
+        ("endpoints", Node::Seq(endpoints)),
+    ])
+}
+
+fn socket_endpoint(ep: &Endpoint) -> Node {
+    let socket = map([
+        ("address", s(&ep.address)),
+        ("port_value", Node::Int(u64::from(ep.port))),
+    ]);
+    map([("address", map([("socket_address", socket)]))])
+}
+
+fn endpoint_metadata(p: &Provider) -> Node {
+    let mut ns = vec![(
+        METADATA_NAMESPACE,
+        map([(METADATA_PROVIDER_KEY, s(&p.name))]),
+    )];
+    if p.endpoint.tls {
+        ns.push((
+            SOCKET_MATCH_NAMESPACE,
+            map([(METADATA_PROVIDER_KEY, s(&p.name))]),
+        ));
+    }
+    map([("filter_metadata", map(ns))])
+}
+
+pub fn tls_socket(ep: &Endpoint) -> Node {
+    let validation = map([
+        ("trusted_ca", map([("filename", s(&ep.ca_file))])),
+        (
+            "match_typed_subject_alt_names",
+            seq([map([
+                ("san_type", s("DNS")),
+                ("matcher", map([("exact", s(&ep.sni))])),
+            ])]),
+        ),
+    ]);
+    let context = typed(
+        "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        vec![
+            ("sni", s(&ep.sni)),
+            (
+                "common_tls_context",
+                map([
+                    ("alpn_protocols", seq([s("http/1.1")])),
+                    ("validation_context", validation),
+                ]),
+            ),
+        ],
+    );
+    map([
+        ("name", s("envoy.transport_sockets.tls")),
+        ("typed_config", context),
+    ])
+}
+
+fn outlier_detection(config: &Config) -> Node {
+    let f = &config.failover;
+    let n = || Node::Int(u64::from(f.consecutive_failures));
+    commented(
+        &[
+            "Eject an endpoint that keeps failing; traffic spills to the next priority.",
+            "100%: with the default 10% a two-endpoint cluster would never eject.",
+        ],
+        map([
+            ("consecutive_5xx", n()),
+            ("consecutive_gateway_failure", n()),
+            ("interval", s(duration_ms(f.outlier_interval_ms))),
+            ("base_ejection_time", s(duration_ms(f.ejection_ms))),
+            ("max_ejection_percent", Node::Int(100)),
+            ("split_external_local_origin_errors", Node::Bool(true)),
+            ("consecutive_local_origin_failure", n()),
+        ]),
+    )
+}
+
+/// An HTTP health check, when every provider in the cluster has one with
+/// the same path (Envoy health checks are per cluster); else the reason
+/// there is none, for a comment.
+fn health_checks(members: &[&Provider]) -> Result<Option<Node>, &'static [&'static str]> {
+    let checks: Vec<&HealthCheck> = members
+        .iter()
+        .filter_map(|p| p.health_check.as_ref())
+        .collect();
+    let Some(first) = checks.first() else {
+        return Ok(None);
+    };
+    if checks.len() != members.len() || checks.iter().any(|h| h.path != first.path) {
+        return Err(&[
+            "No health_checks: Envoy checks a whole cluster with one path, and",
+            "not every provider here has a health_check with the same path.",
+        ]);
+    }
+    let interval = checks
+        .iter()
+        .map(|h| h.interval_ms)
+        .min()
+        .unwrap_or(first.interval_ms);
+    let check = map([
+        ("timeout", s("1s")),
+        ("interval", s(duration_ms(interval))),
+        ("unhealthy_threshold", Node::Int(2)),
+        ("healthy_threshold", Node::Int(1)),
+        ("http_health_check", map([("path", s(&first.path))])),
+    ]);
+    Ok(Some(seq([check])))
+}
+
+/// Adds `health_checks`, or the reason there are none as a comment on
+/// `next` (the entry that follows).
+fn push_health_checks<'a>(
+    entries: &mut Vec<(&'a str, Node)>,
+    members: &[&Provider],
+    next: (&'a str, Node),
+) {
+    match health_checks(members) {
+        Ok(Some(checks)) => {
+            entries.push(("health_checks", checks));
+            entries.push(next);
+        }
+        Ok(None) => entries.push(next),
+        Err(note) => entries.push((next.0, commented(note, next.1))),
+    }
+}
+
+/// The upstream modelmux filter (once per attempt), then the codec.
+fn upstream_filters() -> Node {
+    let wasm = map([
+        ("name", s("modelmux-upstream")),
+        (
+            "typed_config",
+            typed(
+                super::WASM_TYPE,
+                vec![(
+                    "config",
+                    map([
+                        ("name", s("modelmux-upstream")),
+                        ("root_id", s(super::UPSTREAM_ROOT_ID)),
+                        ("allow_on_headers_stop_iteration", Node::Bool(true)),
+                        ("vm_config", Node::Alias(super::VM_ANCHOR.to_string())),
+                        (
+                            "configuration",
+                            Node::Alias(super::CONFIG_ANCHOR.to_string()),
+                        ),
+                    ]),
+                )],
+            ),
+        ),
+    ]);
+    let codec = map([
+        ("name", s(UPSTREAM_CODEC)),
+        (
+            "typed_config",
+            typed(
+                "envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec",
+                vec![],
+            ),
+        ),
+    ]);
+    let options = typed(
+        HTTP_OPTIONS,
+        vec![
+            (
+                "explicit_http_config",
+                map([("http_protocol_options", map::<&str>([]))]),
+            ),
+            (
+                "http_filters",
+                commented(
+                    &[
+                        "Runs once per attempt: rewrites path, auth and body for the",
+                        "provider of the endpoint the attempt landed on (its metadata).",
+                    ],
+                    seq([wasm, codec]),
+                ),
+            ),
+        ],
+    );
+    map([(HTTP_OPTIONS, options)])
+}
+
+fn is_ip(address: &str) -> bool {
+    address.parse::<std::net::IpAddr>().is_ok()
+}

@@ -1,0 +1,185 @@
+//! The route table (failover route, default route) and the access log.
+
+use modelmux_core::config::Config;
+
+use super::duration_ms;
+use crate::input::FAILOVER_HEADER;
+use crate::yaml::{commented, map, s, seq, typed, Node};
+
+/// Request headers that may carry a credential: never log them.
+pub const CREDENTIAL_HEADERS: &[&str] =
+    &["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+
+/// The access log's JSON keys and their Envoy format strings. Request
+/// headers are deliberately absent: the upstream filter writes provider
+/// keys into the same header map the log reads.
+pub fn access_log_format() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("start_time", "%START_TIME%"),
+        ("method", "%REQ(:METHOD)%"),
+        ("path", "%REQ(:PATH)%"),
+        ("status", "%RESPONSE_CODE%"),
+        ("flags", "%RESPONSE_FLAGS%"),
+        ("duration_ms", "%DURATION%"),
+        ("upstream_cluster", "%UPSTREAM_CLUSTER%"),
+        ("upstream_host", "%UPSTREAM_HOST%"),
+        ("attempts", "%UPSTREAM_REQUEST_ATTEMPT_COUNT%"),
+        ("model", "%FILTER_STATE(wasm.modelmux_model:PLAIN)%"),
+        ("provider", "%FILTER_STATE(wasm.modelmux_provider:PLAIN)%"),
+    ]
+}
+
+pub fn access_log() -> Node {
+    let format = map(access_log_format().into_iter().map(|(k, v)| (k, s(v))));
+    map([
+        ("name", s("envoy.access_loggers.stdout")),
+        (
+            "typed_config",
+            typed(
+                "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+                vec![(
+                    "log_format",
+                    commented(
+                        &["No request headers: they can hold provider keys."],
+                        map([("json_format", format)]),
+                    ),
+                )],
+            ),
+        ),
+    ])
+}
+
+pub fn route_config(config: &Config) -> Node {
+    let mut routes = Vec::new();
+    if let Some(route) = failover_route(config) {
+        routes.push(route);
+    }
+    routes.push(commented(
+        &[
+            "The filter reads the model from the body and writes the cluster to use",
+            &format!(
+                "to {}; Envoy then re-resolves the route.",
+                config.cluster_header
+            ),
+        ],
+        map([
+            ("match", map([("prefix", s("/"))])),
+            ("route", route_action(config, None)),
+            ("request_headers_to_remove", headers_to_remove(config)),
+        ]),
+    ));
+    map([
+        ("name", s("modelmux")),
+        (
+            "virtual_hosts",
+            seq([map([
+                ("name", s("modelmux")),
+                ("domains", seq([s("*")])),
+                ("routes", Node::Seq(routes)),
+            ])]),
+        ),
+    ])
+}
+
+/// Internal routing headers: not for the provider's eyes.
+fn headers_to_remove(config: &Config) -> Node {
+    seq([s(&config.cluster_header), s(FAILOVER_HEADER)])
+}
+
+fn route_action(config: &Config, retry: Option<Node>) -> Node {
+    let mut entries = vec![
+        ("cluster_header", s(&config.cluster_header)),
+        ("timeout", s("300s")),
+    ];
+    entries.extend(retry.map(|r| ("retry_policy", r)));
+    map(entries)
+}
+
+/// Retries for failover models: at most one attempt per target.
+pub fn num_retries(config: &Config) -> Option<u64> {
+    config
+        .models
+        .iter()
+        .filter(|m| m.failover.is_some())
+        .map(|m| m.targets.len().saturating_sub(1) as u64)
+        .max()
+}
+
+fn failover_route(config: &Config) -> Option<Node> {
+    let retries = num_retries(config)?;
+    let settings = &config.failover;
+    let header = map([
+        ("name", s(FAILOVER_HEADER)),
+        ("present_match", Node::Bool(true)),
+    ]);
+    let retry = map([
+        (
+            "retry_on",
+            s("5xx,reset,connect-failure,refused-stream,retriable-status-codes"),
+        ),
+        ("retriable_status_codes", seq([Node::Int(429)])),
+        ("num_retries", Node::Int(retries)),
+        (
+            "per_try_idle_timeout",
+            s(duration_ms(settings.attempt_timeout_ms)),
+        ),
+        (
+            "retry_priority",
+            commented(
+                &["Each retry goes to the next priority, i.e. the next target."],
+                map([
+                    ("name", s("envoy.retry_priorities.previous_priorities")),
+                    (
+                        "typed_config",
+                        typed(
+                            "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+                            vec![("update_frequency", Node::Int(1))],
+                        ),
+                    ),
+                ]),
+            ),
+        ),
+        (
+            "retry_host_predicate",
+            seq([map([
+                ("name", s("envoy.retry_host_predicates.previous_hosts")),
+                (
+                    "typed_config",
+                    typed(
+                        "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+                        vec![],
+                    ),
+                ),
+            ])]),
+        ),
+        ("host_selection_retry_max_attempts", Node::Int(3)),
+        (
+            "retry_back_off",
+            map([("base_interval", s("0.01s")), ("max_interval", s("0.05s"))]),
+        ),
+    ]);
+    let header_match = map([("prefix", s("/")), ("headers", seq([header]))]);
+    Some(commented(
+        &[
+            &format!("Failover models: the filter sets {FAILOVER_HEADER} and names a rotation"),
+            "cluster (targets as priorities); a 429, 5xx, reset or connect failure is",
+            "retried on the next priority. Single-target models take the next route",
+            "and pay no retry buffering.",
+        ],
+        map([
+            ("match", header_match),
+            ("route", route_action(config, Some(retry))),
+            ("request_headers_to_remove", headers_to_remove(config)),
+            (
+                "per_request_buffer_limit_bytes",
+                commented(
+                    &[
+                        "The router replays the body from a copy kept up to this size; a",
+                        "smaller limit silently cancels failover (retry_or_shadow_abandoned).",
+                    ],
+                    Node::Int(settings.retry_buffer_bytes),
+                ),
+            ),
+        ]),
+    ))
+}
