@@ -90,3 +90,27 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+
+# envoy/demo.yaml and envoy/envoy.yaml are rendered from envoy/*.json by
+# `modelmux render` (cli/); never edit them by hand. `configs` re-renders
+# them; `check-configs` fails if they are stale, then runs `modelmux check`.
+MODELMUX     := target/release/modelmux
+DEMO_RENDER  := render --config envoy/demo.json --key MOCK_OPENAI_KEY=mock-openai-key --key MOCK_ANTHROPIC_KEY=mock-anthropic-key
+ENVOY_RENDER := render --config envoy/envoy.json --listen 0.0.0.0:10000
+
+.PHONY: configs check-configs
+
+configs:
+	$(CARGO) build --release -p modelmux-cli
+	$(MODELMUX) $(DEMO_RENDER) > envoy/demo.yaml.tmp && mv envoy/demo.yaml.tmp envoy/demo.yaml
+	$(MODELMUX) $(ENVOY_RENDER) > envoy/envoy.yaml.tmp && mv envoy/envoy.yaml.tmp envoy/envoy.yaml
+
+check-configs:
+	$(CARGO) build --release -p modelmux-cli
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(MODELMUX) $(DEMO_RENDER) > "$$tmp/demo.yaml"; \
+	  $(MODELMUX) $(ENVOY_RENDER) > "$$tmp/envoy.yaml"; \
+	  diff -u envoy/demo.yaml "$$tmp/demo.yaml"; \
+	  diff -u envoy/envoy.yaml "$$tmp/envoy.yaml"
+	$(MODELMUX) check --envoy envoy/demo.yaml --config envoy/demo.json
+	$(MODELMUX) check --envoy envoy/envoy.yaml --config envoy/envoy.json

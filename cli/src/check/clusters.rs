@@ -165,34 +165,45 @@ fn check_rotation(
             );
         }
         for (j, lb) in lbs.iter().enumerate() {
-            let lb_loc = format!("{lloc}.lb_endpoints[{j}]");
-            match provider_of(lb) {
-                None => p.add(
-                    &format!("{lb_loc}.metadata"),
-                    format!("missing filter_metadata.{METADATA_NAMESPACE}.{METADATA_PROVIDER_KEY} (expected {}): the upstream filter cannot tell which provider an attempt reached", want.name),
-                ),
-                Some(found) if found != want.name => p.add(
-                    &lloc,
-                    format!("expected provider {} at priority {prio}, found {found}", want.name),
-                ),
-                Some(_) => {}
-            }
-            let want_addr = endpoint_addr(&want.endpoint);
-            match address_of(lb) {
-                Some(addr) if addr == want_addr => {}
-                found => p.add(
-                    &format!("{lb_loc}.endpoint.address"),
-                    format!(
-                        "expected {want_addr} (provider {}), found {}",
-                        want.name,
-                        found.as_deref().unwrap_or("none")
-                    ),
-                ),
-            }
-            check_tls(c, lb, &lb_loc, want, p);
+            check_rotation_endpoint(c, lb, (&lloc, j), (want, prio), p);
         }
     }
     check_outlier(c, loc, p);
+}
+
+/// One endpoint of a rotation: its metadata, address and TLS.
+fn check_rotation_endpoint(
+    c: &Value,
+    lb: &Value,
+    (lloc, j): (&str, usize),
+    (want, prio): (&Provider, u64),
+    p: &mut Problems,
+) {
+    let lb_loc = format!("{lloc}.lb_endpoints[{j}]");
+    match provider_of(lb) {
+        None => p.add(
+            &format!("{lb_loc}.metadata"),
+            format!("missing filter_metadata.{METADATA_NAMESPACE}.{METADATA_PROVIDER_KEY} (expected {}): the upstream filter cannot tell which provider an attempt reached", want.name),
+        ),
+        Some(found) if found != want.name => p.add(
+            lloc,
+            format!("expected provider {} at priority {prio}, found {found}", want.name),
+        ),
+        Some(_) => {}
+    }
+    let want_addr = endpoint_addr(&want.endpoint);
+    match address_of(lb) {
+        Some(addr) if addr == want_addr => {}
+        found => p.add(
+            &format!("{lb_loc}.endpoint.address"),
+            format!(
+                "expected {want_addr} (provider {}), found {}",
+                want.name,
+                found.as_deref().unwrap_or("none")
+            ),
+        ),
+    }
+    check_tls(c, lb, &lb_loc, want, p);
 }
 
 fn check_outlier(c: &Value, loc: &str, p: &mut Problems) {

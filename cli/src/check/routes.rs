@@ -25,30 +25,8 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
         return;
     };
     let config = &loaded.config;
-    let failover: Vec<_> = config
-        .models
-        .iter()
-        .filter(|m| m.failover.is_some())
-        .collect();
-    let mut all = Vec::new();
-    for (vi, vh) in items(rc, &["virtual_hosts"]).iter().enumerate() {
-        let vname = str_at(vh, &["name"]).map_or(vi.to_string(), str::to_string);
-        let vloc = format!("{rc_loc}.virtual_hosts[{vname}]");
-        if !failover.is_empty() {
-            check_buffer_limits(vh, &vloc, loaded, p);
-        }
-        for (ri, route) in items(vh, &["routes"]).iter().enumerate() {
-            let loc = format!("{vloc}.routes[{ri}]");
-            if !failover.is_empty() {
-                check_buffer_limits(route, &loc, loaded, p);
-            }
-            all.push(RouteRef {
-                route,
-                loc,
-                vhost: vi,
-            });
-        }
-    }
+    let failover = config.models.iter().any(|m| m.failover.is_some());
+    let all = collect_routes(rc, &rc_loc, failover.then_some(loaded), p);
     let header = config.cluster_header.as_str();
     let uses_header = |r: &&RouteRef| str_at(r.route, &["route", "cluster_header"]) == Some(header);
     let fo = all
@@ -64,7 +42,7 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
             format!("no route with cluster_header `{header}` for single-target models"),
         );
     }
-    if failover.is_empty() {
+    if !failover {
         return;
     }
     let Some(fo_idx) = fo else {
@@ -86,6 +64,36 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
     }
     check_retry_policy(fo, loaded, p);
     check_effective_buffer(fo, down.listener, loaded, p);
+}
+
+/// Every route in order; checks buffer limits on the way when `failover`
+/// (the loaded config) is given.
+fn collect_routes<'a>(
+    rc: &'a Value,
+    rc_loc: &str,
+    failover: Option<&Loaded>,
+    p: &mut Problems,
+) -> Vec<RouteRef<'a>> {
+    let mut all = Vec::new();
+    for (vi, vh) in items(rc, &["virtual_hosts"]).iter().enumerate() {
+        let vname = str_at(vh, &["name"]).map_or(vi.to_string(), str::to_string);
+        let vloc = format!("{rc_loc}.virtual_hosts[{vname}]");
+        if let Some(loaded) = failover {
+            check_buffer_limits(vh, &vloc, loaded, p);
+        }
+        for (ri, route) in items(vh, &["routes"]).iter().enumerate() {
+            let loc = format!("{vloc}.routes[{ri}]");
+            if let Some(loaded) = failover {
+                check_buffer_limits(route, &loc, loaded, p);
+            }
+            all.push(RouteRef {
+                route,
+                loc,
+                vhost: vi,
+            });
+        }
+    }
+    all
 }
 
 fn is_failover_match(route: &Value) -> bool {

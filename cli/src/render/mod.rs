@@ -74,10 +74,14 @@ pub fn render(loaded: &Loaded, opts: &Options) -> Result<String, String> {
             ]),
         ),
     ]);
-    Ok(format!("{}\n{}", header(opts), yaml::to_string(&doc)))
+    Ok(format!(
+        "{}\n{}",
+        header(loaded, opts),
+        yaml::to_string(&doc)
+    ))
 }
 
-fn header(opts: &Options) -> String {
+fn header(loaded: &Loaded, opts: &Options) -> String {
     let mut out = String::from(
         "# Rendered by `modelmux render` (cli/) from a modelmux filter config: edit the\n\
          # .json and re-render instead of editing this file (`make configs`):\n",
@@ -88,10 +92,32 @@ fn header(opts: &Options) -> String {
         url_host(&opts.listen),
         url_host(&opts.admin)
     ));
-    out.push_str(
-        "# Paths are relative to the repository root; start Envoy from there:\n\
-         #   .venv/bin/envoy --use-dynamic-base-id -c <this file>\n",
-    );
+    if !opts.wasm.starts_with('/') {
+        out.push_str(
+            "# The wasm path is relative to the repository root; start Envoy from there:\n\
+             #   .venv/bin/envoy --use-dynamic-base-id -c <this file>\n",
+        );
+    }
+    let from_env: Vec<&str> = loaded
+        .key_envs
+        .iter()
+        .filter(|k| !opts.keys.iter().any(|(name, _)| name == *k))
+        .map(String::as_str)
+        .collect();
+    if !from_env.is_empty() {
+        out.push_str(&format!(
+            "# Provider keys come from Envoy's environment: {}.\n\
+             # Clients' own Authorization headers are never forwarded upstream.\n",
+            from_env.join(", ")
+        ));
+    }
+    let loopback = opts.listen.host.starts_with("127.") || opts.listen.host == "::1";
+    if !loopback {
+        out.push_str(
+            "# The listener is not loopback-only: protect it (network policy, an authn\n\
+             # filter placed before modelmux, ...) before exposing it.\n",
+        );
+    }
     out
 }
 

@@ -105,14 +105,9 @@ pub fn num_retries(config: &Config) -> Option<u64> {
         .max()
 }
 
-fn failover_route(config: &Config) -> Option<Node> {
-    let retries = num_retries(config)?;
+fn retry_policy(config: &Config, retries: u64) -> Node {
     let settings = &config.failover;
-    let header = map([
-        ("name", s(FAILOVER_HEADER)),
-        ("present_match", Node::Bool(true)),
-    ]);
-    let retry = map([
+    map([
         (
             "retry_on",
             s("5xx,reset,connect-failure,refused-stream,retriable-status-codes"),
@@ -157,6 +152,15 @@ fn failover_route(config: &Config) -> Option<Node> {
             "retry_back_off",
             map([("base_interval", s("0.01s")), ("max_interval", s("0.05s"))]),
         ),
+    ])
+}
+
+fn failover_route(config: &Config) -> Option<Node> {
+    let retries = num_retries(config)?;
+    let retry = retry_policy(config, retries);
+    let header = map([
+        ("name", s(FAILOVER_HEADER)),
+        ("present_match", Node::Bool(true)),
     ]);
     let header_match = map([("prefix", s("/")), ("headers", seq([header]))]);
     Some(commented(
@@ -177,7 +181,7 @@ fn failover_route(config: &Config) -> Option<Node> {
                         "The router replays the body from a copy kept up to this size; a",
                         "smaller limit silently cancels failover (retry_or_shadow_abandoned).",
                     ],
-                    Node::Int(settings.retry_buffer_bytes),
+                    Node::Int(config.failover.retry_buffer_bytes),
                 ),
             ),
         ]),
