@@ -9,7 +9,7 @@ use serde_json::Value;
 const PLACEHOLDER_KEY: &str = "modelmux-placeholder";
 
 /// The header the downstream filter sets on requests for failover models.
-pub const FAILOVER_HEADER: &str = "x-modelmux-failover";
+pub use modelmux_core::session::FAILOVER_HEADER;
 
 /// A filter config, compiled.
 #[derive(Debug)]

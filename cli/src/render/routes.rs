@@ -6,9 +6,9 @@ use super::duration_ms;
 use crate::input::FAILOVER_HEADER;
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
-/// Request headers that may carry a credential: never log them.
-pub const CREDENTIAL_HEADERS: &[&str] =
-    &["authorization", "x-api-key", "api-key", "x-goog-api-key"];
+/// Request headers that may carry a credential (the ones the filter strips
+/// from clients): never log them.
+pub const CREDENTIAL_HEADERS: &[&str] = &modelmux_core::gateway::headers::CLIENT_CREDENTIALS;
 
 /// The access log's JSON keys and their Envoy format strings. Request
 /// headers are deliberately absent: the upstream filter writes provider
