@@ -19,10 +19,12 @@ PYTHON := $(VENV)/bin/python
 ENVOY  := $(VENV)/bin/envoy
 WASM   := target/wasm32-wasip1/release/modelmux.wasm
 MOCK   := target/release/modelmux-mock
+CLI    := target/release/modelmux
 PYTEST_ARGS ?=
 
 export MODELMUX_WASM := $(CURDIR)/$(WASM)
 export MODELMUX_MOCK := $(CURDIR)/$(MOCK)
+export MODELMUX_CLI := $(CURDIR)/$(CLI)
 export MODELMUX_ENVOY := $(CURDIR)/$(ENVOY)
 
 .PHONY: bootstrap build wasm mock run test bench lint fmt unit unit-wasm e2e validate clean distclean help
@@ -39,7 +41,7 @@ wasm:
 	$(CARGO) build --target wasm32-wasip1 --release -p modelmux
 
 mock:
-	$(CARGO) build --release -p modelmux-mock
+	$(CARGO) build --release -p modelmux-mock -p modelmux-cli
 
 run:
 	scripts/run.sh

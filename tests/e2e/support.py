@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ def _path_from_env(var: str, default: Path) -> Path:
 ENVOY_BIN = _path_from_env("MODELMUX_ENVOY", Path(sys.executable).parent / "envoy")
 WASM_FILE = _path_from_env("MODELMUX_WASM", REPO / DEMO_WASM_PATH)
 MOCK_BIN = _path_from_env("MODELMUX_MOCK", REPO / "target" / "release" / "modelmux-mock")
+CLI_BIN = _path_from_env("MODELMUX_CLI", REPO / "target" / "release" / "modelmux")
+DEMO_JSON = REPO / "envoy" / "demo.json"
 
 STARTUP_TIMEOUT = float(os.environ.get("MODELMUX_E2E_STARTUP_TIMEOUT", "90"))
 HTTP_TIMEOUT = 30
@@ -109,16 +112,21 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
 # Mock providers
 # --------------------------------------------------------------------------
 
-_LISTEN_RE = re.compile(r"modelmux-mock: (openai|anthropic) listening on ([0-9.]+):(\d+)")
+_LISTEN_RE = re.compile(r"modelmux-mock: ([A-Za-z0-9_.-]+) listening on ([0-9.]+):(\d+)")
 
 
 class MockProcess:
     """target/release/modelmux-mock on ephemeral loopback ports."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, listeners: Iterable[str] = (), extra_args: Iterable[str] = ()):
+        """`listeners` are extra `--listen` specs (LABEL=KIND@ADDR[+tls])."""
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.ports: dict[str, int] = {}
+        self.listeners = list(listeners)
+        self.extra_args = list(extra_args)
+        self.labels = ["openai", "anthropic"] + [spec.split("=", 1)[0] for spec in self.listeners]
+        self.tls = {spec.split("=", 1)[0] for spec in self.listeners if spec.endswith("+tls")}
         self._ready = threading.Event()
 
     def start(self) -> "MockProcess":
@@ -130,6 +138,8 @@ class MockProcess:
             "--anthropic-addr", "127.0.0.1:0",
             "--openai-key", MOCK_OPENAI_KEY,
             "--anthropic-key", MOCK_ANTHROPIC_KEY,
+            *[arg for spec in self.listeners for arg in ("--listen", spec)],
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(
             cmd,
@@ -144,12 +154,12 @@ class MockProcess:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(
-                    f"mock did not report both listening ports (exit={self.proc.returncode}); "
+                    f"mock did not report all listening ports (exit={self.proc.returncode}); "
                     f"log {self.log_path}:\n{tail(self.log_path)}"
                 )
         for side in ("openai", "anthropic"):
             wait_until(
-                lambda: requests.get(self.url(side, "/_mock/health"), timeout=2).ok,
+                lambda: requests.get(self.url(side, "/_mock/health"), timeout=2).ok,  # noqa: B023
                 STARTUP_TIMEOUT,
                 what=f"mock {side} /_mock/health",
             )
@@ -163,7 +173,7 @@ class MockProcess:
                 match = _LISTEN_RE.search(raw.decode("utf-8", "replace"))
                 if match:
                     self.ports[match.group(1)] = int(match.group(3))
-                    if len(self.ports) == 2:
+                    if all(label in self.ports for label in self.labels):
                         self._ready.set()
 
     def stop(self) -> None:
@@ -178,53 +188,79 @@ class MockProcess:
         return resp.json()
 
     def clear(self) -> None:
-        for side in ("openai", "anthropic"):
-            requests.delete(self.url(side, "/_mock/requests"), timeout=HTTP_TIMEOUT).raise_for_status()
+        for side in self.ports:
+            if side not in self.tls:
+                requests.delete(self.url(side, "/_mock/requests"), timeout=HTTP_TIMEOUT).raise_for_status()
+
+    def fault(self, side: str, fault: dict[str, Any] | None) -> None:
+        """Stores a per-listener fault (`None` heals)."""
+        if fault is None:
+            requests.delete(self.url(side, "/_mock/faults"), timeout=HTTP_TIMEOUT).raise_for_status()
+        else:
+            requests.put(self.url(side, "/_mock/faults"), json=fault, timeout=HTTP_TIMEOUT).raise_for_status()
 
 
 # --------------------------------------------------------------------------
 # Envoy configuration
 # --------------------------------------------------------------------------
 
-_FILTER_JSON_RE = re.compile(
-    r"(?ms)^(?P<indent>[ \t]*)value: \|\n(?P<body>.*?)(?=^[ \t]*- name: envoy\.filters\.http\.router)"
-)
-
-
 def demo_filter_config() -> dict[str, Any]:
-    """The filter JSON embedded in envoy/demo.yaml."""
-    match = _FILTER_JSON_RE.search(DEMO_YAML.read_text())
-    if not match:
-        raise RuntimeError("cannot find the filter JSON (`value: |` block) in envoy/demo.yaml")
-    return json.loads(match.group("body"))
+    """The demo's filter JSON (envoy/demo.json, from which demo.yaml is rendered)."""
+    return json.loads(DEMO_JSON.read_text())
 
 
-def _replace_once(text: str, old: str, new: str) -> str:
-    count = text.count(old)
-    if count != 1:
-        raise RuntimeError(f"envoy/demo.yaml: expected exactly one {old!r}, found {count}")
-    return text.replace(old, new)
+DEMO_KEYS = {"MOCK_OPENAI_KEY": MOCK_OPENAI_KEY, "MOCK_ANTHROPIC_KEY": MOCK_ANTHROPIC_KEY}
 
 
-def render_bootstrap(filter_config: dict[str, Any] | str, openai_port: int, anthropic_port: int) -> str:
-    """envoy/demo.yaml with test ports, an absolute wasm path and `filter_config`.
+def render_yaml(filter_config: dict[str, Any], keys: dict[str, str] | None = None) -> str:
+    """`modelmux render` for `filter_config`: listener and admin on port 0."""
+    if not CLI_BIN.exists():
+        raise RuntimeError(f"{CLI_BIN} not found; run `make build`")
+    keys = DEMO_KEYS if keys is None else keys
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(filter_config, f)
+    try:
+        cmd = [str(CLI_BIN), "render", "--config", f.name, "--listen", "127.0.0.1:0",
+               "--admin", "127.0.0.1:0", "--wasm", str(WASM_FILE)]
+        for name, value in keys.items():
+            cmd += ["--key", f"{name}={value}"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    finally:
+        os.unlink(f.name)
+    if out.returncode != 0:
+        raise RuntimeError(f"modelmux render failed: {out.stderr}")
+    return out.stdout
 
-    `filter_config` is serialised with json.dumps unless it is already a string
-    (used to feed deliberately broken JSON).
+
+def _replace_embedded_config(text: str, raw: str) -> str:
+    """Swaps the embedded filter JSON (the anchored `value: |` block) for `raw`."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.strip() == "value: |" and "&modelmux_config" in "".join(lines[max(0, i - 3):i]):
+            indent = len(line) - len(line.lstrip())
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent):
+                j += 1
+            # A JSON string literal is also a valid YAML double-quoted scalar.
+            lines[i:j] = [" " * indent + "value: " + json.dumps(raw) + "\n"]
+            return "".join(lines)
+    raise RuntimeError("cannot find the embedded filter JSON in the rendered bootstrap")
+
+
+def render_bootstrap(filter_config: dict[str, Any] | str, *_ports: int) -> str:
+    """A bootstrap for `filter_config`, rendered by `modelmux render`.
+
+    A string (deliberately broken JSON, or a config the CLI itself refuses) is
+    embedded into the demo's rendering instead, so Envoy is the one to refuse it.
     """
-    text = DEMO_YAML.read_text()
-    text = _replace_once(text, "port_value: 10000", "port_value: 0")
-    text = _replace_once(text, "port_value: 9901", "port_value: 0")
-    text = _replace_once(text, "port_value: 18081", f"port_value: {openai_port}")
-    text = _replace_once(text, "port_value: 18082", f"port_value: {anthropic_port}")
-    text = _replace_once(text, f"filename: {DEMO_WASM_PATH}", f"filename: {json.dumps(str(WASM_FILE))}")
-    raw = filter_config if isinstance(filter_config, str) else json.dumps(filter_config)
-    match = _FILTER_JSON_RE.search(text)
-    if not match:
-        raise RuntimeError("cannot find the filter JSON in envoy/demo.yaml")
-    # A JSON string literal is also a valid YAML double-quoted scalar.
-    replacement = f"{match.group('indent')}value: {json.dumps(raw)}\n"
-    return text[: match.start()] + replacement + text[match.end():]
+    if isinstance(filter_config, dict):
+        try:
+            return render_yaml(filter_config)
+        except RuntimeError:
+            filter_config = json.dumps(filter_config)
+    base = demo_filter_config()
+    base["models"] = [m for m in base["models"] if len(m["targets"]) == 1]
+    return _replace_embedded_config(render_yaml(base), filter_config)
 
 
 def test_filter_config(openai_port: int, anthropic_port: int, extra_models: Iterable[dict] = ()) -> dict[str, Any]:
