@@ -38,7 +38,6 @@ import http.client
 import json
 import math
 import os
-import random
 import re
 import resource
 import shutil
@@ -52,6 +51,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lib.bodies import anthropic_body, openai_body, user_text_for
+from lib.errors import BenchError
+from lib.procs import (
+    Proc,
+    cpu_ticks,
+    envoy_ready,
+    http_get,
+    pin_prefix,
+    port_free,
+    port_open,
+    wait_for,
+)
+from lib.shapes import anthropic_delta_text, check_shape, openai_delta_text
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 LUA_SCRIPT = BENCH_DIR / "post.lua"
@@ -60,7 +73,6 @@ RESULTS_DIR = BENCH_DIR / "results"
 OPENAI_KEY = "mock-openai-key"
 ANTHROPIC_KEY = "mock-anthropic-key"
 ANTHROPIC_VERSION = "2023-06-01"
-MAX_TOKENS = 256
 NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
 CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
@@ -72,10 +84,6 @@ CALIBRATION_TOLERANCE = 0.03  # stop calibrating within 3% of the target req/s
 PACED_MIN_CONNECTIONS = 8
 PACED_MIN_CYCLE_MS = 2.5
 RATE_MISS = 0.10  # fixed-load rows further than this from the target are flagged
-
-
-class BenchError(Exception):
-    """A failure that makes the numbers meaningless; aborts the run."""
 
 
 def env_int(name: str, default: int) -> int:
@@ -97,81 +105,6 @@ def log(msg: str) -> None:
 
 # --------------------------------------------------------------------------
 # Request bodies
-
-
-WORDS = (
-    "gateway latency token stream upstream provider request response model "
-    "budget cache router cluster header filter payload message system user "
-    "assistant summary context window retry timeout quota policy region "
-    "vector schema field value record batch queue worker signal metric trace"
-).split()
-
-
-def filler(size: int, seed: int) -> str:
-    """Deterministic prose-like text of exactly `size` characters.
-
-    Mixes in newlines, quotes and a tab so the JSON codecs have escapes to
-    deal with, as real prompts do.
-    """
-    rng = random.Random(seed)
-    parts: list[str] = []
-    length = 0
-    sentence = 0
-    while length < size:
-        n = rng.randint(6, 14)
-        text = " ".join(rng.choice(WORDS) for _ in range(n)).capitalize()
-        sentence += 1
-        if sentence % 7 == 0:
-            text = f'She said "{text}".'
-        elif sentence % 11 == 0:
-            text = f"\t{text}:"
-        else:
-            text += "."
-        text += "\n" if sentence % 5 == 0 else " "
-        parts.append(text)
-        length += len(text)
-    return "".join(parts)[:size]
-
-
-SYSTEM_PROMPT = "You are a concise assistant. Answer in plain text."
-
-
-def openai_body(model: str, user: str, stream: bool) -> bytes:
-    doc: dict = {
-        "model": model,
-        "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": user},
-        ],
-        "max_tokens": MAX_TOKENS,
-    }
-    if stream:
-        doc["stream"] = True
-    return json.dumps(doc).encode()
-
-
-def anthropic_body(user: str, stream: bool) -> bytes:
-    doc: dict = {
-        "model": "claude-sonnet-4-5",
-        "max_tokens": MAX_TOKENS,
-        "system": SYSTEM_PROMPT,
-        "messages": [{"role": "user", "content": user}],
-    }
-    if stream:
-        doc["stream"] = True
-    return json.dumps(doc).encode()
-
-
-def user_text_for(total: int) -> str:
-    """User message sized so the OpenAI request body is about `total` bytes."""
-    overhead = len(openai_body("gpt-4o-mini", "", False))
-    text = filler(total, seed=total)
-    # JSON escaping makes the encoded text a little longer than the raw one;
-    # trim until the encoded body fits.
-    size = total - overhead
-    while size > 0 and len(openai_body("gpt-4o-mini", text[:size], False)) > total:
-        size -= max(1, (len(openai_body("gpt-4o-mini", text[:size], False)) - total) // 2)
-    return text[:size]
 
 
 def write_bodies(outdir: Path) -> dict[str, Path]:
@@ -254,114 +187,7 @@ CASES = [
 
 
 # --------------------------------------------------------------------------
-# Processes
-
-
-class Proc:
-    def __init__(self, name: str, argv: list[str], logdir: Path):
-        self.name = name
-        self.argv = argv
-        self.log_path = logdir / f"{name}.log"
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        logf = open(self.log_path, "wb")
-        try:
-            self.popen = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            logf.close()
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-    def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=10)
-
-
-def pin_prefix(core: int | None) -> list[str]:
-    return ["taskset", "-c", str(core)] if core is not None else []
-
-
-def port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(proc: Proc, what: str, check, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise BenchError(f"{proc.name} exited while waiting for {what}:\n{proc.log_tail()}")
-        if check():
-            return
-        time.sleep(0.1)
-    raise BenchError(f"timed out waiting for {proc.name}: {what}\n{proc.log_tail()}")
-
-
-def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode(errors="replace")
-    finally:
-        conn.close()
-
-
-def envoy_ready(admin_port: int, listen_port: int) -> bool:
-    try:
-        status, text = http_get(admin_port, "/ready")
-    except OSError:
-        return False
-    return status == 200 and text.strip() == "LIVE" and port_open(listen_port)
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of the whole process (all threads), in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        stat = f.read()
-    # Field 2 (comm) is parenthesised and may contain spaces.
-    rest = stat[stat.rindex(")") + 2 :].split()
-    # rest[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return int(rest[11]) + int(rest[12])
+# Bootstrap templates
 
 
 def render(template: Path, out: Path, values: dict[str, str]) -> None:
@@ -389,73 +215,6 @@ def post(port: int, req: Req, bodies: dict[str, Path]) -> tuple[int, dict[str, s
     finally:
         conn.close()
 
-
-def sse_data(body: bytes) -> list[str]:
-    return [
-        line[5:].strip()
-        for line in body.decode(errors="replace").splitlines()
-        if line.startswith("data:")
-    ]
-
-
-def check_shape(shape: str, headers: dict[str, str], body: bytes) -> str:
-    """Raise ValueError unless `body` looks right; return a short description."""
-    if shape == "openai":
-        doc = json.loads(body)
-        if doc.get("object") != "chat.completion":
-            raise ValueError(f"object is {doc.get('object')!r}, want 'chat.completion'")
-        content = doc["choices"][0]["message"]["content"]
-        if not isinstance(content, str) or not content:
-            raise ValueError("choices[0].message.content is empty")
-        return f"chat.completion, {len(content)} chars of content"
-    if shape == "anthropic":
-        doc = json.loads(body)
-        if doc.get("type") != "message":
-            raise ValueError(f"type is {doc.get('type')!r}, want 'message'")
-        text = doc["content"][0]["text"]
-        if not isinstance(text, str) or not text:
-            raise ValueError("content[0].text is empty")
-        return f"message, {len(text)} chars of text"
-    if shape == "openai_sse":
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            raise ValueError(f"content-type is {headers.get('content-type')!r}")
-        data = sse_data(body)
-        if not data or data[-1] != "[DONE]":
-            raise ValueError("stream does not end with 'data: [DONE]'")
-        chunks = [json.loads(d) for d in data[:-1]]
-        if any(c.get("object") != "chat.completion.chunk" for c in chunks):
-            raise ValueError("a data event is not a chat.completion.chunk")
-        content = [openai_delta_text(c) for c in chunks]
-        if not any(content):
-            raise ValueError("no chunk carries delta.content")
-        return f"{len(chunks)} chunks + [DONE], {sum(len(c) for c in content)} chars"
-    if shape == "anthropic_sse":
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            raise ValueError(f"content-type is {headers.get('content-type')!r}")
-        events = [json.loads(d) for d in sse_data(body)]
-        types = [e.get("type") for e in events]
-        if not types or types[0] != "message_start" or types[-1] != "message_stop":
-            raise ValueError(f"event types {types[:3]}...{types[-2:]} not message_start..message_stop")
-        text = [anthropic_delta_text(e) for e in events]
-        if not any(text):
-            raise ValueError("no content_block_delta with text")
-        return f"{len(events)} events, {sum(len(t) for t in text)} chars"
-    raise ValueError(f"unknown shape {shape}")
-
-
-def openai_delta_text(chunk: dict) -> str:
-    try:
-        content = chunk["choices"][0]["delta"].get("content")
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return ""
-    return content if isinstance(content, str) else ""
-
-
-def anthropic_delta_text(event: dict) -> str:
-    if event.get("type") != "content_block_delta":
-        return ""
-    text = (event.get("delta") or {}).get("text")
-    return text if isinstance(text, str) else ""
 
 
 def verify(case: Case, target: str, port: int, bodies: dict[str, Path]) -> None:

@@ -1,0 +1,1 @@
+"""Helpers shared by bench/bench.py and bench/reliability.py (stdlib only)."""

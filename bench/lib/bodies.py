@@ -1,0 +1,84 @@
+"""Request bodies: deterministic prose-like prompts in OpenAI and native
+Anthropic chat requests."""
+
+from __future__ import annotations
+
+import json
+import random
+
+MAX_TOKENS = 256
+
+
+WORDS = (
+    "gateway latency token stream upstream provider request response model "
+    "budget cache router cluster header filter payload message system user "
+    "assistant summary context window retry timeout quota policy region "
+    "vector schema field value record batch queue worker signal metric trace"
+).split()
+
+
+def filler(size: int, seed: int) -> str:
+    """Deterministic prose-like text of exactly `size` characters.
+
+    Mixes in newlines, quotes and a tab so the JSON codecs have escapes to
+    deal with, as real prompts do.
+    """
+    rng = random.Random(seed)
+    parts: list[str] = []
+    length = 0
+    sentence = 0
+    while length < size:
+        n = rng.randint(6, 14)
+        text = " ".join(rng.choice(WORDS) for _ in range(n)).capitalize()
+        sentence += 1
+        if sentence % 7 == 0:
+            text = f'She said "{text}".'
+        elif sentence % 11 == 0:
+            text = f"\t{text}:"
+        else:
+            text += "."
+        text += "\n" if sentence % 5 == 0 else " "
+        parts.append(text)
+        length += len(text)
+    return "".join(parts)[:size]
+
+
+SYSTEM_PROMPT = "You are a concise assistant. Answer in plain text."
+
+
+def openai_body(model: str, user: str, stream: bool) -> bytes:
+    doc: dict = {
+        "model": model,
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user},
+        ],
+        "max_tokens": MAX_TOKENS,
+    }
+    if stream:
+        doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def anthropic_body(user: str, stream: bool) -> bytes:
+    doc: dict = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": MAX_TOKENS,
+        "system": SYSTEM_PROMPT,
+        "messages": [{"role": "user", "content": user}],
+    }
+    if stream:
+        doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def user_text_for(total: int) -> str:
+    """User message sized so the OpenAI request body is about `total` bytes."""
+    overhead = len(openai_body("gpt-4o-mini", "", False))
+    text = filler(total, seed=total)
+    # JSON escaping makes the encoded text a little longer than the raw one;
+    # trim until the encoded body fits.
+    size = total - overhead
+    while size > 0 and len(openai_body("gpt-4o-mini", text[:size], False)) > total:
+        size -= max(1, (len(openai_body("gpt-4o-mini", text[:size], False)) - total) // 2)
+    return text[:size]
