@@ -51,6 +51,13 @@ test: bootstrap build lint unit validate e2e
 bench: bootstrap build
 	bench/run.sh
 
+# Client success while a failover model's first provider fails (not a timed
+# test): mock + `modelmux render` + Envoy, 11,000 requests at 32 in flight.
+.PHONY: reliability
+reliability: bootstrap build
+	$(CARGO) build --release -p modelmux-cli
+	MODELMUX_CLI=$(CURDIR)/target/release/modelmux $(PYTHON) bench/reliability.py
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -53,6 +53,7 @@ from pathlib import Path
 
 from lib.bodies import anthropic_body, openai_body, user_text_for
 from lib.errors import BenchError
+from lib.numbers import percentile
 from lib.procs import (
     Proc,
     cpu_ticks,
@@ -603,12 +604,6 @@ def is_anthropic_content(data: bytes) -> bool:
         return bool(anthropic_delta_text(json.loads(data)))
     except ValueError:
         return False
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
 
 
 def measure_ttft(case: Case, target: str, port: int, bodies: dict[str, Path], n: int) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from .errors import BenchError
 from .procs import http_get
 
@@ -10,7 +12,7 @@ def stats(admin_port: int, regex: str) -> dict[str, int]:
     """Every stat whose name matches `regex` (Envoy's `filter=`), with an
     integer value; histograms are skipped."""
     try:
-        status, text = http_get(admin_port, f"/stats?filter={regex}")
+        status, text = http_get(admin_port, f"/stats?filter={quote(regex)}")
     except OSError as exc:
         raise BenchError(f"admin /stats on port {admin_port} failed: {exc}") from None
     if status != 200:
