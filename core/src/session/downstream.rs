@@ -20,6 +20,8 @@ use super::worker::{RequestRecord, Worker};
 use super::{Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER};
 
 const JSON: &str = "application/json";
+/// Envoy's per-request override of the route's `num_retries`.
+const MAX_RETRIES: &str = "x-envoy-max-retries";
 
 #[derive(Debug)]
 enum State {
@@ -255,9 +257,14 @@ impl Downstream {
             headers.retain(|(n, _)| n != REQUEST_ID);
             headers.push((REQUEST_ID.to_string(), id.clone()));
         }
+        headers.retain(|(n, _)| n != MAX_RETRIES);
         let mut routed = headers.clone();
         routed.push((w.cfg.cluster_header.clone(), cluster.to_string()));
         routed.push((FAILOVER_HEADER.to_string(), "1".to_string()));
+        // The route's retry count covers the model with the most targets;
+        // each model tries each of its targets once.
+        let retries = model.targets.len().saturating_sub(1);
+        routed.push((MAX_RETRIES.to_string(), retries.to_string()));
         host.set_request_headers(&routed);
         w.insert(id.clone(), RequestRecord::new(model_idx, headers));
         self.state = State::Failover(Box::new(FailoverState {
