@@ -53,6 +53,7 @@ from pathlib import Path
 
 from lib.bodies import anthropic_body, openai_body, user_text_for
 from lib.errors import BenchError
+from lib.mockctl import set_fault
 from lib.numbers import percentile
 from lib.procs import (
     Proc,
@@ -74,6 +75,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 OPENAI_KEY = "mock-openai-key"
 ANTHROPIC_KEY = "mock-anthropic-key"
 ANTHROPIC_VERSION = "2023-06-01"
+FAILOVER_MODEL = "failover"  # first target answers 503, second serves
 NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
 CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
@@ -120,6 +122,7 @@ def write_bodies(outdir: Path) -> dict[str, Path]:
         "openai_200k": openai_body("gpt-4o-mini", large, False),
         "openai_200k_claude": openai_body("claude-sonnet", large, False),
         "anthropic_200k": anthropic_body(large, False),
+        "openai_1k_failover": openai_body(FAILOVER_MODEL, small, False),
     }
     paths = {}
     for name, data in bodies.items():
@@ -139,6 +142,9 @@ class Req:
     body: str  # key into the bodies dict
     shape: str  # openai | anthropic | openai_sse | anthropic_sse
     headers: dict[str, str] = field(default_factory=dict)
+    # Upstream requests Envoy sends per response (2 when every request
+    # fails over once); checked against Envoy's counters.
+    upstream_per_response: int = 1
 
 
 @dataclass
@@ -148,6 +154,27 @@ class Case:
     plain: Req
     modelmux: Req
     stream: bool = False
+    # Uses the failover model: the `modelmux-before` Envoy (old filter,
+    # single-target config) cannot serve it.
+    failover: bool = False
+    # Shortest cycle (think + latency) per paced connection; longer when the
+    # modelmux side's latency is long, so enough connections reach the rate.
+    paced_cycle_ms: float = PACED_MIN_CYCLE_MS
+
+
+# Envoys the bench runs; `before` only with BENCH_BASELINE_WASM.
+LABELS = {"plain": "plain", "before": "modelmux-before", "modelmux": "modelmux"}
+
+
+def req_for(case: Case, target: str) -> Req:
+    return case.plain if target == "plain" else case.modelmux
+
+
+def case_targets(case: Case, envoys) -> tuple[str, ...]:
+    """The Envoys a case runs on, in order: plain, modelmux-before (when
+    running and the case is single-target), modelmux."""
+    before = ("before",) if "before" in envoys and not case.failover else ()
+    return ("plain", *before, "modelmux")
 
 
 NATIVE_ANTHROPIC = {"anthropic-version": ANTHROPIC_VERSION}
@@ -164,6 +191,16 @@ CASES = [
         "1 KB chat, OpenAI->Anthropic",
         plain=Req("/v1/messages", "anthropic_1k", "anthropic", NATIVE_ANTHROPIC),
         modelmux=Req("/v1/chat/completions", "openai_1k_claude", "openai"),
+    ),
+    Case(
+        "failover-1k",
+        "1 KB chat, failover 503->Anthropic",
+        plain=Req("/v1/messages", "anthropic_1k", "anthropic", NATIVE_ANTHROPIC),
+        modelmux=Req("/v1/chat/completions", "openai_1k_failover", "openai",
+                     upstream_per_response=2),
+        failover=True,
+        # Envoy's retry back-off (base 10 ms, jittered) is in every request.
+        paced_cycle_ms=15.0,
     ),
     Case(
         "stream-translate",
@@ -191,8 +228,46 @@ CASES = [
 # Bootstrap templates
 
 
-def render(template: Path, out: Path, values: dict[str, str]) -> None:
+FAILOVER_BLOCK = re.compile(r"(?ms)^[ \t]*#@failover-begin\n.*?^[ \t]*#@failover-end\n")
+
+
+def filter_config(ports: dict[str, int], failover: bool) -> str:
+    """The filter JSON as a YAML double-quoted scalar. Without `failover`,
+    the shape the filter had before failover: the two single-target models
+    and no `failover` key (an old filter rejects unknown keys)."""
+    def provider(name: str, kind: str, port: int, key_env: str) -> dict:
+        return {"name": name, "type": kind, "cluster": name.replace("-", "_"),
+                "host": f"127.0.0.1:{port}", "base_path": "/v1", "api_key_env": key_env}
+    doc: dict = {
+        "providers": [
+            provider("openai-mock", "openai", ports["openai"], "MOCK_OPENAI_KEY"),
+            provider("anthropic-mock", "anthropic", ports["anthropic"], "MOCK_ANTHROPIC_KEY"),
+        ],
+        "models": [
+            {"name": "gpt-4o-mini", "targets": [{"provider": "openai-mock", "model": "gpt-4o-mini"}]},
+            {"name": "claude-sonnet",
+             "targets": [{"provider": "anthropic-mock", "model": "claude-sonnet-4-5"}]},
+        ],
+    }
+    if failover:
+        doc["providers"].append(
+            provider("openai-down", "openai", ports["openai_down"], "MOCK_OPENAI_KEY"))
+        doc["models"].append({"name": FAILOVER_MODEL, "targets": [
+            {"provider": "openai-down", "model": "gpt-4o-mini"},
+            {"provider": "anthropic-mock", "model": "claude-sonnet-4-5"},
+        ]})
+        # Matches the template's retry policy and outlier detection; the
+        # huge consecutive_failures keeps the failing target in rotation.
+        doc["failover"] = {"attempt_timeout_ms": 5000, "consecutive_failures": 1000000,
+                           "ejection_ms": 10000}
+    return json.dumps(json.dumps(doc))
+
+
+def render(template: Path, out: Path, values: dict[str, str], failover: bool = True) -> None:
+    """Fill in the @@TOKENS@@; without `failover`, drop the #@failover blocks."""
     text = template.read_text()
+    if not failover:
+        text = FAILOVER_BLOCK.sub("", text)
     for key, value in values.items():
         text = text.replace(f"@@{key}@@", value)
     left = re.findall(r"@@[A-Z_]+@@", text)
@@ -219,7 +294,7 @@ def post(port: int, req: Req, bodies: dict[str, Path]) -> tuple[int, dict[str, s
 
 
 def verify(case: Case, target: str, port: int, bodies: dict[str, Path]) -> None:
-    req = getattr(case, target)
+    req = req_for(case, target)
     try:
         status, headers, body = post(port, req, bodies)
     except (OSError, http.client.HTTPException) as exc:
@@ -233,7 +308,7 @@ def verify(case: Case, target: str, port: int, bodies: dict[str, Path]) -> None:
         raise BenchError(
             f"verify {case.id}/{target}: 200 but not a {req.shape} body ({exc})\n{excerpt}"
         ) from None
-    log(f"verified {case.id:<17} {target:<8} 200 {req.shape}: {what}")
+    log(f"verified {case.id:<17} {LABELS[target]:<15} 200 {req.shape}: {what}")
 
 
 # --------------------------------------------------------------------------
@@ -268,7 +343,8 @@ def run_wrk(port: int, req: Req, bodies: dict[str, Path], seconds: int, conns: i
 
 
 def upstream_counters(admin_port: int) -> dict[str, int]:
-    """Totals of upstream requests and connections over the two mock clusters."""
+    """Totals of upstream requests and connections over the mock clusters and
+    the failover rotation clusters."""
     try:
         status, text = http_get(admin_port, "/stats?filter=upstream_(rq|cx)_total$")
     except OSError as exc:
@@ -278,7 +354,8 @@ def upstream_counters(admin_port: int) -> dict[str, int]:
     totals = {"rq": 0, "cx": 0}
     for line in text.splitlines():
         name, _, value = line.partition(":")
-        if not name.startswith(("cluster.openai_mock.", "cluster.anthropic_mock.")):
+        if not name.startswith(("cluster.openai_mock.", "cluster.anthropic_mock.",
+                                "cluster.modelmux_")):
             continue
         kind = "rq" if name.endswith("upstream_rq_total") else "cx"
         totals[kind] += int(value.strip() or 0)
@@ -340,7 +417,7 @@ def measure(case: Case, target: str, envoy: Proc, mock: Proc, port: int, admin_p
             envoy_core: int | None) -> dict:
     """wrk warm-up (unless load["warmup"] is 0), then the measured run with
     CPU use and upstream counters read around it."""
-    req = getattr(case, target)
+    req = req_for(case, target)
     conns, delay = load["connections"], load["delay_ms"]
     if load["warmup"]:
         run_wrk(port, req, bodies, load["warmup"], conns, core, delay)
@@ -358,11 +435,12 @@ def measure(case: Case, target: str, envoy: Proc, mock: Proc, port: int, admin_p
     upstream_rq = up1["rq"] - up0["rq"]
     # Every response wrk counted must have come from the mock, not from a
     # local reply in Envoy; allow for requests in flight at either edge.
-    slack = conns + res["requests"] // 100
-    if abs(upstream_rq - res["requests"]) > slack:
+    per = req.upstream_per_response
+    slack = (conns + res["requests"] // 100) * per
+    if abs(upstream_rq - res["requests"] * per) > slack:
         raise BenchError(
             f"{case.id}/{target}: wrk completed {res['requests']} requests but Envoy sent "
-            f"{upstream_rq} upstream"
+            f"{upstream_rq} upstream (expected {per} per response)"
         )
     out = {
         "requests": res["requests"],
@@ -395,7 +473,7 @@ def log_run(case: Case, target: str, out: dict) -> None:
         noise = (f", foreign CPU {out['foreign_cpu_pct_on_envoy_core']:.0f}% Envoy core / "
                  f"{out['foreign_cpu_pct_on_load_core']:.0f}% load core")
     log(
-        f"{case.id:<17} {target:<8} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
+        f"{case.id:<17} {LABELS[target]:<15} {out['rps']:9.1f} req/s  p50 {out['p50_ms']:.2f} ms  "
         f"p99 {out['p99_ms']:.2f} ms  {out['cpu_us_per_req']:.1f} CPU µs/req  "
         f"({paced}Envoy {out['envoy_cpu_pct']:.0f}%, load core {out['load_cpu_pct']:.0f}%, "
         f"{out['upstream_cx']} new upstream conns{noise})"
@@ -412,10 +490,10 @@ def paced_target_rps(plain_saturation_rps: float, cfg: dict) -> float:
     return plain_saturation_rps * cfg["paced_pct"] / 100
 
 
-def paced_connections(target_rps: float, cfg: dict) -> int:
+def paced_connections(target_rps: float, cfg: dict, min_cycle_ms: float) -> int:
     if cfg["paced_connections"]:
         return cfg["paced_connections"]
-    return max(PACED_MIN_CONNECTIONS, math.ceil(target_rps * PACED_MIN_CYCLE_MS / 1000))
+    return max(PACED_MIN_CONNECTIONS, math.ceil(target_rps * min_cycle_ms / 1000))
 
 
 def calibrate_delay(port: int, req: Req, bodies: dict[str, Path], load: dict,
@@ -452,12 +530,12 @@ def measure_paced(case: Case, envoys: dict[str, Proc], mock: Proc, ports: dict[s
     """Plain and modelmux at the same req/s; each side's think time is
     calibrated on its own so that added latency does not lower its rate."""
     target_rps = paced_target_rps(saturation["plain"]["rps"], cfg)
-    conns = paced_connections(target_rps, cfg)
+    conns = paced_connections(target_rps, cfg, case.paced_cycle_ms)
     out: dict = {"target_rps": target_rps, "connections": conns}
     for target in ("plain", "modelmux"):
         load = {"connections": conns, "duration": cfg["paced_duration"],
                 "warmup": cfg["warmup"]}
-        delay, seen = calibrate_delay(ports[target], getattr(case, target), bodies, load,
+        delay, seen = calibrate_delay(ports[target], req_for(case, target), bodies, load,
                                       target_rps, core)
         log(f"paced {case.id} {target}: target {target_rps:.0f} req/s, {conns} conns, think "
             f"{delay:.3f} ms (calibration run: {seen:.0f} req/s)")
@@ -607,7 +685,7 @@ def is_anthropic_content(data: bytes) -> bool:
 
 
 def measure_ttft(case: Case, target: str, port: int, bodies: dict[str, Path], n: int) -> dict:
-    req = getattr(case, target)
+    req = req_for(case, target)
     body = bodies[req.body].read_bytes()
     is_content = is_openai_content if req.shape == "openai_sse" else is_anthropic_content
     client = StreamClient(port)
@@ -665,23 +743,38 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "mostly queueing behind the throughput limit, not the latency the filter adds; "
         "see the fixed-load table below for that.",
         "",
-        "| case | envoy | req/s | p50 ms | p99 ms | CPU µs/req | Envoy CPU % | load CPU % | req/s modelmux/plain | p99 delta ms |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    before = bool(meta.get("baseline_wasm"))
+    if before:
+        lines += [
+            f"modelmux-before: the filter built from `{meta['baseline_wasm']}` with the "
+            "bootstrap and filter config as they were before failover (single-target models "
+            "only), measured in the same run between plain and modelmux. "
+            "CPU after/before = modelmux CPU µs/req / modelmux-before CPU µs/req.",
+            "",
+        ]
+    extra_head, extra_rule = (" CPU after/before |", "--:|") if before else ("", "")
+    lines += [
+        "| case | envoy | req/s | p50 ms | p99 ms | CPU µs/req | Envoy CPU % | load CPU % | "
+        "req/s vs plain | p99 delta ms |" + extra_head,
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|" + extra_rule,
     ]
     for case in CASES:
         if case.id not in results:
             continue
-        plain = results[case.id]["plain"]
-        mm = results[case.id]["modelmux"]
-        for target, r in (("plain", plain), ("modelmux", mm)):
-            ratio = delta = ""
-            if target == "modelmux":
-                ratio = f"{mm['rps'] / plain['rps']:.2f}x"
-                delta = f"{mm['p99_ms'] - plain['p99_ms']:+.2f}"
+        row = results[case.id]
+        plain = row["plain"]
+        for target, r in row.items():
+            ratio = delta = after_before = ""
+            if target != "plain":
+                ratio = f"{r['rps'] / plain['rps']:.2f}x"
+                delta = f"{r['p99_ms'] - plain['p99_ms']:+.2f}"
+            if target == "modelmux" and "before" in row:
+                after_before = f"{r['cpu_us_per_req'] / row['before']['cpu_us_per_req']:.2f}x"
             lines.append(
-                f"| {case.title} | {target} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | "
+                f"| {case.title} | {LABELS[target]} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | "
                 f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {r['envoy_cpu_pct']:.0f} | {r['load_cpu_pct']:.0f} | "
-                f"{ratio} | {delta} |"
+                f"{ratio} | {delta} |" + (f" {after_before} |" if before else "")
             )
     lines += noisy_lines(results)
     lines += paced_lines(meta, paced)
@@ -689,8 +782,12 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
     lines += [
         "",
         "Plain baselines: passthrough cases send the same OpenAI request to the OpenAI mock "
-        "(route adds the key); translated cases send the equivalent native Anthropic "
-        "`/v1/messages` request to the Anthropic mock (route adds `x-api-key`).",
+        "(route adds the key); translated and failover cases send the equivalent native "
+        "Anthropic `/v1/messages` request to the Anthropic mock (route adds `x-api-key`). "
+        "Failover: model `failover` = [a mock OpenAI listener answering every request 503, "
+        "the Anthropic mock]; ejection disabled, so each request is tried on the first "
+        "target, retried by Envoy on the second and translated there (2 upstream requests "
+        "per response, checked).",
         "",
     ]
     return "\n".join(lines)
@@ -699,12 +796,14 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
 def noisy_lines(results: dict) -> list[str]:
     noisy = []
     for case in CASES:
-        for target in ("plain", "modelmux") if case.id in results else ():
+        for target in results.get(case.id, {}):
             r = results[case.id][target]
+            if not isinstance(r, dict) or "cpu_us_per_req" not in r:
+                continue  # the paced table's target_rps / connections
             envoy_core = r.get("foreign_cpu_pct_on_envoy_core", 0)
             load_core = r.get("foreign_cpu_pct_on_load_core", 0)
             if max(envoy_core, load_core) > NOISE_PCT:
-                noisy.append(f"{case.title} / {target} (Envoy core {envoy_core:.0f}%, "
+                noisy.append(f"{case.title} / {LABELS[target]} (Envoy core {envoy_core:.0f}%, "
                              f"load core {load_core:.0f}%)")
     if not noisy:
         return []
@@ -823,9 +922,12 @@ def main() -> int:
     envoy_bin = os.environ.get("BENCH_ENVOY", "")
     wasm = os.environ.get("BENCH_WASM", "")
     mock = os.environ.get("BENCH_MOCK", "")
+    baseline_wasm = os.environ.get("BENCH_BASELINE_WASM", "").strip()
     for name, path in (("BENCH_ENVOY", envoy_bin), ("BENCH_WASM", wasm), ("BENCH_MOCK", mock)):
         if not path or not Path(path).is_file():
             raise BenchError(f"{name} does not name a file: {path!r}")
+    if baseline_wasm and not Path(baseline_wasm).is_file():
+        raise BenchError(f"BENCH_BASELINE_WASM does not name a file: {baseline_wasm!r}")
     if shutil.which("wrk") is None:
         raise BenchError("wrk not found on PATH")
 
@@ -844,11 +946,15 @@ def main() -> int:
     ports = {
         "openai": env_int("BENCH_OPENAI_PORT", 19081),
         "anthropic": env_int("BENCH_ANTHROPIC_PORT", 19082),
+        "openai_down": env_int("BENCH_OPENAI_DOWN_PORT", 19083),
         "plain": env_int("BENCH_PLAIN_PORT", 19180),
         "modelmux": env_int("BENCH_MODELMUX_PORT", 19181),
         "plain_admin": env_int("BENCH_PLAIN_ADMIN_PORT", 19190),
         "modelmux_admin": env_int("BENCH_MODELMUX_ADMIN_PORT", 19191),
     }
+    if baseline_wasm:
+        ports["before"] = env_int("BENCH_BEFORE_PORT", 19182)
+        ports["before_admin"] = env_int("BENCH_BEFORE_ADMIN_PORT", 19192)
     busy = [f"{k}={p}" for k, p in ports.items() if not port_free(p)]
     if busy:
         raise BenchError(f"ports already in use: {', '.join(busy)} (override with BENCH_*_PORT)")
@@ -880,26 +986,34 @@ def main() -> int:
             mock,
             "--openai-addr", f"127.0.0.1:{ports['openai']}",
             "--anthropic-addr", f"127.0.0.1:{ports['anthropic']}",
+            # The failover model's first target: every request gets a 503.
+            "--listen", f"openai-down=openai@127.0.0.1:{ports['openai_down']}",
             "--openai-key", OPENAI_KEY,
             "--anthropic-key", ANTHROPIC_KEY,
         ], work)
         procs.append(mock_proc)
         mock_proc.start()
         wait_for(mock_proc, "mock ports",
-                 lambda: port_open(ports["openai"]) and port_open(ports["anthropic"]))
+                 lambda: all(port_open(ports[k]) for k in ("openai", "anthropic", "openai_down")))
+        set_fault(ports["openai_down"], status=503)
 
         envoys: dict[str, Proc] = {}
-        for target in ("plain", "modelmux"):
+        targets = ("plain", "before", "modelmux") if baseline_wasm else ("plain", "modelmux")
+        for target in targets:
             conf = work / f"envoy-{target}.yaml"
-            render(BENCH_DIR / f"envoy-{target}.yaml.tmpl", conf, {
+            template = "envoy-plain.yaml.tmpl" if target == "plain" else "envoy-modelmux.yaml.tmpl"
+            filter_wasm = baseline_wasm if target == "before" else wasm
+            render(BENCH_DIR / template, conf, {
                 "ADMIN_PORT": str(ports[f"{target}_admin"]),
                 "LISTEN_PORT": str(ports[target]),
                 "OPENAI_PORT": str(ports["openai"]),
                 "ANTHROPIC_PORT": str(ports["anthropic"]),
+                "OPENAI_DOWN_PORT": str(ports["openai_down"]),
                 "OPENAI_KEY": OPENAI_KEY,
                 "ANTHROPIC_KEY": ANTHROPIC_KEY,
-                "WASM_PATH": str(Path(wasm).resolve()),
-            })
+                "WASM_PATH": str(Path(filter_wasm).resolve()),
+                "FILTER_CONFIG": filter_config(ports, failover=target == "modelmux"),
+            }, failover=target == "modelmux")
             proc = Proc(f"envoy-{target}", pin_prefix(envoy_core) + [
                 envoy_bin, "-c", str(conf), "--use-dynamic-base-id", "--concurrency", "1",
                 "-l", "warning",
@@ -913,7 +1027,7 @@ def main() -> int:
             log(f"{proc.name} ready (pid {proc.pid}, port {ports[target]})")
 
         for case in cases:
-            for target in ("plain", "modelmux"):
+            for target in case_targets(case, envoys):
                 verify(case, target, ports[target], bodies)
 
         results: dict[str, dict] = {}
@@ -922,7 +1036,7 @@ def main() -> int:
                 target: measure(case, target, envoys[target], mock_proc, ports[target],
                                 ports[f"{target}_admin"], bodies, saturation_load(cfg),
                                 load_core, envoy_core)
-                for target in ("plain", "modelmux")
+                for target in case_targets(case, envoys)
             }
 
         paced: dict[str, dict] = {}
@@ -954,6 +1068,7 @@ def main() -> int:
             "nproc": os.cpu_count(),
             "pinning": pinning,
             "loadavg_at_start": load_at_start,
+            "baseline_wasm": baseline_wasm,
             **cfg,
         }
         report = render_report(meta, results, ttft, paced)
