@@ -46,7 +46,7 @@ mock:
 run:
 	scripts/run.sh
 
-test: bootstrap build lint unit validate e2e
+test: bootstrap build lint unit check-configs validate e2e
 
 bench: bootstrap build
 	bench/run.sh

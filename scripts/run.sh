@@ -96,7 +96,8 @@ wait_http "http://$ADMIN/ready" "$envoy_pid" envoy
 cat >&2 <<BANNER
 
   modelmux demo is up
-    gateway  http://$GATEWAY/v1   (models: gpt-4o-mini -> mock OpenAI, claude-sonnet -> mock Anthropic)
+    gateway  http://$GATEWAY/v1   (models: gpt-4o-mini -> mock OpenAI, claude-sonnet -> mock Anthropic,
+                                   smart -> mock OpenAI, failing over to mock Anthropic; split -> 10/90)
     admin    http://$ADMIN        (stats: http://$ADMIN/stats?filter=modelmux)
 
   try:
@@ -104,6 +105,13 @@ cat >&2 <<BANNER
       -d '{"model":"claude-sonnet","messages":[{"role":"user","content":"hello there"}]}'
     curl -sN http://$GATEWAY/v1/chat/completions -H 'content-type: application/json' \\
       -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+
+  watch failover: make the OpenAI mock answer 503 (x-mock-only scopes the mock's fault headers to it);
+  the request is served by Anthropic, translated, in the same client request:
+    curl -si http://$GATEWAY/v1/chat/completions -H 'content-type: application/json' \\
+      -H 'x-mock-only: openai' -H 'x-mock-status: 503' \\
+      -d '{"model":"smart","messages":[{"role":"user","content":"hello there"}]}'
+    curl -s 'http://$ADMIN/stats?filter=modelmux.m.smart'    # attempts, failures_5xx, failovers
 
   Ctrl-C to stop.
 

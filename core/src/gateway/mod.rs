@@ -54,6 +54,8 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
 pub struct Routed<'c> {
     pub model_idx: usize,
     pub target_idx: usize,
+    /// The provider's configured name.
+    pub provider: &'c str,
     pub cluster: &'c str,
     pub authority: &'c str,
     pub outbound: Outbound,
@@ -112,6 +114,7 @@ pub fn translate<'c>(
     Ok(Routed {
         model_idx,
         target_idx,
+        provider: &provider.name,
         cluster: &provider.cluster,
         authority: &provider.host,
         outbound,

@@ -206,6 +206,7 @@ impl Downstream {
             body_len: r.outbound.body.as_ref().map(Vec::len),
         };
         host.set_request_headers(&upstream_headers(client, &rewrite));
+        host.set_filter_state("modelmux_provider", r.provider);
         self.state = State::Single {
             model: r.model_idx,
             target: r.target_idx,
