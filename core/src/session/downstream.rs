@@ -9,7 +9,7 @@
 
 use crate::config::Model;
 use crate::error::{normalize_error_body, ApiError};
-use crate::gateway::headers::{sanitized, upstream_headers, Rewrite};
+use crate::gateway::headers::sanitized;
 use crate::gateway::probe::Probe;
 use crate::gateway::{classify, model_json, resolve, translate, Endpoint, RouteError, Routed};
 use crate::stats::Counter;
@@ -17,7 +17,9 @@ use crate::stats::Counter;
 use super::health;
 use super::response::{FailureClass, ResponseFlow};
 use super::worker::{RequestRecord, Worker};
-use super::{Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER};
+use super::{
+    send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
+};
 
 const JSON: &str = "application/json";
 /// Envoy's per-request override of the route's `num_retries`.
@@ -194,18 +196,7 @@ impl Downstream {
         r: Routed<'_>,
         size: usize,
     ) {
-        if let Some(b) = &r.outbound.body {
-            host.set_request_body(size, b);
-        }
-        let rewrite = Rewrite {
-            cluster_header: &w.cfg.cluster_header,
-            cluster: r.cluster,
-            authority: r.authority,
-            path: &r.outbound.path,
-            extra: &r.outbound.headers,
-            body_len: r.outbound.body.as_ref().map(Vec::len),
-        };
-        host.set_request_headers(&upstream_headers(client, &rewrite));
+        send_routed(host, client, &r, (&w.cfg.cluster_header, r.cluster), size);
         host.set_filter_state("modelmux_provider", r.provider);
         self.state = State::Single {
             model: r.model_idx,

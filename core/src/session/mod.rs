@@ -89,5 +89,29 @@ pub trait SharedStore {
     fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
 }
 
+/// Writes a translated request: the new body, if any, and the whole header
+/// set built from `client` (`cluster` empty when already routed).
+fn send_routed(
+    host: &mut dyn Host,
+    client: Vec<(String, String)>,
+    r: &crate::gateway::Routed<'_>,
+    (cluster_header, cluster): (&str, &str),
+    size: usize,
+) {
+    use crate::gateway::headers::{upstream_headers, Rewrite};
+    if let Some(b) = &r.outbound.body {
+        host.set_request_body(size, b);
+    }
+    let rewrite = Rewrite {
+        cluster_header,
+        cluster,
+        authority: r.authority,
+        path: &r.outbound.path,
+        extra: &r.outbound.headers,
+        body_len: r.outbound.body.as_ref().map(Vec::len),
+    };
+    host.set_request_headers(&upstream_headers(client, &rewrite));
+}
+
 #[cfg(test)]
 mod tests;

@@ -12,14 +12,13 @@
 
 use crate::config::{METADATA_NAMESPACE, METADATA_PROVIDER_KEY};
 use crate::error::ApiError;
-use crate::gateway::headers::{upstream_headers, Rewrite};
 use crate::gateway::{probe, translate};
 use crate::stats::Counter;
 
 use super::health;
 use super::response::{FailureClass, Guard, ResponseFlow, Verdict};
 use super::worker::Worker;
-use super::{Flow, Host, Level, REQUEST_ID};
+use super::{send_routed, Flow, Host, Level, REQUEST_ID};
 
 #[derive(Debug)]
 struct Attempt {
@@ -166,18 +165,7 @@ impl Upstream {
         let Some(client) = w.with_record(&a.id, |rec| rec.headers.clone()) else {
             return Flow::Continue;
         };
-        if let Some(b) = &r.outbound.body {
-            host.set_request_body(size, b);
-        }
-        let rewrite = Rewrite {
-            cluster_header: "",
-            cluster: "",
-            authority: r.authority,
-            path: &r.outbound.path,
-            extra: &r.outbound.headers,
-            body_len: r.outbound.body.as_ref().map(Vec::len),
-        };
-        host.set_request_headers(&upstream_headers(client, &rewrite));
+        send_routed(host, client, &r, ("", ""), size);
         let provider = w
             .cfg
             .target_provider(a.model, a.target)
