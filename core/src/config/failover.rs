@@ -130,6 +130,29 @@ pub fn default_cluster(model: &str) -> String {
     format!("modelmux_{}", crate::stats::sanitize(model))
 }
 
+/// The rotation clusters of a model with `n` targets, if it has several.
+pub(super) fn compile_model(
+    n: usize,
+    cluster: Option<String>,
+    name: &str,
+    path: &str,
+) -> Result<Option<Failover>, ConfigError> {
+    match (n, cluster) {
+        (1, Some(_)) => Err(err(
+            format!("{path}.cluster"),
+            "only models with two or more targets use a failover cluster",
+        )),
+        (1, None) => Ok(None),
+        (n, cluster) => {
+            let base = cluster.unwrap_or_else(|| default_cluster(name));
+            if base.is_empty() {
+                return Err(err(format!("{path}.cluster"), "must not be empty"));
+            }
+            Ok(Some(Failover::new(&base, n)))
+        }
+    }
+}
+
 pub(super) fn compile_settings(raw: Option<RawFailover>) -> Result<FailoverSettings, ConfigError> {
     let raw = raw.unwrap_or_default();
     let d = FailoverSettings::default();

@@ -425,22 +425,7 @@ fn compile_model(
             "at least one target needs a weight above 0",
         ));
     }
-    let failover = match (targets.len(), m.cluster) {
-        (1, Some(_)) => {
-            return Err(err(
-                format!("{path}.cluster"),
-                "only models with two or more targets use a failover cluster",
-            ))
-        }
-        (1, None) => None,
-        (n, cluster) => {
-            let base = cluster.unwrap_or_else(|| default_cluster(&m.name));
-            if base.is_empty() {
-                return Err(err(format!("{path}.cluster"), "must not be empty"));
-            }
-            Some(Failover::new(&base, n))
-        }
-    };
+    let failover = failover::compile_model(targets.len(), m.cluster, &m.name, path)?;
     Ok(Model {
         name: m.name,
         owned_by: m.owned_by.unwrap_or_else(|| "modelmux".to_string()),

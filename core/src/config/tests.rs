@@ -109,3 +109,54 @@ fn stream_usage_is_an_openai_option() {
     v["providers"][1]["stream_usage"] = json!(false);
     expect_err(v, "providers[1].stream_usage", "only valid");
 }
+
+#[test]
+fn unweighted_targets_are_an_order_of_preference_with_rotations() {
+    let mut v = base();
+    v["models"][1]["targets"][0].as_object_mut().unwrap().remove("weight");
+    v["models"][1]["targets"][1].as_object_mut().unwrap().remove("weight");
+    let c = load(&v).unwrap();
+    let (_, m) = c.model("mix").unwrap();
+    assert_eq!(m.targets.iter().map(|t| t.weight).collect::<Vec<_>>(), vec![1, 0]);
+    assert!((0..5).all(|t| m.pick(t).unwrap().0 == 0));
+    let f = m.failover.as_ref().unwrap();
+    assert_eq!(f.rotations, vec!["modelmux_mix_0", "modelmux_mix_1"]);
+    assert!(c.model("gpt").unwrap().1.failover.is_none());
+    assert_eq!(c.failover, FailoverSettings::default());
+}
+
+#[test]
+fn failover_mistakes_are_named() {
+    let mut v = base();
+    v["models"][1]["targets"][1]["provider"] = json!("oa");
+    expect_err(v, "models[1].targets[1].provider", "listed twice");
+    let mut v = base();
+    v["models"][0]["cluster"] = json!("x");
+    expect_err(v, "models[0].cluster", "two or more targets");
+    let mut v = base();
+    v["models"][1]["cluster"] = json!("c");
+    v["providers"][0]["cluster"] = json!("c_0");
+    expect_err(v, "models[1].cluster", "also used by");
+    let mut v = base();
+    v["failover"] = json!({"ejection_ms": 0});
+    expect_err(v, "failover.ejection_ms", "above 0");
+    let mut v = base();
+    v["failover"] = json!({"retries": 2});
+    expect_err(v, "failover.retries", "unknown field");
+    let mut v = base();
+    v["providers"][0]["endpoint"] = json!({"address": "10.0.0.1:http"});
+    expect_err(v, "providers[0].endpoint.address", "port");
+}
+
+#[test]
+fn endpoints_default_from_the_host() {
+    let mut v = base();
+    v["providers"][1]["host"] = json!("127.0.0.1:8080");
+    v["providers"][0]["endpoint"] = json!({"address": "10.1.2.3", "ca_file": "/ca.pem"});
+    let c = load(&v).unwrap();
+    let oa = &c.providers[0].endpoint;
+    assert_eq!((oa.address.as_str(), oa.port, oa.tls), ("10.1.2.3", 443, true));
+    assert_eq!((oa.sni.as_str(), oa.ca_file.as_str()), ("api.openai.com", "/ca.pem"));
+    let an = &c.providers[1].endpoint;
+    assert_eq!((an.address.as_str(), an.port, an.tls), ("127.0.0.1", 8080, false));
+}
