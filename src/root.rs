@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use log::{error, info};
 use modelmux_core::config::Config;
-use modelmux_core::session::{Downstream, Upstream, Worker};
+use modelmux_core::session::{Downstream, Upstream, Worker, UPSTREAM_ROOT_ID};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
@@ -22,9 +22,6 @@ use proxy_wasm::types::ContextType;
 use crate::filter::{DownFilter, UpFilter};
 use crate::host::{now_ms, Shared};
 use crate::metrics::Metrics;
-
-/// The upstream role's root id.
-pub const UPSTREAM_ROOT_ID: &str = "modelmux-upstream";
 
 struct Loaded {
     config: Vec<u8>,

@@ -5,7 +5,7 @@ use modelmux_core::config::{
     Config, Endpoint, HealthCheck, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
 };
 
-use super::{duration_ms, BUFFER_LIMIT};
+use super::{duration_ms, BUFFER_LIMIT, UPSTREAM_ROOT_ID};
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
 /// Endpoint metadata namespace Envoy matches `transport_socket_matches` on.
@@ -297,7 +297,7 @@ fn push_health_checks<'a>(
 /// The upstream modelmux filter (once per attempt), then the codec.
 fn upstream_filters() -> Node {
     let wasm = map([
-        ("name", s("modelmux-upstream")),
+        ("name", s(UPSTREAM_ROOT_ID)),
         (
             "typed_config",
             typed(
@@ -305,7 +305,7 @@ fn upstream_filters() -> Node {
                 vec![(
                     "config",
                     map([
-                        ("name", s("modelmux-upstream")),
+                        ("name", s(UPSTREAM_ROOT_ID)),
                         ("root_id", s(super::UPSTREAM_ROOT_ID)),
                         ("allow_on_headers_stop_iteration", Node::Bool(true)),
                         ("vm_config", Node::Alias(super::VM_ANCHOR.to_string())),

@@ -10,8 +10,8 @@ use crate::input::{HostPort, Loaded};
 use crate::yaml::{self, commented, map, s, seq, typed, Node};
 
 pub const WASM_TYPE: &str = "envoy.extensions.filters.http.wasm.v3.Wasm";
-pub const DOWNSTREAM_ROOT_ID: &str = "modelmux";
-pub const UPSTREAM_ROOT_ID: &str = "modelmux-upstream";
+pub use modelmux_core::session::DOWNSTREAM_ROOT_ID;
+pub use modelmux_core::session::UPSTREAM_ROOT_ID;
 pub const VM_ID: &str = "modelmux";
 pub const DEFAULT_WASM: &str = "target/wasm32-wasip1/release/modelmux.wasm";
 /// Listener and cluster connection buffers: whole bodies are buffered.

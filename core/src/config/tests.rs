@@ -113,11 +113,20 @@ fn stream_usage_is_an_openai_option() {
 #[test]
 fn unweighted_targets_are_an_order_of_preference_with_rotations() {
     let mut v = base();
-    v["models"][1]["targets"][0].as_object_mut().unwrap().remove("weight");
-    v["models"][1]["targets"][1].as_object_mut().unwrap().remove("weight");
+    v["models"][1]["targets"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("weight");
+    v["models"][1]["targets"][1]
+        .as_object_mut()
+        .unwrap()
+        .remove("weight");
     let c = load(&v).unwrap();
     let (_, m) = c.model("mix").unwrap();
-    assert_eq!(m.targets.iter().map(|t| t.weight).collect::<Vec<_>>(), vec![1, 0]);
+    assert_eq!(
+        m.targets.iter().map(|t| t.weight).collect::<Vec<_>>(),
+        vec![1, 0]
+    );
     assert!((0..5).all(|t| m.pick(t).unwrap().0 == 0));
     let f = m.failover.as_ref().unwrap();
     assert_eq!(f.rotations, vec!["modelmux_mix_0", "modelmux_mix_1"]);
@@ -155,8 +164,17 @@ fn endpoints_default_from_the_host() {
     v["providers"][0]["endpoint"] = json!({"address": "10.1.2.3", "ca_file": "/ca.pem"});
     let c = load(&v).unwrap();
     let oa = &c.providers[0].endpoint;
-    assert_eq!((oa.address.as_str(), oa.port, oa.tls), ("10.1.2.3", 443, true));
-    assert_eq!((oa.sni.as_str(), oa.ca_file.as_str()), ("api.openai.com", "/ca.pem"));
+    assert_eq!(
+        (oa.address.as_str(), oa.port, oa.tls),
+        ("10.1.2.3", 443, true)
+    );
+    assert_eq!(
+        (oa.sni.as_str(), oa.ca_file.as_str()),
+        ("api.openai.com", "/ca.pem")
+    );
     let an = &c.providers[1].endpoint;
-    assert_eq!((an.address.as_str(), an.port, an.tls), ("127.0.0.1", 8080, false));
+    assert_eq!(
+        (an.address.as_str(), an.port, an.tls),
+        ("127.0.0.1", 8080, false)
+    );
 }

@@ -38,6 +38,9 @@ pub const FAILOVER_HEADER: &str = "x-modelmux-failover";
 pub const STATUS_HEADER: &str = "x-modelmux-status";
 /// Response header naming the provider that answered (kept for the client).
 pub const PROVIDER_HEADER: &str = "x-modelmux-provider";
+/// Root ids of the two roles (the `root_id` of each wasm filter).
+pub const DOWNSTREAM_ROOT_ID: &str = "modelmux";
+pub const UPSTREAM_ROOT_ID: &str = "modelmux-upstream";
 /// The header that ties an upstream attempt to its downstream request.
 pub const REQUEST_ID: &str = "x-request-id";
 
