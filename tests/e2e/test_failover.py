@@ -153,13 +153,31 @@ def test_every_target_refusing_is_an_openai_error(client):
     assert err["type"] == "server_error"
 
 
-def test_no_failover_after_the_first_byte(client):
-    headers = {"x-mock-only": "openai", "x-mock-cut-after": "2"}
-    resp = client.chat("oa-an", stream=True, headers=headers)
+@pytest.mark.parametrize("model", sorted(DIRECTIONS))
+def test_no_failover_after_the_first_byte(client, model):
+    """A provider that fails mid-stream, after content reached the client:
+    the stream ends with an OpenAI error event and no [DONE]; the second
+    target is never asked (the response had started)."""
+    first, second, _ = DIRECTIONS[model]
+    # Paced, so content reaches the client before the error does (an error
+    # that arrives together with the first content still fails over).
+    headers = {"x-mock-only": first, "x-mock-stream-error": "1", "x-mock-event-delay-ms": "150"}
+    resp = client.chat(model, stream=True, headers=headers)
     result = support.read_sse(resp)
     assert result.status == 200
     assert not result.done
-    assert client.seen("anthropic") == [], "a stream already under way must not be retried"
+    payloads = [json.loads(d) for d in result.data]
+    assert support.stream_text([p for p in payloads if "choices" in p]), payloads
+    assert "error" in payloads[-1], payloads[-1]
+    assert client.seen(second) == [], "a stream already under way must not be retried"
+
+
+def test_a_stream_cut_after_the_first_byte_is_not_retried(client):
+    headers = {"x-mock-only": "openai", "x-mock-cut-after": "2", "x-mock-event-delay-ms": "150"}
+    resp = client.chat("oa-an", stream=True, headers=headers)
+    result = support.read_sse(resp)
+    assert not result.done
+    assert client.seen("anthropic") == []
 
 
 def test_client_errors_are_not_retried(client):
