@@ -408,3 +408,30 @@ fn a_body_over_the_retry_buffer_is_refused_and_logged() {
     let out = run(&w, CLIENT, &chat("smart", false), |_, _| panic!("not sent"));
     assert_eq!(out.status, 413);
 }
+
+#[test]
+fn a_held_stream_is_the_same_under_every_split() {
+    let Answer::Respond { chunks, .. } = anthropic_stream() else {
+        unreachable!()
+    };
+    let whole = chunks.concat();
+    let run_with = |pieces: Vec<Vec<u8>>| {
+        let w = worker();
+        let answer = Answer::Respond {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            chunks: pieces,
+        };
+        let out = run(&w, CLIENT, &chat("rev", true), |_, _| answer.clone());
+        (out.status, out.text())
+    };
+    let reference = run_with(vec![whole.clone()]);
+    assert_eq!(reference.0, 200);
+    assert!(reference.1.contains("\"streamed\"") && reference.1.ends_with("data: [DONE]\n\n"));
+    for cut in 1..whole.len() {
+        let pieces = vec![whole[..cut].to_vec(), whole[cut..].to_vec()];
+        assert_eq!(run_with(pieces), reference, "split at byte {cut}");
+    }
+    let bytes = whole.iter().map(|b| vec![*b]).collect();
+    assert_eq!(run_with(bytes), reference, "one byte at a time");
+}
