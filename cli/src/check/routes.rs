@@ -214,7 +214,7 @@ fn check_effective_buffer(fo: &RouteRef, listener: &Value, loaded: &Loaded, p: &
     if conn < want {
         p.add(
             &fo.loc,
-            format!("no per_request_buffer_limit_bytes, so the retry buffer is the listener's {conn} bytes, below failover.retry_buffer_bytes ({want}); set it to at least {want} (e.g. {BUFFER_LIMIT})"),
+            format!("no request_body_buffer_limit, so the retry buffer is the listener's {conn} bytes, below failover.retry_buffer_bytes ({want}); set it to at least {want} (e.g. {BUFFER_LIMIT})"),
         );
     }
 }

@@ -326,6 +326,13 @@ fn small_buffer_limits_are_reported() {
     expect(
         DEMO,
         |doc| {
+            routes_mut(doc)[0]["request_body_buffer_limit"] = json!(300);
+        },
+        &["routes[0].request_body_buffer_limit: 300 is below"],
+    );
+    expect(
+        DEMO,
+        |doc| {
             routes_mut(doc)[1]["request_body_buffer_limit"] = json!("4096");
         },
         &["routes[1].request_body_buffer_limit: 4096 is below"],
@@ -333,11 +340,11 @@ fn small_buffer_limits_are_reported() {
     expect(
         DEMO,
         |doc| {
-            routes_mut(doc)[0].as_object_mut().unwrap().remove("per_request_buffer_limit_bytes");
+            routes_mut(doc)[0].as_object_mut().unwrap().remove("request_body_buffer_limit");
             let l = &mut doc["static_resources"]["listeners"][0];
             l.as_object_mut().unwrap().remove("per_connection_buffer_limit_bytes");
         },
-        &["routes[0]: no per_request_buffer_limit_bytes, so the retry buffer is the listener's 1048576 bytes"],
+        &["routes[0]: no request_body_buffer_limit, so the retry buffer is the listener's 1048576 bytes"],
     );
     // Unset on the route but a large listener limit is fine.
     let mut doc = rendered(DEMO);

@@ -175,7 +175,7 @@ fn failover_route(config: &Config) -> Option<Node> {
             ("route", route_action(config, Some(retry))),
             ("request_headers_to_remove", headers_to_remove(config)),
             (
-                "per_request_buffer_limit_bytes",
+                "request_body_buffer_limit",
                 commented(
                     &[
                         "The router replays the body from a copy kept up to this size; a",

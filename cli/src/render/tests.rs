@@ -138,7 +138,7 @@ fn failover_route_comes_first_with_the_retry_policy() {
         fo["match"],
         json!({"prefix": "/", "headers": [{"name": "x-modelmux-failover", "present_match": true}]})
     );
-    assert_eq!(fo["per_request_buffer_limit_bytes"], 10485760);
+    assert_eq!(fo["request_body_buffer_limit"], 10485760);
     let remove = json!(["x-modelmux-cluster", "x-modelmux-failover"]);
     assert_eq!(fo["request_headers_to_remove"], remove);
     let rp = &fo["route"]["retry_policy"];
