@@ -9,6 +9,7 @@ request really tries the first target; test_health.py covers ejection.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -214,8 +215,6 @@ def test_a_body_over_the_retry_buffer_is_refused_not_silently_unretried(client):
 
 
 def test_stats_count_attempts_failures_and_failovers(client):
-    import time
-
     time.sleep(1.2)
     base = client.stats()
     for _ in range(3):
@@ -243,14 +242,14 @@ def access_lines(client) -> list[dict]:
 
 
 def test_access_log_shows_model_provider_attempts_and_status(client):
-    support.wait_until(lambda: len(access_lines(client)) > 0, 10, what="access log")
-    import time
+    rid = f"access-log-{time.monotonic_ns()}"
+    resp = client.chat("oa-an", headers={"x-mock-only": "openai", "x-mock-status": "503", "x-request-id": rid})
+    assert resp.status_code == 200
 
-    time.sleep(0.5)
-    before = len(access_lines(client))
-    client.chat("oa-an", headers={"x-mock-only": "openai", "x-mock-status": "503"})
-    support.wait_until(lambda: len(access_lines(client)) > before, 10, what="access log line")
-    entry = access_lines(client)[before]
+    def line():
+        return next((e for e in access_lines(client) if e.get("request_id") == rid), None)
+
+    entry = support.wait_until(line, 10, what="access log line")
     assert entry["model"] == "oa-an"
     assert entry["provider"] == "an"
     assert str(entry["attempts"]) == "2"

@@ -11,11 +11,12 @@ use crate::yaml::{commented, map, s, seq, typed, Node};
 pub const CREDENTIAL_HEADERS: &[&str] = &modelmux_core::gateway::headers::CLIENT_CREDENTIALS;
 
 /// The access log's JSON keys and their Envoy format strings. Request
-/// headers are deliberately absent: the upstream filter writes provider
-/// keys into the same header map the log reads.
+/// headers other than the request id are deliberately absent: the upstream
+/// filter writes provider keys into the same header map the log reads.
 pub fn access_log_format() -> Vec<(&'static str, &'static str)> {
     vec![
         ("start_time", "%START_TIME%"),
+        ("request_id", "%REQ(X-REQUEST-ID)%"),
         ("method", "%REQ(:METHOD)%"),
         ("path", "%REQ(:PATH)%"),
         ("status", "%RESPONSE_CODE%"),

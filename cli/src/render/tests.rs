@@ -357,7 +357,8 @@ fn bootstrap_listener_admin_and_access_log() {
     let format = log["typed_config"]["log_format"]["json_format"]
         .as_object()
         .unwrap();
-    assert_eq!(format.len(), 11);
+    assert_eq!(format.len(), 12);
+    assert_eq!(format["request_id"], "%REQ(X-REQUEST-ID)%");
     assert_eq!(format["attempts"], "%UPSTREAM_REQUEST_ATTEMPT_COUNT%");
     assert_eq!(
         format["provider"],
