@@ -22,6 +22,9 @@ MODELS = [
     fe.model("tri", "oa", "an", "ob"),
     fe.model("refused", "dead", "an"),
     fe.model("tls", "ot", "at"),
+    # Its first rotation's YAML is tampered with below (endpoint metadata
+    # naming a provider the filter does not know).
+    fe.model("mismatch", "oa", "an"),
 ]
 
 FAILOVER = {"attempt_timeout_ms": 1500, "consecutive_failures": 1000000, "retry_buffer_bytes": 65536}
@@ -39,9 +42,18 @@ def fmock(workdir, pki):
     proc.stop()
 
 
+def tamper(yaml: str) -> str:
+    """Points the first endpoint of `modelmux_mismatch_0` at provider `ghost`."""
+    at = yaml.index("name: modelmux_mismatch_0")
+    meta = yaml.index("modelmux: { provider: oa }", at)
+    return yaml[:meta] + "modelmux: { provider: ghost }" + yaml[meta + len("modelmux: { provider: oa }"):]
+
+
 @pytest.fixture(scope="module")
 def gw(workdir, fmock, pki):
-    envoy = fe.start_envoy(workdir, "envoy-failover", fe.filter_config(fmock, pki, MODELS, FAILOVER))
+    cfg = fe.filter_config(fmock, pki, MODELS, FAILOVER)
+    envoy = support.EnvoyProcess(workdir, "envoy-failover", extra_args=["--concurrency", "2"])
+    envoy.start(tamper(support.render_yaml(cfg)))
     yield fe.Client(envoy, fmock)
     envoy.stop()
 
@@ -254,6 +266,16 @@ def test_access_log_shows_model_provider_attempts_and_status(client):
     assert entry["provider"] == "an"
     assert str(entry["attempts"]) == "2"
     assert str(entry["status"]) == "200"
+
+
+def test_an_endpoint_the_config_does_not_know_is_an_error_not_a_guess(client):
+    resp = client.chat("mismatch")
+    err = support.assert_openai_error(resp, 502, code="gateway_config_mismatch")
+    assert "configuration" in err["message"]
+    assert client.seen("openai") == [] and client.seen("anthropic") == []
+    assert "metadata modelmux.provider is `ghost`" in client.envoy.log()
+    time.sleep(1.2)
+    assert client.stats().get("wasmcustom.modelmux.config_mismatch", 0) >= 1
 
 
 def test_no_provider_key_in_envoy_output(gw):

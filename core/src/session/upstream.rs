@@ -121,10 +121,11 @@ impl Upstream {
 
     fn mismatch(&mut self, w: &Worker, host: &mut dyn Host, model: usize, provider: Option<&str>) {
         let name = w.cfg.models.get(model).map_or("", |m| m.name.as_str());
+        let provider = provider.map_or("missing".to_string(), |p| format!("`{p}`"));
         host.log(
             Level::Warn,
             &format!(
-                "modelmux: an attempt for model `{name}` landed on an endpoint whose metadata {METADATA_NAMESPACE}.{METADATA_PROVIDER_KEY} is {provider:?}, which the model's targets do not list; the Envoy YAML and the filter JSON disagree (run `modelmux check`)"
+                "modelmux: an attempt for model `{name}` landed on an endpoint whose metadata {METADATA_NAMESPACE}.{METADATA_PROVIDER_KEY} is {provider}, which the model's targets do not list; the Envoy YAML and the filter JSON disagree (run `modelmux check`)"
             ),
         );
         self.reject_mismatch(w, host);

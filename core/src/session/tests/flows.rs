@@ -380,7 +380,7 @@ fn an_unknown_endpoint_is_a_clear_error_not_a_wrong_translation() {
         .logs
         .borrow()
         .iter()
-        .any(|(_, m)| m.contains("\"ghost\"")));
+        .any(|(_, m)| m.contains("provider is `ghost`")));
 }
 
 #[test]
