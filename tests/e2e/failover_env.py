@@ -40,7 +40,12 @@ PROVIDERS = {
     "at": ("anthropic-tls", "anthropic"),
     # Nothing listens on its port: connections are refused.
     "dead": (None, "openai"),
+    # The same two, with active health checks.
+    "dead-hc": (None, "openai"),
+    "an-hc": ("anthropic", "anthropic"),
 }
+
+HEALTH_CHECKED = {"dead-hc", "an-hc"}
 
 KEYS = {"openai": "MOCK_OPENAI_KEY", "anthropic": "MOCK_ANTHROPIC_KEY"}
 UPSTREAM_MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
@@ -83,6 +88,8 @@ def provider(name: str, mock: support.MockProcess, pki: Path, dead_port: int) ->
         port = dead_port if label is None else mock.ports[label]
         entry["host"] = f"127.0.0.1:{port}"
         entry["endpoint"] = {"tls": False}
+    if name in HEALTH_CHECKED:
+        entry["health_check"] = {"path": "/_mock/health", "interval_ms": 200}
     return entry
 
 

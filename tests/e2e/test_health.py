@@ -19,6 +19,7 @@ MODELS = [
     fe.model("eject", "oe", "an"),
     fe.model("ra", "ora", "an"),
     fe.model("split", "oa", "as", weights=[10, 90]),
+    fe.model("hc", "dead-hc", "an-hc"),
 ]
 EJECTION_MS = 3000
 FAILOVER = {"attempt_timeout_ms": 2000, "consecutive_failures": 3, "ejection_ms": EJECTION_MS,
@@ -142,3 +143,23 @@ def test_weighted_split_holds_and_routes_around_an_ejected_side(client):
     assert set(fan_out(client, "split", 50)) == {200}
     assert client.seen("anthropic-split") == []
     assert len(client.seen("openai")) == 50
+
+
+def test_active_health_checks_take_a_dead_target_out_before_any_request(client):
+    unhealthy = "cluster.modelmux_hc_0.health_check.failure"
+    support.wait_until(lambda: client.stats().get(unhealthy, 0) >= 2, 10, what="health check failures")
+    time.sleep(1.2)
+    base = client.stats()
+    assert set(fan_out(client, "hc", 20)) == {200}
+    time.sleep(1.5)
+    now = client.stats()
+    key = "wasmcustom.modelmux.m.hc.p.{}.attempts"
+    assert now.get(key.format("dead-hc"), 0) - base.get(key.format("dead-hc"), 0) == 0
+    assert now.get(key.format("an-hc"), 0) - base.get(key.format("an-hc"), 0) == 20
+
+
+def test_no_provider_key_in_envoy_output(gw):
+    log = gw.envoy.log()
+    assert log
+    for key in (support.MOCK_OPENAI_KEY, support.MOCK_ANTHROPIC_KEY):
+        assert key not in log, f"provider key {key!r} appears in Envoy's output {gw.envoy.log_path}"

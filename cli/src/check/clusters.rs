@@ -169,6 +169,7 @@ fn check_rotation(
         }
     }
     check_outlier(c, loc, p);
+    check_retry_room(c, loc, p);
 }
 
 /// One endpoint of a rotation: its metadata, address and TLS.
@@ -216,6 +217,26 @@ fn check_outlier(c: &Value, loc: &str, p: &mut Problems) {
         p.add(
             &format!("{loc}.outlier_detection"),
             format!("max_ejection_percent {percent} can block every ejection in a small cluster; use 100 (or always_eject_one_host: true)"),
+        );
+    }
+}
+
+/// Failovers are retries: the default circuit breaker (3 concurrent retries
+/// per cluster) refuses most of them under load.
+fn check_retry_room(c: &Value, loc: &str, p: &mut Problems) {
+    let thresholds = items(c, &["circuit_breakers", "thresholds"]);
+    let default = thresholds.iter().find(|t| {
+        t.get("priority")
+            .and_then(Value::as_str)
+            .is_none_or(|v| v == "DEFAULT")
+    });
+    let room = default.is_some_and(|t| {
+        t.get("retry_budget").is_some() || uint(t.get("max_retries")).is_some_and(|n| n >= 64)
+    });
+    if !room {
+        p.add(
+            &format!("{loc}.circuit_breakers"),
+            "no retry_budget (or max_retries >= 64) on the DEFAULT priority: Envoy allows 3 concurrent retries per cluster, so under load failovers are refused (upstream_rq_retry_overflow)",
         );
     }
 }

@@ -163,6 +163,14 @@ fn missing_or_bad_clusters_are_reported() {
         },
         &["modelmux_smart_0].outlier_detection: max_ejection_percent 10"],
     );
+    expect(
+        DEMO,
+        |doc| {
+            let c = cluster_mut(doc, "modelmux_smart_1");
+            c.as_object_mut().unwrap().remove("circuit_breakers");
+        },
+        &["clusters[modelmux_smart_1].circuit_breakers: no retry_budget"],
+    );
 }
 
 #[test]

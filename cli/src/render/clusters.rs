@@ -99,6 +99,7 @@ fn rotation_cluster(config: &Config, model: &str, name: &str, order: &[&Provider
     }
     entries.extend(common_limits());
     entries.push(("outlier_detection", outlier_detection(config)));
+    entries.push(("circuit_breakers", retry_budget()));
     push_health_checks(
         &mut entries,
         order,
@@ -225,6 +226,30 @@ pub fn tls_socket(ep: &Endpoint) -> Node {
     ])
 }
 
+/// Envoy allows 3 concurrent retries per cluster by default, so under load
+/// most failovers would be refused (`upstream_rq_retry_overflow`) and the
+/// client would get the first target's 503. A budget as large as the active
+/// requests never blocks a failover: each request has at most one retry in
+/// flight.
+fn retry_budget() -> Node {
+    commented(
+        &[
+            "Failover is a retry: Envoy's default of 3 concurrent retries per cluster",
+            "would refuse most of them under load (upstream_rq_retry_overflow).",
+        ],
+        map([(
+            "thresholds",
+            seq([map([(
+                "retry_budget",
+                map([
+                    ("budget_percent", map([("value", Node::Int(100))])),
+                    ("min_retry_concurrency", Node::Int(64)),
+                ]),
+            )])]),
+        )]),
+    )
+}
+
 fn outlier_detection(config: &Config) -> Node {
     let f = &config.failover;
     let n = || Node::Int(u64::from(f.consecutive_failures));
@@ -270,6 +295,9 @@ fn health_checks(members: &[&Provider]) -> Result<Option<Node>, &'static [&'stat
     let check = map([
         ("timeout", s("1s")),
         ("interval", s(duration_ms(interval))),
+        // Envoy checks idle clusters only every 60 s by default; a fallback
+        // target is idle until it is needed, which is when it must be known.
+        ("no_traffic_interval", s(duration_ms(interval))),
         ("unhealthy_threshold", Node::Int(2)),
         ("healthy_threshold", Node::Int(1)),
         ("http_health_check", map([("path", s(&first.path))])),

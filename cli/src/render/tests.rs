@@ -256,8 +256,13 @@ fn rotation_clusters_eject_and_run_the_upstream_filter() {
     assert_eq!(c["per_connection_buffer_limit_bytes"], 10485760);
     assert_eq!(
         c["health_checks"],
-        json!([{"timeout": "1s", "interval": "1s", "unhealthy_threshold": 2, "healthy_threshold": 1,
+        json!([{"timeout": "1s", "interval": "1s", "no_traffic_interval": "1s",
+                "unhealthy_threshold": 2, "healthy_threshold": 1,
                 "http_health_check": {"path": "/_mock/health"}}])
+    );
+    assert_eq!(
+        c["circuit_breakers"],
+        json!({"thresholds": [{"retry_budget": {"budget_percent": {"value": 100}, "min_retry_concurrency": 64}}]})
     );
     let opts = &c["typed_extension_protocol_options"][HTTP_OPTIONS];
     assert_eq!(
