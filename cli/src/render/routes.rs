@@ -151,7 +151,13 @@ fn retry_policy(config: &Config, retries: u64) -> Node {
         ("host_selection_retry_max_attempts", Node::Int(3)),
         (
             "retry_back_off",
-            map([("base_interval", s("0.01s")), ("max_interval", s("0.05s"))]),
+            commented(
+                &[
+                    "A retry goes to another provider, so there is nothing to back off",
+                    "from; Envoy's default (25 ms, jittered) would only add latency.",
+                ],
+                map([("base_interval", s("0.001s")), ("max_interval", s("0.005s"))]),
+            ),
         ),
     ])
 }

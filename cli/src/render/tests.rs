@@ -161,7 +161,7 @@ fn failover_route_comes_first_with_the_retry_policy() {
     assert_eq!(rp["host_selection_retry_max_attempts"], 3);
     assert_eq!(
         rp["retry_back_off"],
-        json!({"base_interval": "0.01s", "max_interval": "0.05s"})
+        json!({"base_interval": "0.001s", "max_interval": "0.005s"})
     );
     assert_eq!(fo["route"]["cluster_header"], "x-modelmux-cluster");
     assert_eq!(fo["route"]["timeout"], "300s");
