@@ -4,9 +4,9 @@
 //! crossing, not the work inside the filter, dominates the filter's cost. So
 //! the shell reads the request headers once and writes the final set once,
 //! and this module decides what that set is: the client's headers minus its
-//! credentials, `accept-encoding` (bodies must come back readable) and any
-//! routing header the client tried to set, plus the routing, authority, path
-//! and provider headers.
+//! credentials, `accept-encoding` (bodies must come back readable), Envoy's
+//! `x-envoy-*` control headers and any routing header the client tried to
+//! set, plus the routing, authority, path and provider headers.
 
 /// Client credentials that must never reach a provider.
 pub const CLIENT_CREDENTIALS: [&str; 4] =
@@ -16,6 +16,9 @@ pub const CLIENT_CREDENTIALS: [&str; 4] =
 fn dropped(name: &str, cluster_header: &str) -> bool {
     CLIENT_CREDENTIALS.contains(&name)
         || name == "accept-encoding"
+        // Envoy acts on x-envoy-* request headers (retry policy, timeouts):
+        // the route's policy is the operator's, not the client's.
+        || name.starts_with("x-envoy-")
         || name == cluster_header
         || name == crate::session::FAILOVER_HEADER
 }
@@ -96,6 +99,8 @@ mod tests {
             ("x-api-key", "client"),
             ("accept-encoding", "gzip"),
             ("x-modelmux-cluster", "evil"),
+            ("x-envoy-max-retries", "9"),
+            ("x-modelmux-failover", "1"),
             ("content-type", "text/plain"),
             ("content-length", "10"),
             ("x-trace", "1"),

@@ -364,7 +364,8 @@ impl Downstream {
                 w.stats.add(f.model, target, Counter::Requests, 1);
                 w.stats
                     .add(f.model, target, Counter::Errors, u64::from(!ok));
-                if FailureClass::of_status(status).is_some() || status == 0 {
+                // No status: the client went away first, nothing was exhausted.
+                if FailureClass::of_status(status).is_some() {
                     w.stats.add(f.model, target, Counter::Exhausted, 1);
                 }
             }

@@ -208,6 +208,30 @@ fn a_to_b_to_a_never_leaks_a_foreign_key() {
 }
 
 #[test]
+fn client_retry_and_routing_headers_are_not_honoured() {
+    let w = worker();
+    let mut client = CLIENT.to_vec();
+    client.extend([
+        ("x-envoy-max-retries", "7"),
+        ("x-envoy-retry-on", "4xx"),
+        ("x-modelmux-failover", "1"),
+    ]);
+    let out = run(&w, &client, &chat("gpt", false), |_, _| openai_ok());
+    assert_eq!(out.status, 200);
+    assert!(out.sent[0]
+        .headers
+        .iter()
+        .all(|(n, _)| !n.starts_with("x-envoy-") && n != "x-modelmux-failover"));
+    let mut d = crate::session::Downstream::default();
+    let body = chat("tri", false);
+    let mut dh = super::fake::FakeHost::with_request(&client, &body);
+    d.on_request_headers(&w, &mut dh, false);
+    d.on_request_body(&w, &mut dh, body.len(), true);
+    assert_eq!(dh.req("x-envoy-max-retries"), Some("2"));
+    assert_eq!(dh.req("x-envoy-retry-on"), None);
+}
+
+#[test]
 fn every_target_failing_returns_the_last_real_status() {
     let w = worker();
     let out = run(&w, CLIENT, &chat("smart", false), |p, _| match p {
