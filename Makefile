@@ -67,7 +67,7 @@ fmt:
 	$(CARGO) fmt --all
 
 unit:
-	$(CARGO) test -p modelmux-core -p modelmux-mock
+	$(CARGO) test -p modelmux-core -p modelmux-mock -p modelmux-cli
 	$(MAKE) --no-print-directory unit-wasm
 
 # The core's tests compiled to the filter's target, run under Node's WASI
