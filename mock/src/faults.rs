@@ -197,6 +197,29 @@ pub fn with_retry_after(resp: Response, faults: &Faults, millis: bool) -> Respon
 
 /// Whether the request body asks for a stream (`"stream": true`); used by
 /// injected faults that run before the body is validated.
+/// How one provider's mock answers injected faults.
+pub struct FaultReplies {
+    /// The native error body for a status.
+    pub error: fn(u16) -> Response,
+    /// A 200 with the provider's overloaded error (`true`: as a stream).
+    pub overloaded: fn(bool) -> Response,
+    /// Also send `retry-after-ms` (OpenAI does).
+    pub retry_after_ms: bool,
+}
+
+/// The response an injected fault replaces the real one with, if any.
+pub fn injected(req: &Request, faults: &Faults, replies: &FaultReplies) -> Option<Response> {
+    if faults.reset {
+        return Some(Response::reset());
+    }
+    let resp = match faults.error_status() {
+        Some(status) => (replies.error)(status),
+        None if faults.overloaded => (replies.overloaded)(wants_stream(req)),
+        None => return None,
+    };
+    Some(with_retry_after(resp, faults, replies.retry_after_ms))
+}
+
 pub fn wants_stream(req: &Request) -> bool {
     serde_json::from_slice::<serde_json::Value>(&req.body)
         .is_ok_and(|v| v.get("stream") == Some(&serde_json::Value::Bool(true)))

@@ -101,25 +101,18 @@ pub fn overloaded(stream: bool) -> Response {
     Response::raw_json(200, OVERLOADED.as_bytes().to_vec())
 }
 
-/// The response an injected fault replaces the real one with, if any.
-fn injected(req: &Request, faults: &Faults) -> Option<Response> {
-    if faults.reset {
-        return Some(Response::reset());
-    }
-    let resp = match faults.error_status() {
-        Some(status) => error_for_status(status, &fault_message(status)),
-        None if faults.overloaded => overloaded(faults::wants_stream(req)),
-        None => return None,
-    };
-    Some(faults::with_retry_after(resp, faults, false))
-}
+const REPLIES: faults::FaultReplies = faults::FaultReplies {
+    error: |status| error_for_status(status, &fault_message(status)),
+    overloaded,
+    retry_after_ms: false,
+};
 
 /// Handles one request on the Anthropic listener.
 pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     if let Err(resp) = gate(state, req) {
         return resp;
     }
-    if let Some(resp) = injected(req, faults) {
+    if let Some(resp) = faults::injected(req, faults, &REPLIES) {
         return resp;
     }
     if faults.garbage {
