@@ -41,7 +41,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -52,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.bodies import anthropic_body, openai_body, user_text_for
+from lib import entry
 from lib.errors import BenchError
 from lib.mockctl import set_fault
 from lib.numbers import percentile
@@ -1092,16 +1092,5 @@ def main() -> int:
             log(f"configs and logs kept in {work}")
 
 
-def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench: FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    entry.run(main, "bench")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from pathlib import Path
 from lib.admin import stats
 from lib.bodies import filler, openai_body
 from lib.client import LoadResult, run_load
+from lib import entry
 from lib.errors import BenchError
 from lib.mockctl import clear_fault, set_fault
 from lib.numbers import percentile
@@ -314,16 +314,5 @@ def main() -> int:
             log(f"config, bootstrap and logs kept in {work}")
 
 
-def _on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"reliability: FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    entry.run(main, "reliability")
