@@ -69,6 +69,9 @@ pub struct Guard {
     /// Stream: translated output not yet released.
     out: Vec<u8>,
     released: bool,
+    /// A stream that failed before it started was replaced by a JSON
+    /// error: whatever the provider still sends is dropped.
+    discard: bool,
     verdict: Option<Verdict>,
 }
 
@@ -80,6 +83,7 @@ impl Guard {
             fed: 0,
             out: Vec::new(),
             released: false,
+            discard: false,
             verdict: None,
         }
     }
@@ -137,7 +141,7 @@ impl ResponseFlow {
         };
         guard.failure = FailureClass::of_status(status).map(|c| (c, edit.status.unwrap_or(status)));
         // A tail observer would let the head out: read the whole body.
-        if edit.mode == BodyMode::Tail(0) || matches!(edit.mode, BodyMode::Tail(_)) {
+        if matches!(edit.mode, BodyMode::Tail(_)) {
             edit.mode = BodyMode::Buffer;
             self.mode = Some(BodyMode::Tail(usize::MAX));
         } else {
@@ -156,6 +160,10 @@ impl ResponseFlow {
             return Flow::Continue;
         };
         self.complete |= end;
+        if self.guard.as_ref().is_some_and(|g| g.discard) {
+            host.set_response_body(size, &[]);
+            return Flow::Continue;
+        }
         if self.guard.as_ref().is_some_and(|g| !g.released) {
             return match mode {
                 BodyMode::Stream => self.hold_stream(host, size, end),
@@ -249,6 +257,7 @@ impl ResponseFlow {
             if let Some(edit) = &mut self.held {
                 edit.content_type = Some(JSON);
             }
+            guard.discard = true;
             self.release(
                 host,
                 Some((FailureClass::Overloaded, 503)),
@@ -300,11 +309,9 @@ impl ResponseFlow {
         apply_edit(host, &edit, len);
         host.set_response_header(STATUS_HEADER, Some(&client_status.to_string()));
         host.set_response_header(PROVIDER_HEADER, Some(&guard.provider));
-        if let Some(mode) = &mut self.mode {
-            if *mode == BodyMode::Buffer || matches!(mode, BodyMode::Tail(_)) {
-                // The whole body has been handled; pass anything else on.
-                self.mode = None;
-            }
+        if !matches!(self.mode, Some(BodyMode::Stream)) {
+            // The whole body has been handled; pass anything else on.
+            self.mode = None;
         }
     }
 }

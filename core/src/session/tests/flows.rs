@@ -459,3 +459,28 @@ fn a_held_stream_is_the_same_under_every_split() {
     let bytes = whole.iter().map(|b| vec![*b]).collect();
     assert_eq!(run_with(bytes), reference, "one byte at a time");
 }
+
+#[test]
+fn a_stream_failing_first_on_the_last_attempt_is_one_clean_json_error() {
+    let w = worker();
+    let err =
+        br#"data: {"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}
+
+"#;
+    let out = run(&w, CLIENT, &chat("rev", true), |p, _| match p {
+        "oa" => respond(
+            200,
+            &[("content-type", "text/event-stream")],
+            &[err, b"data: [DONE]\n\n"],
+        ),
+        _ => error(503, "anthropic", &[]),
+    });
+    assert_eq!(out.status, 503);
+    assert_eq!(out.header("content-type"), Some("application/json"));
+    let v: Value = serde_json::from_slice(&out.body).expect(&out.text());
+    assert_eq!(v["error"]["type"], "server_error");
+    assert_eq!(
+        out.header("content-length"),
+        Some(out.body.len().to_string().as_str())
+    );
+}
