@@ -477,7 +477,7 @@ fn a_stream_failing_first_on_the_last_attempt_is_one_clean_json_error() {
     });
     assert_eq!(out.status, 503);
     assert_eq!(out.header("content-type"), Some("application/json"));
-    let v: Value = serde_json::from_slice(&out.body).expect(&out.text());
+    let v: Value = serde_json::from_slice(&out.body).unwrap_or_else(|_| panic!("{}", out.text()));
     assert_eq!(v["error"]["type"], "server_error");
     assert_eq!(
         out.header("content-length"),
