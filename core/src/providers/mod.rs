@@ -8,6 +8,7 @@
 //! `match` of [`ProviderKind`] and [`Exchange`].
 
 pub mod anthropic;
+pub mod auth;
 pub mod openai;
 
 use crate::config::Provider;

@@ -10,6 +10,7 @@
 //! is then counted only when they send it anyway. Unknown fields pass
 //! through untouched: compatible servers add their own parameters.
 
+pub mod presets;
 mod stream;
 mod tail;
 
