@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod json_out;
 pub mod openai;

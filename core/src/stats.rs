@@ -186,7 +186,7 @@ impl Stats {
         self.add(model, target, Counter::Errors, u64::from(failed));
         self.add(model, target, Counter::InputTokens, usage.input);
         self.add(model, target, Counter::OutputTokens, usage.output);
-        self.add(model, target, Counter::CachedTokens, usage.cached);
+        self.add(model, target, Counter::CachedTokens, usage.cache_read);
         self.add(model, target, Counter::ReasoningTokens, usage.reasoning);
     }
 

@@ -6,9 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use modelmux_core::config::Provider;
-use modelmux_core::gateway::probe::Probe;
-use modelmux_core::providers::anthropic::AnthropicChat;
-use modelmux_core::providers::{BodyEdit, BodyMode, ChatTranslator, ProviderKind, TargetCtx};
+use modelmux_core::providers::{BodyEdit, BodyMode, TargetCtx, Translator};
 use modelmux_core::usage::Usage;
 use serde_json::{json, Value};
 
@@ -41,13 +39,8 @@ struct Run {
     failed: bool,
 }
 
-fn translator(include_usage: bool) -> AnthropicChat {
-    let provider = Provider {
-        cluster: "anthropic".into(),
-        api_key: None,
-        default_max_tokens: 1024,
-        ..Provider::new("claude", ProviderKind::Anthropic, "api.anthropic.com")
-    };
+fn translator(include_usage: bool) -> Box<dyn Translator> {
+    let provider = Provider::new("claude", "anthropic", "api.anthropic.com");
     let target = TargetCtx {
         provider: &provider,
         model: "claude-sonnet-4-5",
@@ -56,13 +49,9 @@ fn translator(include_usage: bool) -> AnthropicChat {
     };
     let body = json!({"model": "smart", "stream": true, "stream_options": {"include_usage": include_usage},
                       "messages": [{"role": "user", "content": "hi"}]});
-    let (mut chat, _) = AnthropicChat::request(
-        &serde_json::to_vec(&body).unwrap(),
-        &Probe::default(),
-        target,
-    )
-    .unwrap();
-    let edit = chat.response_headers(200);
+    let (mut chat, _) =
+        modelmux_core::providers::chat_body(&serde_json::to_vec(&body).unwrap(), target).unwrap();
+    let edit = chat.response_headers(200, &|_| None);
     assert_eq!(edit.mode, BodyMode::Stream);
     assert_eq!(edit.content_type, Some("text/event-stream"));
     assert!(edit.drop_content_length);
@@ -150,9 +139,10 @@ fn text_stream_exact_output() {
     assert_eq!(
         run.usage,
         Usage {
+            cache_write: 0,
             input: 35,
             output: 15,
-            cached: 10,
+            cache_read: 10,
             reasoning: 0
         }
     );
@@ -257,9 +247,10 @@ fn tool_use_stream() {
     assert_eq!(
         run.usage,
         Usage {
+            cache_write: 0,
             input: 472,
             output: 89,
-            cached: 0,
+            cache_read: 0,
             reasoning: 0
         }
     );
@@ -281,9 +272,10 @@ fn error_event_ends_the_stream_with_an_openai_error() {
     assert_eq!(
         run.usage,
         Usage {
+            cache_write: 0,
             input: 8,
             output: 1,
-            cached: 0,
+            cache_read: 0,
             reasoning: 0
         }
     );
@@ -306,17 +298,24 @@ fn thinking_unknown_events_and_crlf() {
     let run = run(&fixture("thinking_crlf"), false, &[]);
     assert!(!run.failed, "{:?}", run.events);
     assert_eq!(text_of(&run), "42");
-    assert_eq!(chunks(&run).len(), 3, "role, text, finish");
+    let c = chunks(&run);
+    assert_eq!(c.len(), 5, "role, reasoning, signature, text, finish");
     assert_eq!(
-        chunks(&run)[2]["choices"][0]["finish_reason"],
-        json!("length")
+        c[1]["choices"][0]["delta"],
+        json!({"reasoning_content": "The user wants a number."})
     );
+    assert_eq!(
+        c[2]["choices"][0]["delta"],
+        json!({"thinking_blocks": [{"type": "thinking", "signature": "EqQBCgIYAhIM"}]})
+    );
+    assert_eq!(c[4]["choices"][0]["finish_reason"], json!("length"));
     assert_eq!(
         run.usage,
         Usage {
+            cache_write: 12,
             input: 42,
             output: 64,
-            cached: 0,
+            cache_read: 0,
             reasoning: 0
         }
     );
@@ -372,7 +371,7 @@ fn empty_final_call_and_late_bytes() {
 #[test]
 fn upstream_error_status_on_stream_request_is_buffered() {
     let mut chat = translator(false);
-    let edit = chat.response_headers(529);
+    let edit = chat.response_headers(529, &|_| None);
     assert_eq!(edit.mode, BodyMode::Buffer);
     assert_eq!(edit.status, Some(503));
     let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::providers::ProviderKind;
+use crate::providers::auth::Auth;
+use crate::providers::Options;
 
 mod failover;
 
@@ -19,8 +20,6 @@ pub use failover::{
 };
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-modelmux-cluster";
-pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
-pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,28 +32,26 @@ struct RawConfig {
     failover: Option<failover::RawFailover>,
 }
 
+/// The fields every provider has; the rest belongs to its `type` and is
+/// parsed, strictly, by that kind's options type.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawProvider {
     name: String,
     #[serde(rename = "type")]
     kind: String,
     cluster: String,
-    host: String,
+    #[serde(default)]
+    host: Option<String>,
     #[serde(default)]
     base_path: Option<String>,
     #[serde(default)]
     api_key_env: Option<String>,
     #[serde(default)]
-    anthropic_version: Option<String>,
-    #[serde(default)]
-    default_max_tokens: Option<u32>,
-    #[serde(default)]
-    stream_usage: Option<bool>,
-    #[serde(default)]
     endpoint: Option<failover::RawEndpoint>,
     #[serde(default)]
     health_check: Option<failover::RawHealthCheck>,
+    #[serde(flatten)]
+    options: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,39 +118,36 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// A compiled upstream provider.
+/// A compiled upstream provider: wire format and options, auth, location.
 #[derive(Debug, Clone)]
 pub struct Provider {
     pub name: String,
-    pub kind: ProviderKind,
     pub cluster: String,
     pub host: String,
     /// Path prefix without trailing slash, e.g. `/v1`.
     pub base_path: String,
-    pub api_key: Option<Secret>,
-    pub anthropic_version: String,
-    pub default_max_tokens: u32,
-    /// OpenAI type: ask streams for usage (`stream_options.include_usage`).
-    pub stream_usage: bool,
+    pub auth: Auth,
+    /// The kind and its options.
+    pub options: Options,
     /// How Envoy reaches it; used by `modelmux render`/`check` only.
     pub endpoint: Endpoint,
     pub health_check: Option<HealthCheck>,
 }
 
 impl Provider {
-    /// A provider with every option at its default (no key, `/v1`, plain
-    /// endpoint at `host`), for tests and tools that build one by hand.
-    pub fn new(name: &str, kind: ProviderKind, host: &str) -> Self {
+    /// A provider of `kind` (a kind or preset name) with every option at its
+    /// default and no key, for tests and tools that build one by hand.
+    pub fn new(name: &str, kind: &str, host: &str) -> Self {
+        let options = Options::parse(kind, serde_json::Value::Object(Default::default()), "$")
+            .unwrap_or_else(|_| Options::OpenAi(crate::providers::openai::Options::default()));
+        let defaults = options.defaults();
         Provider {
             name: name.to_string(),
-            kind,
             cluster: name.to_string(),
             host: host.to_string(),
-            base_path: kind.default_base_path().to_string(),
-            api_key: None,
-            anthropic_version: DEFAULT_ANTHROPIC_VERSION.to_string(),
-            default_max_tokens: DEFAULT_MAX_TOKENS,
-            stream_usage: true,
+            base_path: defaults.base_path.to_string(),
+            auth: Auth::None,
+            options,
             endpoint: Endpoint {
                 address: host.to_string(),
                 port: 443,
@@ -163,6 +157,17 @@ impl Provider {
             },
             health_check: None,
         }
+    }
+
+    /// With this key, sent as the kind's auth scheme requires.
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.auth = Auth::new(self.options.defaults().auth, Some(Secret::new(key)));
+        self
+    }
+
+    /// The registered kind it speaks (`openai` for every preset).
+    pub fn kind(&self) -> &'static str {
+        self.options.kind()
     }
 }
 
@@ -297,20 +302,22 @@ fn compile_provider(
     if p.name.is_empty() {
         return Err(err(format!("{path}.name"), "must not be empty"));
     }
-    let kind = ProviderKind::parse(&p.kind).ok_or_else(|| {
-        err(
-            format!("{path}.type"),
-            format!(
-                "unknown provider type `{}` (known: {})",
-                p.kind,
-                ProviderKind::NAMES.join(", ")
-            ),
-        )
-    })?;
+    let options = Options::parse(&p.kind, serde_json::Value::Object(p.options), path)?;
+    let defaults = options.defaults();
     if p.cluster.is_empty() {
         return Err(err(format!("{path}.cluster"), "must name an Envoy cluster"));
     }
-    if p.host.is_empty() || p.host.contains('/') || p.host.contains(char::is_whitespace) {
+    let host = match (p.host, defaults.host) {
+        (Some(h), _) => h,
+        (None, Some(h)) => h.to_string(),
+        (None, None) => {
+            return Err(err(
+                format!("{path}.host"),
+                format!("required for type `{}`", p.kind),
+            ))
+        }
+    };
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
         return Err(err(
             format!("{path}.host"),
             "must be a host[:port] without scheme or path",
@@ -318,7 +325,7 @@ fn compile_provider(
     }
     let base_path = p
         .base_path
-        .unwrap_or_else(|| kind.default_base_path().to_string());
+        .unwrap_or_else(|| defaults.base_path.to_string());
     if !(base_path.is_empty() || base_path.starts_with('/')) {
         return Err(err(format!("{path}.base_path"), "must start with `/`"));
     }
@@ -329,42 +336,25 @@ fn compile_provider(
                 format!("environment variable `{var}` is not set for the wasm VM (vm_config.environment_variables)"),
             )
         })?),
+        None if defaults.key_required => {
+            return Err(err(
+                format!("{path}.api_key_env"),
+                format!("required for type `{}`", p.kind),
+            ))
+        }
         None => None,
     };
-    if p.anthropic_version.is_some() && kind != ProviderKind::Anthropic {
-        return Err(err(
-            format!("{path}.anthropic_version"),
-            "only valid for type `anthropic`",
-        ));
-    }
-    if p.stream_usage.is_some() && kind != ProviderKind::OpenAi {
-        return Err(err(
-            format!("{path}.stream_usage"),
-            "only valid for type `openai`",
-        ));
-    }
-    if p.default_max_tokens == Some(0) {
-        return Err(err(
-            format!("{path}.default_max_tokens"),
-            "must be at least 1",
-        ));
-    }
-    let endpoint = failover::compile_endpoint(p.endpoint, &p.host, path)?;
+    let endpoint = failover::compile_endpoint(p.endpoint, &host, path)?;
     let health_check = failover::compile_health_check(p.health_check, path)?;
     Ok(Provider {
         endpoint,
         health_check,
         name: p.name,
-        kind,
         cluster: p.cluster,
-        host: p.host,
+        host,
         base_path: base_path.trim_end_matches('/').to_string(),
-        api_key,
-        anthropic_version: p
-            .anthropic_version
-            .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_string()),
-        default_max_tokens: p.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-        stream_usage: p.stream_usage.unwrap_or(true),
+        auth: Auth::new(defaults.auth, api_key),
+        options,
     })
 }
 

@@ -31,12 +31,21 @@ fn compiles_valid_config() {
     let c = load(&base()).unwrap();
     assert_eq!(c.cluster_header, DEFAULT_CLUSTER_HEADER);
     let an = &c.providers[1];
-    assert_eq!(an.kind, ProviderKind::Anthropic);
+    assert_eq!(an.kind(), "anthropic");
     assert_eq!(an.base_path, "/v1");
-    assert_eq!(an.api_key.as_ref().map(Secret::expose), Some("ak-test"));
+    assert_eq!(
+        an.auth,
+        crate::providers::auth::Auth::Header {
+            name: "x-api-key",
+            key: Secret::new("ak-test")
+        }
+    );
     assert!(!format!("{an:?}").contains("ak-test"));
-    assert_eq!(an.default_max_tokens, 1000);
-    assert_eq!(an.anthropic_version, DEFAULT_ANTHROPIC_VERSION);
+    let Options::Anthropic(opts) = &an.options else {
+        panic!("not anthropic: {:?}", an.options)
+    };
+    assert_eq!(opts.default_max_tokens, 1000);
+    assert_eq!(opts.anthropic_version, "2023-06-01");
     assert_eq!(c.providers[0].base_path, "/v1");
     let (idx, m) = c.model("mix").unwrap();
     assert_eq!(idx, 1);
@@ -83,7 +92,11 @@ fn reports_the_offending_field() {
 
     let mut v = base();
     v["providers"][0]["anthropic_version"] = json!("2023-06-01");
-    expect_err(v, "providers[0].anthropic_version", "only valid");
+    expect_err(
+        v,
+        "providers[0].anthropic_version",
+        "options of type `openai`",
+    );
 
     let mut v = base();
     v["providers"][0]["host"] = json!("https://api.openai.com");
@@ -104,10 +117,18 @@ fn rejects_non_json() {
 fn stream_usage_is_an_openai_option() {
     let mut v = base();
     v["providers"][0]["stream_usage"] = json!(false);
-    assert!(!load(&v).unwrap().providers[0].stream_usage);
-    assert!(load(&base()).unwrap().providers[0].stream_usage);
+    let stream_usage = |c: &Config| match &c.providers[0].options {
+        Options::OpenAi(o) => o.stream_usage(),
+        other => panic!("not openai: {other:?}"),
+    };
+    assert!(!stream_usage(&load(&v).unwrap()));
+    assert!(stream_usage(&load(&base()).unwrap()));
     v["providers"][1]["stream_usage"] = json!(false);
-    expect_err(v, "providers[1].stream_usage", "only valid");
+    expect_err(
+        v,
+        "providers[1].stream_usage",
+        "options of type `anthropic`",
+    );
 }
 
 #[test]

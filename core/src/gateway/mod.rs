@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::config::{Config, Model};
 use crate::error::ApiError;
-use crate::providers::{Exchange, Outbound, TargetCtx};
+use crate::events::Dialect;
+use crate::providers::{ChatInput, Outbound, TargetCtx, Translator};
 use probe::Probe;
 
 /// What the gateway does with an incoming request, decided from the headers.
@@ -59,7 +60,7 @@ pub struct Routed<'c> {
     pub cluster: &'c str,
     pub authority: &'c str,
     pub outbound: Outbound,
-    pub exchange: Exchange,
+    pub exchange: Box<dyn Translator>,
 }
 
 /// A routing failure; `model_idx` is set when the model was known.
@@ -109,8 +110,13 @@ pub fn translate<'c>(
         public_model: &model.name,
         now_unix_secs,
     };
-    let (exchange, outbound) =
-        Exchange::start(body, p, ctx).map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+    let input = ChatInput {
+        body,
+        probe: p,
+        dialect: Dialect::OpenAiChat,
+    };
+    let (exchange, outbound) = crate::providers::chat(&input, ctx)
+        .map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
         model_idx,
         target_idx,

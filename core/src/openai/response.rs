@@ -51,8 +51,29 @@ pub struct ResponseMessage<'a> {
     pub role: &'static str,
     /// `null` when the reply is only tool calls.
     pub content: Option<Cow<'a, str>>,
+    /// Reasoning text, DeepSeek's extension field (never mixed into content).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<&'a str>,
+    /// Signed or redacted reasoning the provider needs back next turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<ThinkingBlock<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ResponseToolCall<'a>>>,
+}
+
+/// `{"type":"thinking","thinking","signature"}` or
+/// `{"type":"redacted_thinking","data"}`; clients send them back unchanged
+/// on the assistant message.
+#[derive(Debug, Default, Serialize)]
+pub struct ThinkingBlock<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +82,20 @@ pub struct ResponseToolCall<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub function: ResponseFunction<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_content: Option<ExtraContent<'a>>,
+}
+
+/// Google's convention for per-call state on OpenAI tool calls:
+/// `extra_content.google.thought_signature`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ExtraContent<'a> {
+    pub google: GoogleExtra<'a>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GoogleExtra<'a> {
+    pub thought_signature: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,7 +132,7 @@ impl CompletionUsage {
             completion_tokens: u.output,
             total_tokens: u.total(),
             prompt_tokens_details: PromptTokensDetails {
-                cached_tokens: u.cached,
+                cached_tokens: u.cache_read,
             },
             completion_tokens_details: CompletionTokensDetails {
                 reasoning_tokens: u.reasoning,
@@ -134,6 +169,10 @@ pub struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<&'a [ThinkingBlock<'a>]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<&'a [ToolCallDelta<'a>]>,
 }
 
@@ -146,6 +185,8 @@ pub struct ToolCallDelta<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<&'static str>,
     pub function: FunctionDelta<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_content: Option<ExtraContent<'a>>,
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -202,9 +202,10 @@ fn chunk_usage_presence() {
     chunk.usage = Some(None);
     assert_eq!(serde_json::to_value(&chunk).unwrap()["usage"], Value::Null);
     let u = Usage {
+        cache_write: 0,
         input: 10,
         output: 5,
-        cached: 3,
+        cache_read: 3,
         reasoning: 0,
     };
     chunk.usage = Some(Some(CompletionUsage::from_usage(&u)));

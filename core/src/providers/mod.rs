@@ -1,51 +1,153 @@
-//! Provider translators behind one small interface.
+//! Providers behind one small, object-safe interface.
 //!
-//! A provider turns the client's OpenAI chat request into its native request
-//! ([`ChatTranslator::request`]) and its native response back into OpenAI
-//! format ([`ChatTranslator::response_headers`] then
-//! [`ChatTranslator::response_body`]), reporting token usage on the way.
-//! Adding a provider means a folder here, a fixture dir and one line in each
-//! `match` of [`ProviderKind`] and [`Exchange`].
+//! A provider is a wire format × its options × an auth scheme:
+//! * [`Kind`] is implemented once per provider module. Its `Options` type is
+//!   what the config may say for that `type` (serde, `deny_unknown_fields`),
+//!   and its constructors build one [`Translator`] per operation.
+//! * [`auth::Auth`] adds the credential after the request is assembled.
+//! * Translating providers implement [`decoded::Codec`] (decode their
+//!   responses into neutral [`crate::events`]); the client's encoder writes
+//!   the client's format, so no provider writes OpenAI chunks itself.
+//!
+//! Adding a provider: a folder here with its `Kind`, its fixtures and mock,
+//! and one line in the `providers!` registry below (see the README recipe).
 
 pub mod anthropic;
 pub mod auth;
+pub mod decoded;
 pub mod openai;
 
-use crate::config::Provider;
+use serde::de::DeserializeOwned;
+
+use crate::config::{ConfigError, Provider};
 use crate::error::ApiError;
+use crate::events::Dialect;
 use crate::gateway::probe::Probe;
 use crate::usage::Usage;
+use auth::AuthScheme;
 
-/// The wire protocol an upstream speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    /// OpenAI or any OpenAI-compatible API (Mistral, Groq, vLLM, Ollama...).
-    OpenAi,
-    /// Anthropic Messages API.
-    Anthropic,
+/// The registry: config `type` → provider module. One line per provider.
+macro_rules! providers {
+    ($($name:literal => $variant:ident($kind:ty)),* $(,)?) => {
+        /// A configured provider's kind and kind-specific options.
+        #[derive(Debug, Clone)]
+        pub enum Options {
+            $($variant(<$kind as Kind>::Options),)*
+        }
+
+        /// The provider `type`s, for error messages and docs.
+        pub const KINDS: &[&str] = &[$($name),*];
+
+        impl Options {
+            /// Parses the kind-specific fields for `kind`; `None` when the
+            /// kind is not registered (it may still be a preset).
+            fn parse_kind(
+                kind: &str,
+                raw: serde_json::Value,
+                path: &str,
+            ) -> Option<Result<Self, ConfigError>> {
+                match kind {
+                    $($name => Some(
+                        parse_options::<$kind>(raw, path, kind).map(Options::$variant),
+                    ),)*
+                    _ => None,
+                }
+            }
+
+            /// The registered kind this provider speaks.
+            pub fn kind(&self) -> &'static str {
+                match self { $(Options::$variant(_) => $name,)* }
+            }
+
+            pub fn defaults(&self) -> Defaults {
+                match self { $(Options::$variant(o) => <$kind as Kind>::defaults(o),)* }
+            }
+
+            fn chat(&self, input: &ChatInput<'_>, t: TargetCtx<'_>) -> Started {
+                match self { $(Options::$variant(o) => <$kind as Kind>::chat(o, input, t),)* }
+            }
+        }
+    };
 }
 
-impl ProviderKind {
-    pub const NAMES: &'static [&'static str] = &["openai", "anthropic"];
+providers! {
+    "openai" => OpenAi(openai::OpenAi),
+    "anthropic" => Anthropic(anthropic::Anthropic),
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "openai" => Some(Self::OpenAi),
-            "anthropic" => Some(Self::Anthropic),
-            _ => None,
+impl Options {
+    /// Parses the options of `kind`, a registered kind or a preset.
+    pub fn parse(kind: &str, raw: serde_json::Value, path: &str) -> Result<Self, ConfigError> {
+        if let Some(parsed) = Self::parse_kind(kind, raw.clone(), path) {
+            return parsed;
         }
+        openai::preset_options(kind, raw, path).unwrap_or_else(|| {
+            let presets: Vec<&str> = openai::presets::PRESETS.iter().map(|p| p.name).collect();
+            Err(crate::config::err(
+                format!("{path}.type"),
+                format!(
+                    "unknown provider type `{kind}` (kinds: {}; OpenAI-compatible presets: {})",
+                    KINDS.join(", "),
+                    presets.join(", ")
+                ),
+            ))
+        })
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OpenAi => "openai",
-            Self::Anthropic => "anthropic",
-        }
-    }
+fn parse_options<K: Kind>(
+    raw: serde_json::Value,
+    path: &str,
+    kind: &str,
+) -> Result<K::Options, ConfigError> {
+    let opts: K::Options = serde_path_to_error::deserialize(raw).map_err(|e| {
+        let field = e.path().to_string();
+        let at = if field == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        crate::config::err(at, format!("{} (options of type `{kind}`)", e.inner()))
+    })?;
+    K::validate(&opts, path)?;
+    Ok(opts)
+}
 
-    pub fn default_base_path(self) -> &'static str {
-        "/v1"
+/// Where a kind lives unless the config says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defaults {
+    /// Default `host`; `None` when the config must give one.
+    /// Its port (or none, meaning 443) also decides TLS by default.
+    pub host: Option<&'static str>,
+    pub base_path: &'static str,
+    pub auth: AuthScheme,
+    /// `api_key_env` must be set.
+    pub key_required: bool,
+}
+
+/// What `translate` returns: the translator and the upstream request.
+pub type Started = Result<(Box<dyn Translator>, Outbound), ApiError>;
+
+/// One provider module.
+pub trait Kind {
+    /// The config fields of this `type` (beyond the common ones).
+    type Options: DeserializeOwned + std::fmt::Debug + Clone;
+    /// Checks the options once parsed (ranges, combinations).
+    fn validate(_opts: &Self::Options, _path: &str) -> Result<(), ConfigError> {
+        Ok(())
     }
+    fn defaults(opts: &Self::Options) -> Defaults;
+    /// `POST /v1/chat/completions`.
+    fn chat(opts: &Self::Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started;
+}
+
+/// The client's chat request, as the gateway received and probed it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatInput<'a> {
+    pub body: &'a [u8],
+    /// The routing pass already made over it (see `gateway::probe`).
+    pub probe: &'a Probe<'a>,
+    pub dialect: Dialect,
 }
 
 /// What the chosen target needs to know to build the upstream request.
@@ -56,8 +158,26 @@ pub struct TargetCtx<'a> {
     pub model: &'a str,
     /// The model name the client asked for (echoed back in responses).
     pub public_model: &'a str,
-    /// Wall clock, for the `created` field of translated responses.
+    /// Wall clock, for `created` and for signing schemes.
     pub now_unix_secs: u64,
+}
+
+/// Starts a chat exchange with the target's provider, credential applied.
+pub fn chat(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+    let (translator, mut out) = target.provider.options.chat(input, target)?;
+    target.provider.auth.apply(&mut out, target.now_unix_secs);
+    Ok((translator, out))
+}
+
+/// Probes `body` and starts a chat for an OpenAI client (tests and tools).
+pub fn chat_body(body: &[u8], target: TargetCtx<'_>) -> Started {
+    let probe = crate::gateway::probe::probe(body)?;
+    let input = ChatInput {
+        body,
+        probe: &probe,
+        dialect: Dialect::OpenAiChat,
+    };
+    chat(&input, target)
 }
 
 /// The upstream request, as edits for the shell to apply.
@@ -65,7 +185,7 @@ pub struct TargetCtx<'a> {
 pub struct Outbound {
     /// Upstream `:path`.
     pub path: String,
-    /// Headers to set (provider auth, version headers, content type).
+    /// Headers to set (auth, version headers, content type).
     pub headers: Vec<(&'static str, String)>,
     /// New body, or `None` to forward the client's body unchanged.
     pub body: Option<Vec<u8>>,
@@ -84,7 +204,7 @@ pub enum BodyMode {
     Tail(usize),
 }
 
-/// Edits to the response headers, decided from the upstream status.
+/// Edits to the response headers, decided from the upstream head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderEdit {
     pub mode: BodyMode,
@@ -110,75 +230,73 @@ pub enum BodyEdit {
     Fail { status: u16, body: Vec<u8> },
 }
 
-/// One in-flight chat exchange with a provider.
-pub trait ChatTranslator: Sized {
-    /// Builds the upstream request from the client's OpenAI body; `probe`
-    /// is the routing pass already made over it (see `gateway::probe`).
-    fn request(
-        body: &[u8],
-        probe: &Probe<'_>,
-        target: TargetCtx<'_>,
-    ) -> Result<(Self, Outbound), ApiError>;
-    /// Called once with the upstream status.
-    fn response_headers(&mut self, status: u16) -> HeaderEdit;
+/// What went wrong with an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The upstream answered with an error status.
+    Status,
+    /// An error object behind a 2xx, or an error event in a stream.
+    ErrorEvent,
+    /// A 2xx body or stream that is not the provider's format.
+    Malformed,
+    /// The stream ended before the reply was complete.
+    Truncated,
+}
+
+/// A failed exchange: the cause, the client-facing status, and the
+/// provider's `Retry-After`, when it sent one (in milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub cause: Cause,
+    pub status: u16,
+    pub retry_after_ms: Option<u64>,
+}
+
+/// What an exchange came to so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    pub usage: Usage,
+    pub failure: Option<Failure>,
+}
+
+/// Looks up an upstream response header by lowercase name.
+pub type HeaderLookup<'h> = &'h dyn Fn(&str) -> Option<String>;
+
+/// One in-flight exchange with a provider, one method per response phase.
+pub trait Translator: std::fmt::Debug {
+    /// Called once with the upstream status and headers.
+    fn response_headers(&mut self, status: u16, headers: HeaderLookup<'_>) -> HeaderEdit;
     /// Called per `HeaderEdit::mode`; `end` marks the last bytes.
     fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit;
-    /// Tokens seen so far.
-    fn usage(&self) -> Usage;
-    /// The exchange failed (upstream error status, error event, broken stream).
-    fn failed(&self) -> bool;
+    fn outcome(&self) -> Outcome;
+
+    fn usage(&self) -> Usage {
+        self.outcome().usage
+    }
+
+    fn failed(&self) -> bool {
+        self.outcome().failure.is_some()
+    }
 }
 
-/// Per-request provider state: one variant per provider.
-#[derive(Debug)]
-pub enum Exchange {
-    OpenAi(openai::OpenAiChat),
-    Anthropic(anthropic::AnthropicChat),
+/// A provider's error status as a [`Failure`], with its retry hint.
+pub fn status_failure(status: u16, headers: HeaderLookup<'_>) -> Failure {
+    Failure {
+        cause: Cause::Status,
+        status,
+        retry_after_ms: retry_after_ms(headers),
+    }
 }
 
-impl Exchange {
-    /// Translates the request for the target's provider.
-    pub fn start(
-        body: &[u8],
-        probe: &Probe<'_>,
-        target: TargetCtx<'_>,
-    ) -> Result<(Self, Outbound), ApiError> {
-        match target.provider.kind {
-            ProviderKind::OpenAi => {
-                openai::OpenAiChat::request(body, probe, target).map(|(s, o)| (Self::OpenAi(s), o))
-            }
-            ProviderKind::Anthropic => anthropic::AnthropicChat::request(body, probe, target)
-                .map(|(s, o)| (Self::Anthropic(s), o)),
-        }
+/// `retry-after-ms`, else `retry-after` in seconds (dates are the session's
+/// business: they need the clock).
+fn retry_after_ms(headers: HeaderLookup<'_>) -> Option<u64> {
+    if let Some(ms) = headers("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return (ms.is_finite() && ms >= 0.0).then_some(ms as u64);
     }
-
-    pub fn response_headers(&mut self, status: u16) -> HeaderEdit {
-        match self {
-            Self::OpenAi(s) => s.response_headers(status),
-            Self::Anthropic(s) => s.response_headers(status),
-        }
-    }
-
-    pub fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
-        match self {
-            Self::OpenAi(s) => s.response_body(data, end),
-            Self::Anthropic(s) => s.response_body(data, end),
-        }
-    }
-
-    pub fn usage(&self) -> Usage {
-        match self {
-            Self::OpenAi(s) => s.usage(),
-            Self::Anthropic(s) => s.usage(),
-        }
-    }
-
-    pub fn failed(&self) -> bool {
-        match self {
-            Self::OpenAi(s) => s.failed(),
-            Self::Anthropic(s) => s.failed(),
-        }
-    }
+    headers("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s.saturating_mul(1000))
 }
 
 /// `base_path` + `suffix`, e.g. `/v1` + `/messages`.

@@ -15,7 +15,7 @@
 //! (Anthropic's `overloaded_error`) still fails over.
 
 use crate::error::ApiError;
-use crate::providers::{BodyEdit, BodyMode, Exchange, HeaderEdit};
+use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
 
 use super::{Flow, Host, PROVIDER_HEADER, STATUS_HEADER};
@@ -92,7 +92,7 @@ impl Guard {
 /// One response going through a translator.
 #[derive(Debug)]
 pub struct ResponseFlow {
-    exchange: Exchange,
+    exchange: Box<dyn Translator>,
     mode: Option<BodyMode>,
     status: u16,
     /// Header edits held back with the headers until the body decides.
@@ -102,7 +102,7 @@ pub struct ResponseFlow {
 }
 
 impl ResponseFlow {
-    pub fn new(exchange: Exchange, guard: Option<Guard>) -> Self {
+    pub fn new(exchange: Box<dyn Translator>, guard: Option<Guard>) -> Self {
         ResponseFlow {
             exchange,
             mode: None,
@@ -114,12 +114,17 @@ impl ResponseFlow {
     }
 
     pub fn usage(&self) -> Usage {
-        self.exchange.usage()
+        self.exchange.outcome().usage
+    }
+
+    /// What the exchange came to so far.
+    pub fn outcome(&self) -> Outcome {
+        self.exchange.outcome()
     }
 
     /// The exchange failed or was cut short.
     pub fn failed(&self) -> bool {
-        self.exchange.failed() || !self.complete
+        self.exchange.outcome().failure.is_some() || !self.complete
     }
 
     pub fn verdict(&self) -> Option<Verdict> {
@@ -128,7 +133,9 @@ impl ResponseFlow {
 
     pub fn on_headers(&mut self, host: &mut dyn Host, status: u16, end: bool) -> Flow {
         self.status = status;
-        let mut edit = self.exchange.response_headers(status);
+        let mut edit = self
+            .exchange
+            .response_headers(status, &|name| host.response_header(name));
         self.complete |= end;
         let Some(guard) = &mut self.guard else {
             self.mode = Some(edit.mode);
@@ -245,7 +252,7 @@ impl ResponseFlow {
                 guard.out.extend_from_slice(&b)
             }
         }
-        if self.exchange.failed() {
+        if self.exchange.outcome().failure.is_some() {
             let provider = guard.provider.clone();
             let e = ApiError::new(
                 503,

@@ -210,7 +210,7 @@ impl Upstream {
                 let u = flow.usage();
                 stats.add(a.model, a.target, Counter::InputTokens, u.input);
                 stats.add(a.model, a.target, Counter::OutputTokens, u.output);
-                stats.add(a.model, a.target, Counter::CachedTokens, u.cached);
+                stats.add(a.model, a.target, Counter::CachedTokens, u.cache_read);
                 stats.add(a.model, a.target, Counter::ReasoningTokens, u.reasoning);
                 if a.number > 1 {
                     count(Counter::Failovers);

@@ -5,6 +5,7 @@
 //! as a retryable server error. The Anthropic error `type` is kept as the
 //! OpenAI `code`, the OpenAI `type` follows from the status.
 
+pub(super) use super::wire::ErrorBody as Envelope;
 use super::wire::{ErrorBody, WireError};
 use crate::error::{foreign_error, kind_for_status, ApiError};
 

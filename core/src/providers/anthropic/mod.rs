@@ -35,7 +35,7 @@
 //! # Response
 //! `model` is the name the client asked for and `created` the gateway's
 //! clock: Anthropic returns neither in OpenAI's sense. Usage counts cache
-//! reads and writes into `prompt_tokens`, as OpenAI does. `stop_reason` maps
+//! reads and writes into `input` and keeps them apart as well. `stop_reason` maps
 //! to `finish_reason`: `max_tokens` (and context exhaustion) → `length`,
 //! `tool_use` → `tool_calls`, `refusal` → `content_filter`, anything else →
 //! `stop`. Thinking blocks are not forwarded (chat completions has no field
@@ -50,164 +50,121 @@ mod response;
 mod stream;
 mod wire;
 
+use serde::Deserialize;
+
+use crate::config::ConfigError;
 use crate::error::ApiError;
-use crate::gateway::probe::Probe;
+use crate::events::{Event, Meta, Reply};
 use crate::openai::parse_chat_request;
-use crate::providers::{
-    join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
-};
-use crate::usage::Usage;
+use crate::providers::auth::AuthScheme;
+use crate::providers::decoded::{Codec, Decoded, Rejection};
+use crate::providers::{join_path, ChatInput, Defaults, Kind, Outbound, Started, TargetCtx};
 
-const JSON: &str = "application/json";
-const EVENT_STREAM: &str = "text/event-stream";
+pub const DEFAULT_VERSION: &str = "2023-06-01";
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
-/// What every translated response repeats.
+/// `type: "anthropic"`.
 #[derive(Debug)]
-struct Meta {
-    /// The public model name the client asked for.
-    model: String,
-    created: u64,
-    include_usage: bool,
+pub struct Anthropic;
+
+/// The config fields of `type: "anthropic"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// The `anthropic-version` header.
+    #[serde(default = "default_version")]
+    pub anthropic_version: String,
+    /// `max_tokens` when the client sets none (Anthropic requires one).
+    #[serde(default = "default_max_tokens")]
+    pub default_max_tokens: u32,
 }
 
-#[derive(Debug)]
-enum State {
-    /// Waiting for response headers.
-    Sent,
-    /// Collecting a whole JSON body (a message, or an error when not 2xx).
-    Whole {
-        status: u16,
-        buf: Vec<u8>,
-    },
-    Streaming(Box<stream::StreamState>),
-    /// The body has been translated; anything else is passed through.
-    Finished,
+fn default_version() -> String {
+    DEFAULT_VERSION.to_string()
 }
 
-/// One chat exchange with the Anthropic Messages API.
-#[derive(Debug)]
-pub struct AnthropicChat {
-    meta: Meta,
-    stream: bool,
-    state: State,
-    usage: Usage,
-    failed: bool,
+fn default_max_tokens() -> u32 {
+    DEFAULT_MAX_TOKENS
 }
 
-impl ChatTranslator for AnthropicChat {
-    fn request(
-        body: &[u8],
-        _probe: &Probe<'_>,
-        target: TargetCtx<'_>,
-    ) -> Result<(Self, Outbound), ApiError> {
-        let req = parse_chat_request(body)?;
-        let upstream = request::messages_body(&req, &target)?;
-        let provider = target.provider;
-        let mut headers = Vec::with_capacity(3);
-        if let Some(key) = &provider.api_key {
-            headers.push(("x-api-key", key.expose().to_string()));
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            anthropic_version: default_version(),
+            default_max_tokens: DEFAULT_MAX_TOKENS,
         }
-        headers.push(("anthropic-version", provider.anthropic_version.clone()));
-        headers.push(("content-type", JSON.to_string()));
-        let chat = AnthropicChat {
-            meta: Meta {
-                model: target.public_model.to_string(),
-                created: target.now_unix_secs,
-                include_usage: req.include_usage(),
-            },
-            stream: req.is_stream(),
-            state: State::Sent,
-            usage: Usage::default(),
-            failed: false,
+    }
+}
+
+impl Kind for Anthropic {
+    type Options = Options;
+
+    fn validate(opts: &Options, path: &str) -> Result<(), ConfigError> {
+        if opts.default_max_tokens == 0 {
+            return Err(crate::config::err(
+                format!("{path}.default_max_tokens"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn defaults(_: &Options) -> Defaults {
+        Defaults {
+            host: Some("api.anthropic.com"),
+            base_path: "/v1",
+            auth: AuthScheme::Header("x-api-key"),
+            key_required: false,
+        }
+    }
+
+    fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+        let req = parse_chat_request(input.body)?;
+        let upstream = request::messages_body(opts, &req, &target)?;
+        let meta = Meta {
+            model: target.public_model.to_string(),
+            created: target.now_unix_secs,
+            include_usage: req.include_usage(),
         };
+        let codec = AnthropicCodec::default();
+        let chat = Decoded::new(codec, input.dialect.encoder(meta), req.is_stream());
         let out = Outbound {
-            path: join_path(&provider.base_path, "/messages"),
-            headers,
+            path: join_path(&target.provider.base_path, "/messages"),
+            headers: vec![
+                ("anthropic-version", opts.anthropic_version.clone()),
+                ("content-type", "application/json".to_string()),
+            ],
             body: Some(upstream),
         };
-        Ok((chat, out))
-    }
-
-    fn response_headers(&mut self, status: u16) -> HeaderEdit {
-        let ok = (200..300).contains(&status);
-        self.failed = !ok;
-        if ok && self.stream {
-            self.state = State::Streaming(Box::new(stream::StreamState::new()));
-            return HeaderEdit {
-                mode: BodyMode::Stream,
-                status: None,
-                content_type: Some(EVENT_STREAM),
-                drop_content_length: true,
-            };
-        }
-        self.state = State::Whole {
-            status,
-            buf: Vec::new(),
-        };
-        let client = errors::client_status(status);
-        HeaderEdit {
-            mode: BodyMode::Buffer,
-            status: (client != status).then_some(client),
-            content_type: Some(JSON),
-            drop_content_length: true,
-        }
-    }
-
-    fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
-        match &mut self.state {
-            State::Sent | State::Finished => BodyEdit::Keep,
-            State::Whole { buf, .. } if !end => {
-                buf.extend_from_slice(data);
-                BodyEdit::Replace(Vec::new())
-            }
-            State::Whole { status, buf } => {
-                let status = *status;
-                let mut whole = std::mem::take(buf);
-                self.state = State::Finished;
-                let body = if whole.is_empty() {
-                    data
-                } else {
-                    whole.extend_from_slice(data);
-                    &whole
-                };
-                self.translate_whole(status, body)
-            }
-            State::Streaming(s) => {
-                let out = s.push(&self.meta, data, end);
-                self.usage = s.usage();
-                self.failed |= s.failed();
-                BodyEdit::Replace(out)
-            }
-        }
-    }
-
-    fn usage(&self) -> Usage {
-        self.usage
-    }
-
-    fn failed(&self) -> bool {
-        self.failed
+        Ok((Box::new(chat), out))
     }
 }
 
-impl AnthropicChat {
-    fn translate_whole(&mut self, status: u16, body: &[u8]) -> BodyEdit {
-        if !(200..300).contains(&status) {
-            return BodyEdit::Replace(errors::translate_error(status, body).to_json());
-        }
-        match response::completion_json(body, &self.meta) {
-            Ok((json, usage)) => {
-                self.usage = usage;
-                BodyEdit::Replace(json)
-            }
-            Err(e) => {
-                self.failed = true;
-                BodyEdit::Fail {
-                    status: e.status,
-                    body: e.to_json(),
-                }
-            }
-        }
+/// Anthropic's response formats, for one exchange.
+#[derive(Debug, Default)]
+pub struct AnthropicCodec {
+    stream: stream::StreamDecoder,
+}
+
+impl Codec for AnthropicCodec {
+    fn name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn client_status(&self, upstream: u16) -> u16 {
+        errors::client_status(upstream)
+    }
+
+    fn error(&self, status: u16, body: &[u8]) -> ApiError {
+        errors::translate_error(status, body)
+    }
+
+    fn reply<'b>(&self, body: &'b [u8]) -> Result<Reply<'b>, Rejection> {
+        response::reply(body)
+    }
+
+    fn stream_event(&mut self, data: &str, emit: &mut dyn FnMut(Event<'_>)) {
+        self.stream.event(data, emit);
     }
 }
 

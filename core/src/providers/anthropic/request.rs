@@ -27,14 +27,16 @@ pub(super) fn unsupported(param: &str) -> ApiError {
 
 /// Serialises the Messages API body for `req`.
 pub(super) fn messages_body(
+    opts: &super::Options,
     req: &ChatRequest<'_>,
     target: &TargetCtx<'_>,
 ) -> Result<Vec<u8>, ApiError> {
-    build(req, target).map(|body| super::encode::messages_request(&body))
+    build(opts, req, target).map(|body| super::encode::messages_request(&body))
 }
 
 /// The Messages API request for `req`, borrowing from it.
 pub(super) fn build<'r>(
+    opts: &super::Options,
     req: &'r ChatRequest<'_>,
     target: &TargetCtx<'r>,
 ) -> Result<MessagesRequest<'r>, ApiError> {
@@ -54,7 +56,7 @@ pub(super) fn build<'r>(
     };
     let body = MessagesRequest {
         model: target.model,
-        max_tokens: max_tokens(req, target.provider.default_max_tokens)?,
+        max_tokens: max_tokens(req, opts.default_max_tokens)?,
         messages,
         system,
         metadata: req

@@ -127,9 +127,10 @@ pub struct ToolChoice<'r> {
 /// A whole `message` response.
 #[derive(Debug, Deserialize)]
 pub struct MessageResponse<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow)]
     pub id: Cow<'a, str>,
-    #[serde(borrow, default)]
+    /// Required: a 2xx body without it is not a message.
+    #[serde(borrow)]
     pub content: Vec<ResponseBlock<'a>>,
     #[serde(default)]
     pub stop_reason: Option<StopReason>,
@@ -145,6 +146,8 @@ pub struct MessageResponse<'a> {
 pub enum BlockType {
     Text,
     ToolUse,
+    Thinking,
+    RedactedThinking,
     #[serde(other)]
     Unknown,
 }
@@ -162,6 +165,12 @@ pub struct ResponseBlock<'a> {
     pub name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub input: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub signature: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub data: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -264,6 +273,8 @@ pub struct StartMessage<'a> {
 pub enum DeltaType {
     TextDelta,
     InputJsonDelta,
+    ThinkingDelta,
+    SignatureDelta,
     #[serde(other)]
     Unknown,
 }
@@ -277,6 +288,10 @@ pub struct EventDelta<'a> {
     pub text: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub partial_json: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub signature: Option<Cow<'a, str>>,
     #[serde(default)]
     pub stop_reason: Option<StopReason>,
 }

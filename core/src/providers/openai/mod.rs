@@ -11,6 +11,7 @@
 //! through untouched: compatible servers add their own parameters.
 
 pub mod presets;
+mod quirks;
 mod stream;
 mod tail;
 
@@ -18,12 +19,16 @@ use std::ops::Range;
 
 use serde::Deserialize;
 
+use crate::config::ConfigError;
 use crate::error::{normalize_error_body, ApiError};
-use crate::gateway::probe::Probe;
+use crate::providers::auth::AuthScheme;
 use crate::providers::{
-    join_path, BodyEdit, BodyMode, ChatTranslator, HeaderEdit, Outbound, TargetCtx,
+    join_path, status_failure, BodyEdit, BodyMode, ChatInput, Defaults, Failure, HeaderEdit,
+    HeaderLookup, Kind, Options as ProviderOptions, Outbound, Outcome, Started, TargetCtx,
+    Translator,
 };
 use crate::usage::Usage;
+use presets::Preset;
 
 pub use stream::UsageStream;
 pub use tail::TailScan;
@@ -58,7 +63,8 @@ impl WireUsage {
         Usage {
             input: self.prompt_tokens,
             output: self.completion_tokens,
-            cached: self
+            cache_write: 0,
+            cache_read: self
                 .prompt_tokens_details
                 .as_ref()
                 .and_then(|d| d.cached_tokens)
@@ -84,6 +90,127 @@ enum State {
     Streaming(UsageStream),
 }
 
+/// `type: "openai"`, and every preset.
+#[derive(Debug)]
+pub struct OpenAi;
+
+/// The config fields of `type: "openai"` and of the presets.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// Ask streams for usage (`stream_options.include_usage`); defaults to
+    /// the preset's support for it.
+    #[serde(default)]
+    pub stream_usage: Option<bool>,
+    /// The preset the `type` named, if any.
+    #[serde(skip)]
+    pub preset: Option<&'static Preset>,
+}
+
+impl Options {
+    pub fn stream_usage(&self) -> bool {
+        self.stream_usage
+            .unwrap_or_else(|| self.preset.is_none_or(|p| p.stream_usage))
+    }
+}
+
+/// Options for a preset `type`; `None` when `kind` is not a preset.
+pub fn preset_options(
+    kind: &str,
+    raw: serde_json::Value,
+    path: &str,
+) -> Option<Result<ProviderOptions, ConfigError>> {
+    let preset = presets::find(kind)?;
+    Some(
+        super::parse_options::<OpenAi>(raw, path, kind).map(|mut o| {
+            o.preset = Some(preset);
+            ProviderOptions::OpenAi(o)
+        }),
+    )
+}
+
+impl Kind for OpenAi {
+    type Options = Options;
+
+    fn defaults(opts: &Options) -> Defaults {
+        match opts.preset {
+            Some(p) => Defaults {
+                host: Some(p.host),
+                base_path: p.base_path,
+                auth: p.auth,
+                key_required: p.key_required,
+            },
+            None => Defaults {
+                host: Some("api.openai.com"),
+                base_path: "/v1",
+                auth: AuthScheme::Bearer,
+                key_required: false,
+            },
+        }
+    }
+
+    fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+        let (chat, out) = passthrough(opts, input, target)?;
+        Ok((Box::new(chat), out))
+    }
+}
+
+/// Builds the forwarded request: the client's body with the few splices
+/// the upstream needs.
+fn passthrough(
+    opts: &Options,
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+) -> Result<(OpenAiChat, Outbound), ApiError> {
+    let (body, p) = (input.body, input.probe);
+    let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+    let mut strip_usage = false;
+    if p.stream && opts.stream_usage() {
+        match &p.stream_options {
+            None => {
+                let at = p.object_start + 1;
+                edits.push((
+                    at..at,
+                    br#""stream_options":{"include_usage":true},"#.to_vec(),
+                ));
+                strip_usage = true;
+            }
+            Some((raw, span)) => {
+                if let Some(fixed) = force_include_usage(raw)? {
+                    edits.push((span.clone(), fixed));
+                    strip_usage = true;
+                }
+            }
+        }
+    }
+    if p.model != target.model {
+        let quoted = serde_json::to_vec(target.model)
+            .map_err(|_| ApiError::internal("cannot encode model name"))?;
+        edits.push((p.model_span.clone(), quoted));
+    }
+    let mut new_body = (!edits.is_empty()).then(|| splice(body, edits));
+    if let Some(preset) = opts.preset {
+        let current = new_body.as_deref().unwrap_or(body);
+        if let Some(fixed) = quirks::apply(preset, current)? {
+            new_body = Some(fixed);
+        }
+    }
+    let out = Outbound {
+        path: join_path(&target.provider.base_path, "/chat/completions"),
+        headers: vec![("content-type", "application/json".to_string())],
+        body: new_body,
+    };
+    let chat = OpenAiChat {
+        stream: p.stream,
+        strip_usage,
+        state: State::Sent,
+        status: 0,
+        usage: Usage::default(),
+        failure: None,
+    };
+    Ok((chat, out))
+}
+
 /// One chat exchange with an OpenAI-compatible upstream.
 #[derive(Debug)]
 pub struct OpenAiChat {
@@ -93,65 +220,12 @@ pub struct OpenAiChat {
     state: State,
     status: u16,
     usage: Usage,
-    failed: bool,
+    failure: Option<Failure>,
 }
 
-impl ChatTranslator for OpenAiChat {
-    fn request(
-        body: &[u8],
-        p: &Probe<'_>,
-        target: TargetCtx<'_>,
-    ) -> Result<(Self, Outbound), ApiError> {
-        let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
-        let mut strip_usage = false;
-        if p.stream && target.provider.stream_usage {
-            match &p.stream_options {
-                None => {
-                    let at = p.object_start + 1;
-                    edits.push((
-                        at..at,
-                        br#""stream_options":{"include_usage":true},"#.to_vec(),
-                    ));
-                    strip_usage = true;
-                }
-                Some((raw, span)) => {
-                    if let Some(fixed) = force_include_usage(raw)? {
-                        edits.push((span.clone(), fixed));
-                        strip_usage = true;
-                    }
-                }
-            }
-        }
-        if p.model != target.model {
-            let quoted = serde_json::to_vec(target.model)
-                .map_err(|_| ApiError::internal("cannot encode model name"))?;
-            edits.push((p.model_span.clone(), quoted));
-        }
-        let new_body = (!edits.is_empty()).then(|| splice(body, edits));
-        let mut headers = Vec::with_capacity(2);
-        headers.push(("content-type", "application/json".to_string()));
-        if let Some(key) = &target.provider.api_key {
-            headers.push(("authorization", format!("Bearer {}", key.expose())));
-        }
-        let out = Outbound {
-            path: join_path(&target.provider.base_path, "/chat/completions"),
-            headers,
-            body: new_body,
-        };
-        let chat = OpenAiChat {
-            stream: p.stream,
-            strip_usage,
-            state: State::Sent,
-            status: 0,
-            usage: Usage::default(),
-            failed: false,
-        };
-        Ok((chat, out))
-    }
-
-    fn response_headers(&mut self, status: u16) -> HeaderEdit {
+impl Translator for OpenAiChat {
+    fn response_headers(&mut self, status: u16, headers: HeaderLookup<'_>) -> HeaderEdit {
         let ok = (200..300).contains(&status);
-        self.failed = !ok;
         self.status = status;
         if ok && self.stream {
             self.state = State::Streaming(UsageStream::new(self.strip_usage));
@@ -171,6 +245,7 @@ impl ChatTranslator for OpenAiChat {
                 drop_content_length: false,
             };
         }
+        self.failure = Some(status_failure(status, headers));
         self.state = State::Whole;
         HeaderEdit {
             mode: BodyMode::Buffer,
@@ -196,18 +271,23 @@ impl ChatTranslator for OpenAiChat {
             State::Streaming(s) => {
                 let edit = s.push(data, end);
                 self.usage = s.usage();
-                self.failed |= s.failed();
+                if let Some(cause) = s.failure() {
+                    self.failure.get_or_insert(Failure {
+                        cause,
+                        status: 502,
+                        retry_after_ms: None,
+                    });
+                }
                 edit
             }
         }
     }
 
-    fn usage(&self) -> Usage {
-        self.usage
-    }
-
-    fn failed(&self) -> bool {
-        self.failed
+    fn outcome(&self) -> Outcome {
+        Outcome {
+            usage: self.usage,
+            failure: self.failure,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::WireUsage;
-use crate::providers::BodyEdit;
+use crate::providers::{BodyEdit, Cause};
 use crate::sse::{write_data_event, SseFramer};
 use crate::usage::Usage;
 
@@ -30,7 +30,7 @@ pub struct UsageStream {
     strip_usage: bool,
     usage: Usage,
     done: bool,
-    failed: bool,
+    failure: Option<Cause>,
 }
 
 impl UsageStream {
@@ -40,7 +40,7 @@ impl UsageStream {
             strip_usage,
             usage: Usage::default(),
             done: false,
-            failed: false,
+            failure: None,
         }
     }
 
@@ -48,19 +48,22 @@ impl UsageStream {
         self.usage
     }
 
-    pub fn failed(&self) -> bool {
-        self.failed
+    /// Why the stream failed: an error event, bad framing, or no `[DONE]`.
+    pub fn failure(&self) -> Option<Cause> {
+        self.failure
     }
 
     pub fn push(&mut self, data: &[u8], end: bool) -> BodyEdit {
         let mut out = Vec::new();
         let strip = self.strip_usage;
-        let (usage, done, failed) = (&mut self.usage, &mut self.done, &mut self.failed);
+        let (usage, done, failure) = (&mut self.usage, &mut self.done, &mut self.failure);
         let res = self.framer.push(data, |ev| {
             if ev.data == "[DONE]" {
                 *done = true;
             } else if let Ok(probe) = serde_json::from_str::<ChunkProbe<'_>>(&ev.data) {
-                *failed |= probe.error.is_some();
+                if probe.error.is_some() {
+                    failure.get_or_insert(Cause::ErrorEvent);
+                }
                 if let Some(u) = &probe.usage {
                     usage.merge_max(u.to_usage());
                     let usage_only = probe.choices.is_none_or(|c| c.get().trim() == "[]");
@@ -73,8 +76,10 @@ impl UsageStream {
                 write_data_event(&mut out, ev.data.as_bytes());
             }
         });
-        if res.is_err() || (end && !self.done) {
-            self.failed = true;
+        if res.is_err() {
+            self.failure.get_or_insert(Cause::Malformed);
+        } else if end && !self.done {
+            self.failure.get_or_insert(Cause::Truncated);
         }
         if strip {
             BodyEdit::Replace(out)

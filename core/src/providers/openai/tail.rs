@@ -76,7 +76,7 @@ mod tests {
             t.push(&b[..i]);
             t.push(&b[i..]);
             let u = t.usage().unwrap();
-            assert_eq!((u.input, u.output, u.cached), (5, 7, 2), "split {i}");
+            assert_eq!((u.input, u.output, u.cache_read), (5, 7, 2), "split {i}");
         }
     }
 

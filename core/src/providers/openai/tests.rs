@@ -1,17 +1,16 @@
 use super::*;
 use crate::config::Provider;
-use crate::providers::ProviderKind;
 use serde_json::{json, Value};
 
 fn provider(key: Option<&str>) -> Provider {
-    Provider {
-        cluster: "c".into(),
-        api_key: key.map(crate::config::Secret::new),
-        ..Provider::new("oa", ProviderKind::OpenAi, "h")
+    let p = Provider::new("oa", "openai", "h");
+    match key {
+        Some(k) => p.with_key(k),
+        None => p,
     }
 }
 
-fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (OpenAiChat, Outbound) {
+fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (Box<dyn Translator>, Outbound) {
     let p = provider(key);
     let ctx = TargetCtx {
         provider: &p,
@@ -19,8 +18,7 @@ fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (OpenAiChat, Outboun
         public_model: "public",
         now_unix_secs: 0,
     };
-    let probe = crate::gateway::probe::probe(body).unwrap();
-    OpenAiChat::request(body, &probe, ctx).unwrap()
+    crate::providers::chat_body(body, ctx).unwrap()
 }
 
 #[test]
@@ -53,34 +51,42 @@ fn rewrites_only_the_model() {
     );
 }
 
+/// A stream whose usage chunk will be removed drops `content-length`.
+fn strips_usage(chat: &mut Box<dyn Translator>) -> bool {
+    chat.response_headers(200, &|_| None).drop_content_length
+}
+
 #[test]
 fn stream_injects_usage_request() {
     let body = br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
-    let (chat, out) = start(body, "m", None);
+    let (mut chat, out) = start(body, "m", None);
     let v: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
     assert_eq!(v["stream_options"], json!({"include_usage": true}));
     assert_eq!(v["messages"][0]["content"], json!("x"));
-    assert!(chat.strip_usage);
+    assert!(strips_usage(&mut chat));
 
     let body = br#"{"model":"m","stream":true,"stream_options":{"other":1},"messages":[{"role":"user","content":"x"}]}"#;
-    let (chat, out) = start(body, "m", None);
+    let (mut chat, out) = start(body, "m", None);
     let v: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
     assert_eq!(
         v["stream_options"],
         json!({"include_usage": true, "other": 1})
     );
-    assert!(chat.strip_usage);
+    assert!(strips_usage(&mut chat));
 
     let body = br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#;
-    let (chat, out) = start(body, "m", None);
+    let (mut chat, out) = start(body, "m", None);
     assert!(out.body.is_none());
-    assert!(!chat.strip_usage);
+    assert!(!strips_usage(&mut chat));
 }
 
 #[test]
 fn stream_usage_opt_out_leaves_body_alone() {
     let mut p = provider(None);
-    p.stream_usage = false;
+    p.options = crate::providers::Options::OpenAi(super::Options {
+        stream_usage: Some(false),
+        preset: None,
+    });
     let body = br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#;
     let ctx = TargetCtx {
         provider: &p,
@@ -88,17 +94,16 @@ fn stream_usage_opt_out_leaves_body_alone() {
         public_model: "m",
         now_unix_secs: 0,
     };
-    let probe = crate::gateway::probe::probe(body).unwrap();
-    let (chat, out) = OpenAiChat::request(body, &probe, ctx).unwrap();
+    let (mut chat, out) = crate::providers::chat_body(body, ctx).unwrap();
     assert!(out.body.is_none());
-    assert!(!chat.strip_usage);
+    assert!(!strips_usage(&mut chat));
 }
 
 #[test]
 fn tail_scanned_response_yields_usage() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
     let (mut chat, _) = start(body, "m", None);
-    let h = chat.response_headers(200);
+    let h = chat.response_headers(200, &|_| None);
     assert_eq!(h.mode, BodyMode::Tail(tail::TAIL_BYTES));
     assert!(!h.drop_content_length);
     let resp = br#"{"id":"x","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}}"#;
@@ -106,9 +111,10 @@ fn tail_scanned_response_yields_usage() {
     assert_eq!(
         chat.usage(),
         Usage {
+            cache_write: 0,
             input: 5,
             output: 7,
-            cached: 2,
+            cache_read: 2,
             reasoning: 1
         }
     );
@@ -119,7 +125,7 @@ fn tail_scanned_response_yields_usage() {
 fn error_status_marks_failure_and_keeps_body() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
     let (mut chat, _) = start(body, "m", None);
-    chat.response_headers(429);
+    chat.response_headers(429, &|_| None);
     assert_eq!(chat.response_body(br#"{"error":{}}"#, true), BodyEdit::Keep);
     assert!(chat.failed());
 }
@@ -128,7 +134,7 @@ fn error_status_marks_failure_and_keeps_body() {
 fn non_json_error_becomes_openai_error() {
     let body = br#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#;
     let (mut chat, _) = start(body, "m", None);
-    let h = chat.response_headers(503);
+    let h = chat.response_headers(503, &|_| None);
     assert_eq!(h.content_type, Some("application/json"));
     assert!(h.drop_content_length);
     let BodyEdit::Replace(out) = chat.response_body(b"no healthy upstream", true) else {
@@ -149,14 +155,14 @@ const STREAM: &str = concat!(
     "data: [DONE]\n\n"
 );
 
-fn run_stream(strip: bool, pieces: &[&[u8]]) -> (Vec<u8>, OpenAiChat) {
+fn run_stream(strip: bool, pieces: &[&[u8]]) -> (Vec<u8>, Box<dyn Translator>) {
     let body: &[u8] = if strip {
         br#"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#
     } else {
         br#"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}"#
     };
     let (mut chat, _) = start(body, "m", None);
-    assert_eq!(chat.response_headers(200).mode, BodyMode::Stream);
+    assert_eq!(chat.response_headers(200, &|_| None).mode, BodyMode::Stream);
     let mut out = Vec::new();
     for (i, p) in pieces.iter().enumerate() {
         match chat.response_body(p, i + 1 == pieces.len()) {

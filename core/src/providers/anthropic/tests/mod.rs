@@ -1,24 +1,17 @@
 mod request;
 mod response;
 
-use crate::gateway::probe::Probe;
 use serde_json::Value;
 
-use super::AnthropicChat;
 use crate::config::Provider;
 use crate::error::ApiError;
-use crate::providers::{ChatTranslator, Outbound, ProviderKind, TargetCtx};
+use crate::providers::{Outbound, TargetCtx, Translator};
 
 fn provider() -> Provider {
-    Provider {
-        cluster: "anthropic".into(),
-        api_key: Some(crate::config::Secret::new("sk-ant-test")),
-        default_max_tokens: 4096,
-        ..Provider::new("claude", ProviderKind::Anthropic, "api.anthropic.com")
-    }
+    Provider::new("claude", "anthropic", "api.anthropic.com").with_key("sk-ant-test")
 }
 
-fn start(body: &Value) -> Result<(AnthropicChat, Outbound), ApiError> {
+fn start(body: &Value) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
     let p = provider();
     let ctx = TargetCtx {
         provider: &p,
@@ -26,8 +19,7 @@ fn start(body: &Value) -> Result<(AnthropicChat, Outbound), ApiError> {
         public_model: "smart",
         now_unix_secs: 1_700_000_000,
     };
-    // The Anthropic translator parses the body itself; the routing probe is unused.
-    AnthropicChat::request(&serde_json::to_vec(body).unwrap(), &Probe::default(), ctx)
+    crate::providers::chat_body(&serde_json::to_vec(body).unwrap(), ctx)
 }
 
 /// The upstream body for a request that must translate.

@@ -2,14 +2,14 @@ use serde_json::{json, Value};
 
 use super::super::response::compact_json;
 use super::start;
-use crate::providers::{BodyEdit, BodyMode, ChatTranslator, HeaderEdit};
+use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Translator};
 use crate::usage::Usage;
 
 /// Runs a buffered exchange; returns the header edit, body and translator.
-fn exchange(status: u16, body: &[u8]) -> (HeaderEdit, Value, super::AnthropicChat) {
+fn exchange(status: u16, body: &[u8]) -> (HeaderEdit, Value, Box<dyn Translator>) {
     let (mut chat, _) =
         start(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]})).unwrap();
-    let edit = chat.response_headers(status);
+    let edit = chat.response_headers(status, &|_| None);
     assert_eq!(edit.mode, BodyMode::Buffer);
     let BodyEdit::Replace(out) = chat.response_body(body, true) else {
         panic!("keep")
@@ -50,9 +50,10 @@ fn text_message() {
     assert_eq!(
         chat.usage(),
         Usage {
+            cache_write: 0,
             input: 12,
             output: 7,
-            cached: 0,
+            cache_read: 0,
             reasoning: 0
         }
     );
@@ -132,9 +133,10 @@ fn usage_counts_cache_as_prompt() {
     assert_eq!(
         chat.usage(),
         Usage {
+            cache_write: 5,
             input: 115,
             output: 3,
-            cached: 100,
+            cache_read: 100,
             reasoning: 0
         }
     );
@@ -183,7 +185,7 @@ fn unreadable_success_body_fails() {
         let (mut chat, _) =
             start(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]}))
                 .unwrap();
-        chat.response_headers(200);
+        chat.response_headers(200, &|_| None);
         let BodyEdit::Fail { status: got, body } = chat.response_body(body, true) else {
             panic!("expected Fail")
         };
@@ -202,7 +204,7 @@ fn buffered_body_in_pieces() {
     let body = message(json!([{"type": "text", "text": "héllo"}]), "end_turn");
     let (mut chat, _) =
         start(&json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]})).unwrap();
-    chat.response_headers(200);
+    chat.response_headers(200, &|_| None);
     let (a, b) = body.split_at(20);
     assert_eq!(chat.response_body(a, false), BodyEdit::Replace(Vec::new()));
     let BodyEdit::Replace(out) = chat.response_body(b, true) else {

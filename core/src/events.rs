@@ -1,0 +1,133 @@
+//! The neutral reply: what every provider decodes into and every client
+//! dialect encodes from.
+//!
+//! A provider's response module turns its native JSON into a [`Reply`]; its
+//! stream module turns each native event into [`Event`]s. One encoder per
+//! client dialect (today OpenAI chat, see `openai::encode`) writes the
+//! client's format from these, so N providers and M dialects need N + M
+//! pieces, not N × M translators.
+
+use std::borrow::Cow;
+
+use crate::error::ApiError;
+use crate::usage::Usage;
+
+/// Why the model stopped, in the client-neutral vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Finish {
+    #[default]
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+}
+
+/// Reasoning state that must come back unchanged on the next turn, or the
+/// provider rejects the conversation (Anthropic thinking signatures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Thinking<'a> {
+    /// A thinking block: its text and the provider's signature over it.
+    Signed {
+        text: Cow<'a, str>,
+        signature: Cow<'a, str>,
+    },
+    /// Reasoning the provider encrypted: only the opaque data survives.
+    Redacted { data: Cow<'a, str> },
+}
+
+/// A tool call of a whole reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall<'a> {
+    pub id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    /// JSON text of the arguments (an object).
+    pub arguments: Cow<'a, str>,
+    /// Opaque per-call state the provider needs back (Gemini's
+    /// `thoughtSignature`).
+    pub signature: Option<Cow<'a, str>>,
+}
+
+/// A whole (non-streamed) reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The provider's message id; empty when it sends none.
+    pub id: Cow<'a, str>,
+    /// The text; `None` when the reply is nothing but tool calls.
+    pub text: Option<Cow<'a, str>>,
+    /// Reasoning text (thinking, thought summaries), never mixed into `text`.
+    pub reasoning: Option<Cow<'a, str>>,
+    pub thinking: Vec<Thinking<'a>>,
+    pub tool_calls: Vec<ToolCall<'a>>,
+    pub finish: Finish,
+    pub usage: Usage,
+}
+
+/// One step of a streamed reply, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<'a> {
+    /// The reply began; `id` is the provider's message id (may be empty).
+    Start {
+        id: &'a str,
+    },
+    Text(&'a str),
+    Reasoning(&'a str),
+    /// A finished thinking block's signature, or redacted thinking data.
+    Thinking(Thinking<'a>),
+    /// A tool call begins; `index` counts tool calls from 0.
+    ToolStart {
+        index: u32,
+        id: &'a str,
+        name: &'a str,
+        signature: Option<&'a str>,
+    },
+    /// More argument JSON for tool call `index`.
+    ToolArgs {
+        index: u32,
+        json: &'a str,
+    },
+    Finish(Finish),
+    /// Cumulative usage so far (providers repeat growing counts).
+    Usage(Usage),
+    /// The reply is complete.
+    End,
+    /// The provider failed; nothing follows.
+    Error(ApiError),
+}
+
+/// What every translated response repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta {
+    /// The public model name the client asked for.
+    pub model: String,
+    /// The gateway's clock (providers' own timestamps differ or are absent).
+    pub created: u64,
+    /// The client asked for a usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+}
+
+/// The API format the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// OpenAI chat completions.
+    #[default]
+    OpenAiChat,
+}
+
+impl Dialect {
+    /// The encoder that writes this dialect for one response.
+    pub fn encoder(self, meta: Meta) -> Box<dyn Encoder> {
+        match self {
+            Dialect::OpenAiChat => Box::new(crate::openai::encode::OpenAiEncoder::new(meta)),
+        }
+    }
+}
+
+/// Writes one client dialect from neutral events.
+pub trait Encoder: std::fmt::Debug {
+    /// Appends the client bytes for `ev` to `out`.
+    fn event(&mut self, ev: Event<'_>, out: &mut Vec<u8>);
+    /// The whole reply as the client's JSON body.
+    fn reply(&self, reply: &Reply<'_>) -> Result<Vec<u8>, ApiError>;
+    /// An error as the client's JSON body.
+    fn error(&self, err: &ApiError) -> Vec<u8>;
+}
