@@ -10,6 +10,7 @@
 //! naming the offending field by its JSON path (`messages[2].role`) because
 //! the SDKs surface `param` to the developer.
 
+pub mod embeddings;
 pub mod encode;
 pub mod request;
 pub mod response;

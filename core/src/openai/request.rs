@@ -148,6 +148,31 @@ pub struct ChatMessage<'a> {
     pub function_call: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub audio: Option<&'a RawValue>,
+    /// Extension: reasoning text of an earlier assistant turn, as the
+    /// gateway returned it.
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub reasoning_content: Option<Cow<'a, str>>,
+    /// Extension: signed or redacted reasoning of an earlier assistant
+    /// turn, sent back unchanged (see `openai::encode`).
+    #[serde(borrow, default)]
+    pub thinking_blocks: Option<Vec<ThinkingBlockIn<'a>>>,
+    /// Extension: prompt-cache breakpoint after this message
+    /// (`{"type":"ephemeral"}`), for providers with explicit caching.
+    #[serde(borrow, default)]
+    pub cache_control: Option<&'a RawValue>,
+}
+
+/// A `thinking_blocks` entry the client sent back.
+#[derive(Debug, Deserialize)]
+pub struct ThinkingBlockIn<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub signature: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub data: Option<Cow<'a, str>>,
 }
 
 /// `content`: a plain string or an array of parts.
@@ -197,6 +222,9 @@ pub struct ContentPart<'a> {
     pub image_url: Option<ImageUrl<'a>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub refusal: Option<Cow<'a, str>>,
+    /// Extension: prompt-cache breakpoint after this part.
+    #[serde(borrow, default)]
+    pub cache_control: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,6 +256,33 @@ pub struct ToolCall<'a> {
     pub kind: ToolType,
     #[serde(borrow)]
     pub function: FunctionCall<'a>,
+    /// Google's per-call extension: `{"google":{"thought_signature":...}}`.
+    #[serde(borrow, default)]
+    pub extra_content: Option<ExtraContentIn<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExtraContentIn<'a> {
+    #[serde(borrow, default)]
+    pub google: Option<GoogleExtraIn<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GoogleExtraIn<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub thought_signature: Option<Cow<'a, str>>,
+}
+
+impl ToolCall<'_> {
+    /// The Gemini thought signature the gateway attached to this call.
+    pub fn thought_signature(&self) -> Option<&str> {
+        self.extra_content
+            .as_ref()?
+            .google
+            .as_ref()?
+            .thought_signature
+            .as_deref()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +300,9 @@ pub struct Tool<'a> {
     pub kind: ToolType,
     #[serde(borrow, default)]
     pub function: Option<FunctionDef<'a>>,
+    /// Extension: prompt-cache breakpoint after the tool definitions.
+    #[serde(borrow, default)]
+    pub cache_control: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Deserialize)]

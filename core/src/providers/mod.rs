@@ -66,6 +66,12 @@ macro_rules! providers {
             fn chat(&self, input: &ChatInput<'_>, t: TargetCtx<'_>) -> Started {
                 match self { $(Options::$variant(o) => <$kind as Kind>::chat(o, input, t),)* }
             }
+
+            fn embeddings(&self, input: &EmbedRequest<'_>, t: TargetCtx<'_>) -> Started {
+                match self {
+                    $(Options::$variant(o) => <$kind as Kind>::embeddings(o, input, t),)*
+                }
+            }
         }
     };
 }
@@ -139,6 +145,32 @@ pub trait Kind {
     fn defaults(opts: &Self::Options) -> Defaults;
     /// `POST /v1/chat/completions`.
     fn chat(opts: &Self::Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started;
+    /// `POST /v1/embeddings`; kinds without embeddings keep the default.
+    fn embeddings(
+        _opts: &Self::Options,
+        _input: &EmbedRequest<'_>,
+        target: TargetCtx<'_>,
+    ) -> Started {
+        Err(no_embeddings(target))
+    }
+}
+
+/// The 400 for an embeddings request to a chat-only provider.
+pub fn no_embeddings(target: TargetCtx<'_>) -> ApiError {
+    ApiError::invalid_param(
+        "model",
+        format!(
+            "The model `{}` does not support embeddings (provider `{}`).",
+            target.public_model, target.provider.name
+        ),
+    )
+}
+
+/// The client's embeddings request, parsed, with its raw body.
+#[derive(Debug)]
+pub struct EmbedRequest<'a> {
+    pub body: &'a [u8],
+    pub req: crate::openai::embeddings::EmbeddingsRequest<'a>,
 }
 
 /// The client's chat request, as the gateway received and probed it.
@@ -165,6 +197,13 @@ pub struct TargetCtx<'a> {
 /// Starts a chat exchange with the target's provider, credential applied.
 pub fn chat(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
     let (translator, mut out) = target.provider.options.chat(input, target)?;
+    target.provider.auth.apply(&mut out, target.now_unix_secs);
+    Ok((translator, out))
+}
+
+/// Starts an embeddings exchange with the target's provider.
+pub fn embeddings(input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
+    let (translator, mut out) = target.provider.options.embeddings(input, target)?;
     target.provider.auth.apply(&mut out, target.now_unix_secs);
     Ok((translator, out))
 }
