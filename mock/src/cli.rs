@@ -6,7 +6,7 @@
 
 use crate::server::Provider;
 
-pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--listen LABEL=openai|anthropic@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--listen LABEL=openai|anthropic|gemini|azure@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
 
 /// One listener to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +23,8 @@ pub struct Config {
     pub anthropic_addr: String,
     pub openai_key: String,
     pub anthropic_key: String,
+    pub gemini_key: String,
+    pub azure_key: String,
     /// `--listen` listeners, in the order given.
     pub listen: Vec<ListenSpec>,
     /// `--no-defaults`: don't start the `openai` and `anthropic` listeners.
@@ -38,6 +40,8 @@ impl Default for Config {
             anthropic_addr: "127.0.0.1:18082".into(),
             openai_key: "mock-openai-key".into(),
             anthropic_key: "mock-anthropic-key".into(),
+            gemini_key: "mock-gemini-key".into(),
+            azure_key: "mock-azure-key".into(),
             listen: Vec::new(),
             no_defaults: false,
             tls_cert: None,
@@ -73,6 +77,8 @@ impl Config {
         match provider {
             Provider::OpenAi => &self.openai_key,
             Provider::Anthropic => &self.anthropic_key,
+            Provider::Gemini => &self.gemini_key,
+            Provider::Azure => &self.azure_key,
         }
     }
 }
@@ -92,7 +98,9 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
     let provider = match kind {
         "openai" => Provider::OpenAi,
         "anthropic" => Provider::Anthropic,
-        _ => return Err(bad("KIND must be openai or anthropic")),
+        "gemini" => Provider::Gemini,
+        "azure" => Provider::Azure,
+        _ => return Err(bad("KIND must be openai, anthropic, gemini or azure")),
     };
     let (addr, tls) = match addr.strip_suffix("+tls") {
         Some(a) => (a, true),
@@ -142,6 +150,8 @@ pub fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             "--anthropic-addr" => (cfg.anthropic_addr, addr_given) = (value()?, true),
             "--openai-key" => cfg.openai_key = value()?,
             "--anthropic-key" => cfg.anthropic_key = value()?,
+            "--gemini-key" => cfg.gemini_key = value()?,
+            "--azure-key" => cfg.azure_key = value()?,
             "--listen" => cfg.listen.push(parse_listen(&value()?)?),
             "--tls-cert" => cfg.tls_cert = Some(value()?),
             "--tls-key" => cfg.tls_key = Some(value()?),
@@ -232,6 +242,25 @@ mod tests {
     }
 
     #[test]
+    fn gemini_and_azure_kinds() {
+        let cfg = parse(&[
+            "--no-defaults",
+            "--listen",
+            "g=gemini@127.0.0.1:0",
+            "--listen=az=azure@127.0.0.1:0",
+            "--gemini-key",
+            "gk",
+        ])
+        .unwrap();
+        let all = cfg.listeners();
+        assert_eq!(labels(&cfg), ["g", "az"]);
+        assert_eq!(all[0].provider, Provider::Gemini);
+        assert_eq!(all[1].provider, Provider::Azure);
+        assert_eq!(cfg.key(Provider::Gemini), "gk");
+        assert_eq!(cfg.key(Provider::Azure), "mock-azure-key");
+    }
+
+    #[test]
     fn no_defaults_keeps_only_listen() {
         let cfg = parse(&["--no-defaults", "--listen", "openai=anthropic@[::1]:0"]).unwrap();
         assert_eq!(labels(&cfg), ["openai"]);
@@ -258,7 +287,7 @@ mod tests {
             "=openai@h:1",
             "a,b=openai@h:1",
             "a=openai",
-            "a=gemini@h:1",
+            "a=bogus@h:1",
             "a=openai@",
             "a=openai@+tls",
         ] {

@@ -22,6 +22,8 @@ fn listen(label: &str, provider: Provider) -> SocketAddr {
     let key = match provider {
         Provider::OpenAi => "mock-openai-key",
         Provider::Anthropic => "mock-anthropic-key",
+        Provider::Gemini => "mock-gemini-key",
+        Provider::Azure => "mock-azure-key",
     };
     let opts = Options {
         label,

@@ -195,8 +195,6 @@ pub fn with_retry_after(resp: Response, faults: &Faults, millis: bool) -> Respon
     }
 }
 
-/// Whether the request body asks for a stream (`"stream": true`); used by
-/// injected faults that run before the body is validated.
 /// How one provider's mock answers injected faults.
 pub struct FaultReplies {
     /// The native error body for a status.
@@ -205,6 +203,9 @@ pub struct FaultReplies {
     pub overloaded: fn(bool) -> Response,
     /// Also send `retry-after-ms` (OpenAI does).
     pub retry_after_ms: bool,
+    /// Whether the request asks for a stream (the body's `"stream": true`
+    /// for OpenAI and Anthropic, the method for Gemini).
+    pub stream: fn(&Request) -> bool,
 }
 
 /// The response an injected fault replaces the real one with, if any.
@@ -214,12 +215,14 @@ pub fn injected(req: &Request, faults: &Faults, replies: &FaultReplies) -> Optio
     }
     let resp = match faults.error_status() {
         Some(status) => (replies.error)(status),
-        None if faults.overloaded => (replies.overloaded)(wants_stream(req)),
+        None if faults.overloaded => (replies.overloaded)((replies.stream)(req)),
         None => return None,
     };
     Some(with_retry_after(resp, faults, replies.retry_after_ms))
 }
 
+/// Whether the request body asks for a stream (`"stream": true`); used by
+/// injected faults that run before the body is validated.
 pub fn wants_stream(req: &Request) -> bool {
     serde_json::from_slice::<serde_json::Value>(&req.body)
         .is_ok_and(|v| v.get("stream") == Some(&serde_json::Value::Bool(true)))

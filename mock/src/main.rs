@@ -1,14 +1,19 @@
-//! `modelmux-mock`: strict local mock of the OpenAI and Anthropic HTTP APIs.
+//! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini and
+//! Azure OpenAI HTTP APIs.
 //!
 //! Usage: see `cli::USAGE`. Each listener prints
 //! `modelmux-mock: LABEL listening on ADDR` once bound, which is how tests
 //! learn the ports when they pass port 0.
 
 mod anthropic;
+mod azure;
 mod cli;
+mod embedding;
 mod faults;
+mod gemini;
 mod http;
 mod introspect;
+mod magic;
 mod openai;
 mod persist;
 mod reply;

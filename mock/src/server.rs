@@ -18,7 +18,7 @@ use crate::faults::{write_response, Body, Faults, Response};
 use crate::http::{read_request, ReadError, Request};
 use crate::introspect::introspect;
 use crate::persist;
-use crate::{anthropic, openai, tls};
+use crate::{anthropic, azure, gemini, openai, tls};
 
 const LOG_CAPACITY: usize = 200;
 const IO_BUFFER: usize = 16 * 1024;
@@ -28,6 +28,8 @@ const IO_BUFFER: usize = 16 * 1024;
 pub enum Provider {
     OpenAi,
     Anthropic,
+    Gemini,
+    Azure,
 }
 
 impl Provider {
@@ -35,6 +37,8 @@ impl Provider {
         match self {
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
+            Provider::Gemini => "gemini",
+            Provider::Azure => "azure",
         }
     }
 
@@ -42,6 +46,8 @@ impl Provider {
         match self {
             Provider::OpenAi => openai::error_for_status(status, message),
             Provider::Anthropic => anthropic::error_for_status(status, message),
+            Provider::Gemini => gemini::error_for_status(status, message),
+            Provider::Azure => azure::error_for_status(status, message),
         }
     }
 
@@ -50,6 +56,8 @@ impl Provider {
         match self {
             Provider::OpenAi => openai::gate(state, req),
             Provider::Anthropic => anthropic::gate(state, req),
+            Provider::Gemini => gemini::gate(state, req).map(|_| ()),
+            Provider::Azure => azure::gate(state, req).map(|_| ()),
         }
     }
 }
@@ -261,6 +269,8 @@ pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Respons
     let resp = match state.provider {
         Provider::OpenAi => openai::handle(state, &req, &faults),
         Provider::Anthropic => anthropic::handle(state, &req, &faults),
+        Provider::Gemini => gemini::handle(state, &req, &faults),
+        Provider::Azure => azure::handle(state, &req, &faults),
     };
     state.record(Recorded { req, sni, fault });
     (resp, faults)

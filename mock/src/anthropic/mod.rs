@@ -104,6 +104,7 @@ pub fn overloaded(stream: bool) -> Response {
 const REPLIES: faults::FaultReplies = faults::FaultReplies {
     error: |status| error_for_status(status, &fault_message(status)),
     overloaded,
+    stream: faults::wants_stream,
     retry_after_ms: false,
 };
 

@@ -1,5 +1,7 @@
-//! OpenAI Chat Completions mock (`POST /v1/chat/completions`).
+//! OpenAI mock: Chat Completions (`POST /v1/chat/completions`) and
+//! embeddings (`POST /v1/embeddings`, see `embeddings`).
 
+pub mod embeddings;
 mod messages;
 pub mod respond;
 pub mod validate;
@@ -14,7 +16,7 @@ use validate::Invalid;
 
 pub const PATH: &str = "/v1/chat/completions";
 
-fn error_body(
+pub fn error_body(
     status: u16,
     message: &str,
     ty: &str,
@@ -49,7 +51,7 @@ fn fault_message(status: u16) -> String {
     }
 }
 
-fn invalid_response(inv: &Invalid) -> Response {
+pub fn invalid_response(inv: &Invalid) -> Response {
     error_body(
         400,
         &inv.message,
@@ -68,7 +70,7 @@ pub fn authorized(req: &Request, key: &str) -> bool {
 
 /// Path, method and key checks, which run before any injected fault.
 pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
-    if req.path() != PATH {
+    if req.path() != PATH && req.path() != embeddings::PATH {
         let msg = format!("Invalid URL ({} {})", req.method, req.path());
         return Err(error_for_status(404, &msg));
     }
@@ -98,6 +100,7 @@ pub fn overloaded(stream: bool) -> Response {
 const REPLIES: faults::FaultReplies = faults::FaultReplies {
     error: |status| error_for_status(status, &fault_message(status)),
     overloaded,
+    stream: faults::wants_stream,
     retry_after_ms: true,
 };
 
@@ -110,27 +113,44 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
         return resp;
     }
     let n = state.next_id();
-    let resp = match serde_json::from_slice::<Value>(&req.body) {
-        Ok(Value::Object(body)) => match validate::validate(&body) {
+    let resp = match parse_object(&req.body) {
+        Err(resp) => resp,
+        Ok(body) if req.path() == embeddings::PATH => embed(&body, None),
+        Ok(body) => match validate::validate(&body) {
             Ok(()) => respond(n, &body, faults),
             Err(inv) => invalid_response(&inv),
         },
-        Ok(_) => error_body(
+    };
+    resp.with_header("x-request-id", format!("req_mock_{n}"))
+}
+
+/// The request body as a JSON object, or OpenAI's 400 for anything else.
+pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(body)) => Ok(body),
+        Ok(_) => Err(error_body(
             400,
             "Invalid type for request body: expected an object.",
             "invalid_request_error",
             None,
             Some("invalid_type"),
-        ),
-        Err(_) => error_body(
+        )),
+        Err(_) => Err(error_body(
             400,
             "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
             "invalid_request_error",
             None,
             None,
-        ),
-    };
-    resp.with_header("x-request-id", format!("req_mock_{n}"))
+        )),
+    }
+}
+
+/// An embeddings request; `model` (Azure's deployment) overrides the body's.
+pub fn embed(body: &serde_json::Map<String, Value>, model: Option<&str>) -> Response {
+    match embeddings::validate(body, model) {
+        Ok(e) => Response::json(200, &embeddings::response(&e)),
+        Err(inv) => invalid_response(&inv),
+    }
 }
 
 fn respond(n: u64, body: &serde_json::Map<String, Value>, faults: &Faults) -> Response {
@@ -138,14 +158,7 @@ fn respond(n: u64, body: &serde_json::Map<String, Value>, faults: &Faults) -> Re
     let outcome = reply::compute(&conv);
     let usage = reply::usage(&conv, &outcome, faults.cached_tokens);
     if body.get("stream") == Some(&Value::Bool(true)) {
-        let include_usage = body
-            .get("stream_options")
-            .and_then(|o| o.get("include_usage"))
-            == Some(&Value::Bool(true));
-        let opts = respond::StreamOpts {
-            include_usage,
-            stream_error: faults.stream_error,
-        };
+        let opts = respond::stream_opts(body, faults.stream_error);
         return Response::sse(respond::stream(n, &conv.model, &outcome, &usage, &opts));
     }
     Response::json(200, &respond::completion(n, &conv.model, &outcome, &usage))

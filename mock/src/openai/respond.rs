@@ -161,12 +161,12 @@ struct ChunkWriter<'a> {
     n: u64,
     model: &'a str,
     include_usage: bool,
-    events: Vec<Vec<u8>>,
+    events: Vec<Value>,
 }
 
 impl ChunkWriter<'_> {
     fn push_value(&mut self, v: &Value) {
-        self.events.push(format!("data: {v}\n\n").into_bytes());
+        self.events.push(v.clone());
     }
 
     fn chunk(&mut self, delta: Value, finish: Option<&str>) {
@@ -211,7 +211,13 @@ fn deltas(n: u64, outcome: &Outcome) -> (Value, Vec<Value>) {
     }
 }
 
-/// The SSE events of a streamed response, each `data: ...\n\n`.
+/// One SSE event: `data: <json>\n\n`.
+pub fn event(v: &Value) -> Vec<u8> {
+    format!("data: {v}\n\n").into_bytes()
+}
+
+/// The SSE events of a streamed response, each `data: ...\n\n`, ending
+/// with `data: [DONE]` unless the stream fails.
 pub fn stream(
     n: u64,
     model: &str,
@@ -219,6 +225,39 @@ pub fn stream(
     usage: &Usage,
     opts: &StreamOpts,
 ) -> Vec<Vec<u8>> {
+    render(&chunks(n, model, outcome, usage, opts), opts.stream_error)
+}
+
+/// Chunks as SSE events, with `[DONE]` after them unless the stream fails.
+pub fn render(chunks: &[Value], stream_error: bool) -> Vec<Vec<u8>> {
+    let mut events: Vec<Vec<u8>> = chunks.iter().map(event).collect();
+    if !stream_error {
+        events.push(b"data: [DONE]\n\n".to_vec());
+    }
+    events
+}
+
+/// The stream options of a validated body.
+pub fn stream_opts(body: &Map<String, Value>, stream_error: bool) -> StreamOpts {
+    let include_usage = body
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        == Some(&Value::Bool(true));
+    StreamOpts {
+        include_usage,
+        stream_error,
+    }
+}
+
+/// The JSON data of each event of a streamed response (without `[DONE]`);
+/// with `stream_error` the last one is the error.
+pub fn chunks(
+    n: u64,
+    model: &str,
+    outcome: &Outcome,
+    usage: &Usage,
+    opts: &StreamOpts,
+) -> Vec<Value> {
     let mut w = ChunkWriter {
         n,
         model,
@@ -251,6 +290,5 @@ pub fn stream(
         });
         w.push_value(&v);
     }
-    w.events.push(b"data: [DONE]\n\n".to_vec());
     w.events
 }
