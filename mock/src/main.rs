@@ -23,6 +23,8 @@ mod tls;
 #[cfg(test)]
 mod e2e_fault_tests;
 #[cfg(test)]
+mod e2e_provider_tests;
+#[cfg(test)]
 mod e2e_tests;
 #[cfg(test)]
 mod e2e_tls_tests;

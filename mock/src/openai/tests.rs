@@ -268,3 +268,80 @@ fn stop_and_max_tokens() {
     assert_eq!(v["choices"][0]["finish_reason"], "length");
     assert_eq!(v["usage"]["completion_tokens"], 2);
 }
+
+fn embed(body: Value) -> (u16, Value) {
+    let mut req = request(&body, &[]);
+    req.target = embeddings::PATH.into();
+    let resp = call_req(&req);
+    match resp.body {
+        Body::Json(b) => (resp.status, serde_json::from_slice(&b).unwrap()),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+#[test]
+fn embeddings_float_and_base64() {
+    use crate::embedding::{base64_f32, vector};
+    let (status, v) =
+        embed(json!({"model": "text-embedding-3-small", "input": "hello big world", "user": "u"}));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    assert_eq!(v["model"], "text-embedding-3-small");
+    assert_eq!(
+        v["data"][0],
+        json!({"object": "embedding", "index": 0, "embedding": vector("hello big world", 8)})
+    );
+    assert_eq!(v["usage"], json!({"prompt_tokens": 3, "total_tokens": 3}));
+    let (_, v) = embed(
+        json!({"model": "m", "input": ["a", "b c"], "dimensions": 5, "encoding_format": "base64"}),
+    );
+    assert_eq!(v["data"][1]["embedding"], base64_f32(&vector("b c", 5)));
+    assert_eq!(v["usage"]["prompt_tokens"], 3);
+    // Token arrays: embedded as their numbers joined by spaces, counted as tokens.
+    let (_, v) = embed(json!({"model": "m", "input": [1, 2, 3]}));
+    assert_eq!(v["data"][0]["embedding"], json!(vector("1 2 3", 8)));
+    assert_eq!(v["usage"]["prompt_tokens"], 3);
+    let (_, v) = embed(json!({"model": "m", "input": [[1, 2], [3]]}));
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    assert_eq!(v["usage"]["prompt_tokens"], 3);
+}
+
+#[test]
+fn embeddings_rejections() {
+    let msg = |body: Value| {
+        let (status, v) = embed(body);
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        v["error"]["message"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        msg(json!({"model": "m", "input": "a", "foo": 1})),
+        "Unrecognized request argument supplied: foo"
+    );
+    assert_eq!(
+        msg(json!({"input": "a"})),
+        "you must provide a model parameter"
+    );
+    assert_eq!(
+        msg(json!({"model": "m"})),
+        "Missing required parameter: 'input'."
+    );
+    for input in [
+        json!(""),
+        json!([]),
+        json!([""]),
+        json!([[]]),
+        json!({"a": 1}),
+        json!([1, "a"]),
+        json!(5),
+    ] {
+        assert!(msg(json!({"model": "m", "input": input})).starts_with("'$.input' is invalid"));
+    }
+    assert!(msg(json!({"model": "m", "input": "a", "dimensions": 0})).contains("'dimensions'"));
+    assert!(msg(json!({"model": "m", "input": "a", "dimensions": "4"}))
+        .contains("Invalid type for 'dimensions'"));
+    assert!(
+        msg(json!({"model": "m", "input": "a", "encoding_format": "int8"}))
+            .contains("Supported values are: 'float', 'base64'")
+    );
+}
