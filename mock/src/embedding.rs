@@ -101,7 +101,8 @@ mod tests {
     fn known_values() {
         // Pinned so that the Python twin in tests/e2e/support.py can't drift.
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(vector("a", 2), vector("a", 2));
+        assert_eq!(vector("hello", 2), [0.905546, 0.237689]);
+        assert_eq!(vector("a b", 3), [-0.771629, 0.740495, -0.909183]);
     }
 
     #[test]

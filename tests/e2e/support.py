@@ -556,3 +556,44 @@ def assert_openai_error(resp: requests.Response, status: int, code: str | None =
     if code is not None:
         assert err["code"] == code, err
     return err
+
+
+# --------------------------------------------------------------------------
+# Gemini / Azure mocks and the mock's deterministic embeddings
+# --------------------------------------------------------------------------
+
+MOCK_GEMINI_KEY = "mock-gemini-key"  # the mock's default --gemini-key
+MOCK_AZURE_KEY = "mock-azure-key"  # the mock's default --azure-key
+MOCK_EMBED_DIMS = 8  # values per vector when a request asks for no size
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def expected_embedding(text: str, dims: int = MOCK_EMBED_DIMS) -> list[float]:
+    """The mock's embedding of `text` (mock/src/embedding.rs), identical on the
+    OpenAI, Azure and Gemini mocks: FNV-1a 64 of the UTF-8 text seeds a
+    splitmix64 sequence mapped to 6-decimal values in [-1, 1]."""
+    h = 0xCBF29CE484222325
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & _MASK64
+    values = []
+    for i in range(dims):
+        z = _splitmix64((h + (i + 1) * 0x9E3779B97F4A7C15) & _MASK64)
+        k = ((z >> 11) * 2_000_001) >> 53
+        values.append((k - 1_000_000) / 1e6)
+    return values
+
+
+def expected_embedding_f32(text: str, dims: int = MOCK_EMBED_DIMS) -> list[float]:
+    """`expected_embedding` as a client decodes OpenAI's base64 encoding
+    (little-endian float32)."""
+    import struct
+
+    values = expected_embedding(text, dims)
+    return list(struct.unpack(f"<{dims}f", struct.pack(f"<{dims}f", *values)))
