@@ -1,7 +1,8 @@
 //! Listeners, keep-alive connection loop and routing.
 //!
 //! Every listener has a label (`openai`, `anthropic` or one given with
-//! `--listen`) so that scoped header faults and stored faults can target one
+//! `--listen`, whose kind may also be `gemini` or `azure`) so that scoped
+//! header faults and stored faults can target one
 //! provider of a failover pair while its twin answers normally.
 
 use std::cell::RefCell;
