@@ -6,7 +6,7 @@
 
 use crate::server::Provider;
 
-pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--listen LABEL=openai|anthropic|gemini|azure@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
 
 /// One listener to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,8 @@ pub struct ListenSpec {
     pub provider: Provider,
     pub addr: String,
     pub tls: bool,
+    /// `openai:/base`: the path prefix an OpenAI-compatible listener serves.
+    pub base: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -65,6 +67,7 @@ impl Config {
                     provider,
                     addr: addr.clone(),
                     tls: false,
+                    base: None,
                 });
             }
         }
@@ -83,7 +86,7 @@ impl Config {
     }
 }
 
-/// Parses `LABEL=KIND@ADDR[+tls]`.
+/// Parses `LABEL=KIND[:/base]@ADDR[+tls]`.
 fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
     let bad = |why: &str| format!("bad --listen {spec:?}: {why} (expected LABEL=KIND@ADDR[+tls])");
     let (label, rest) = spec.split_once('=').ok_or_else(|| bad("no '='"))?;
@@ -95,6 +98,15 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
         return Err(bad("label must be letters, digits, '-', '_' or '.'"));
     }
     let (kind, addr) = rest.split_once('@').ok_or_else(|| bad("no '@'"))?;
+    let (kind, base) = match kind.split_once(':') {
+        Some((k, b))
+            if k == "openai" && (b.is_empty() || (b.starts_with('/') && !b.ends_with('/'))) =>
+        {
+            (k, Some(b.to_string()))
+        }
+        Some(_) => return Err(bad("only openai takes a base path, as openai:/prefix")),
+        None => (kind, None),
+    };
     let provider = match kind {
         "openai" => Provider::OpenAi,
         "anthropic" => Provider::Anthropic,
@@ -114,6 +126,7 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
         provider,
         addr: addr.into(),
         tls,
+        base,
     })
 }
 
@@ -233,6 +246,7 @@ mod tests {
                 provider: Provider::Anthropic,
                 addr: "127.0.0.1:0".into(),
                 tls: true,
+                base: None,
             }
         );
         assert!(!all[2].tls);

@@ -31,6 +31,7 @@ fn listen(label: &str, provider: Provider) -> SocketAddr {
         addr: "127.0.0.1:0",
         key,
         tls: None,
+        base: None,
     };
     spawn_with(opts).unwrap().0
 }

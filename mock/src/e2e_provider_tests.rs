@@ -21,6 +21,7 @@ fn listen(label: &str, provider: Provider, key: &str) -> SocketAddr {
         addr: "127.0.0.1:0",
         key,
         tls: None,
+        base: None,
     };
     spawn_with(opts).unwrap().0
 }

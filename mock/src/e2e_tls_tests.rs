@@ -70,6 +70,7 @@ fn tls_round_trip_records_sni() {
         addr: "127.0.0.1:0",
         key: "ak",
         tls: Some(config),
+        base: None,
     };
     let (addr, _) = spawn_with(opts).unwrap();
     let ca = dir.join("ca.crt");

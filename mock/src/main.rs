@@ -78,6 +78,7 @@ fn start(cfg: &Config) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
             addr: &spec.addr,
             key: cfg.key(spec.provider),
             tls: tls.clone().filter(|_| spec.tls),
+            base: spec.base.as_deref(),
         };
         let (local, handle) = server::spawn_with(opts)
             .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;

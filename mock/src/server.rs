@@ -83,6 +83,9 @@ pub struct Listener {
     pub label: String,
     pub provider: Provider,
     pub key: String,
+    /// OpenAI kind: the path prefix it serves (`/v1`, or a compatible
+    /// service's own such as Groq's `/openai/v1`).
+    pub base: String,
     log: Mutex<VecDeque<Recorded>>,
     stored: Mutex<persist::State>,
     counter: AtomicU64,
@@ -104,6 +107,7 @@ impl Listener {
             label: label.to_string(),
             provider,
             key: key.to_string(),
+            base: "/v1".to_string(),
             log: Mutex::new(VecDeque::with_capacity(LOG_CAPACITY)),
             stored: Mutex::new(persist::State::new(label)),
             counter: AtomicU64::new(0),
@@ -141,6 +145,8 @@ pub struct Options<'a> {
     pub key: &'a str,
     /// Serve HTTPS with this config.
     pub tls: Option<Arc<ServerConfig>>,
+    /// OpenAI kind: path prefix other than `/v1`.
+    pub base: Option<&'a str>,
 }
 
 /// Binds `addr` and serves `provider` over plain HTTP on a background thread.
@@ -156,6 +162,7 @@ pub fn spawn(
         addr,
         key,
         tls: None,
+        base: None,
     })
 }
 
@@ -163,7 +170,11 @@ pub fn spawn(
 pub fn spawn_with(opts: Options<'_>) -> io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(opts.addr)?;
     let local = listener.local_addr()?;
-    let state = Arc::new(Listener::labelled(opts.label, opts.provider, opts.key));
+    let mut listener_state = Listener::labelled(opts.label, opts.provider, opts.key);
+    if let Some(base) = opts.base {
+        listener_state.base = base.to_string();
+    }
+    let state = Arc::new(listener_state);
     let tls = opts.tls;
     let handle = thread::Builder::new()
         .name(format!("{}-accept", opts.label))

@@ -61,6 +61,16 @@ pub fn invalid_response(inv: &Invalid) -> Response {
     )
 }
 
+/// The `/v1` path a request stands for, under the listener's base path
+/// (`/openai/v1/chat/completions` on a Groq-style listener); `None` for any
+/// other path.
+fn route(state: &Listener, req: &Request) -> Option<&'static str> {
+    let rest = req.path().strip_prefix(state.base.as_str())?;
+    [PATH, embeddings::PATH]
+        .into_iter()
+        .find(|p| p.strip_prefix("/v1") == Some(rest))
+}
+
 /// Checks `Authorization: Bearer <key>`.
 pub fn authorized(req: &Request, key: &str) -> bool {
     req.header("authorization")
@@ -70,7 +80,7 @@ pub fn authorized(req: &Request, key: &str) -> bool {
 
 /// Path, method and key checks, which run before any injected fault.
 pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
-    if req.path() != PATH && req.path() != embeddings::PATH {
+    if route(state, req).is_none() {
         let msg = format!("Invalid URL ({} {})", req.method, req.path());
         return Err(error_for_status(404, &msg));
     }
@@ -115,7 +125,7 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     let n = state.next_id();
     let resp = match parse_object(&req.body) {
         Err(resp) => resp,
-        Ok(body) if req.path() == embeddings::PATH => embed(&body, None),
+        Ok(body) if route(state, req) == Some(embeddings::PATH) => embed(&body, None),
         Ok(body) => match validate::validate(&body) {
             Ok(()) => respond(n, &body, faults),
             Err(inv) => invalid_response(&inv),

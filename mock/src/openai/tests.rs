@@ -345,3 +345,24 @@ fn embeddings_rejections() {
             .contains("Supported values are: 'float', 'base64'")
     );
 }
+
+#[test]
+fn a_listener_with_its_own_base_path_serves_only_under_it() {
+    let mut state = Listener::new(Provider::OpenAi, "k");
+    state.base = "/openai/v1".into();
+    let serve = |path: &str| {
+        let mut req = request(&base(), &[("authorization", "Bearer k")]);
+        req.target = path.into();
+        handle(&state, &req, &Faults::default()).status
+    };
+    assert_eq!(serve("/openai/v1/chat/completions"), 200);
+    assert_eq!(serve("/v1/chat/completions"), 404);
+    state.base = String::new();
+    let serve = |path: &str| {
+        let mut req = request(&base(), &[("authorization", "Bearer k")]);
+        req.target = path.into();
+        handle(&state, &req, &Faults::default()).status
+    };
+    assert_eq!(serve("/chat/completions"), 200);
+    assert_eq!(serve("/v1/chat/completions"), 404);
+}
