@@ -15,6 +15,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod decoded;
+pub mod gemini;
 pub mod openai;
 
 use serde::de::DeserializeOwned;
@@ -79,6 +80,7 @@ macro_rules! providers {
 providers! {
     "openai" => OpenAi(openai::OpenAi),
     "anthropic" => Anthropic(anthropic::Anthropic),
+    "gemini" => Gemini(gemini::Gemini),
 }
 
 impl Options {

@@ -1,0 +1,161 @@
+//! Gemini `GenerateContentResponse` → neutral [`Reply`], plus the pieces
+//! the stream decoder shares (usage, finish reason, call ids, blocks).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use super::errors;
+use super::wire::{FinishReason, GenerateContentResponse, ResponsePart, UsageMetadata};
+use crate::error::ApiError;
+use crate::events::{Finish, Reply, ToolCall};
+use crate::providers::decoded::Rejection;
+use crate::providers::Cause;
+use crate::usage::Usage;
+
+/// `promptTokenCount` already includes the cached tokens; thoughts are
+/// counted apart from `candidatesTokenCount` and added to the output.
+pub(super) fn usage_from_wire(u: &UsageMetadata) -> Usage {
+    let thoughts = u.thoughts_token_count.unwrap_or(0);
+    Usage {
+        input: u.prompt_token_count.unwrap_or(0),
+        cache_read: u.cached_content_token_count.unwrap_or(0),
+        cache_write: 0,
+        output: u
+            .candidates_token_count
+            .unwrap_or(0)
+            .saturating_add(thoughts),
+        reasoning: thoughts,
+    }
+}
+
+/// `calls`: the reply has function calls (Gemini says `STOP` for those).
+pub(super) fn finish_reason(reason: Option<FinishReason>, calls: bool) -> Finish {
+    match reason {
+        Some(FinishReason::MaxTokens) => Finish::Length,
+        Some(
+            FinishReason::Safety
+            | FinishReason::Recitation
+            | FinishReason::Blocklist
+            | FinishReason::ProhibitedContent
+            | FinishReason::Spii
+            | FinishReason::ImageSafety,
+        ) => Finish::ContentFilter,
+        Some(FinishReason::Stop) | None if calls => Finish::ToolCalls,
+        Some(FinishReason::Stop | FinishReason::Unknown) | None => Finish::Stop,
+    }
+}
+
+/// The prompt itself was blocked: nothing was generated, so this is an
+/// error (400, code `content_filter`) rather than an empty reply.
+pub(super) fn blocked_error(reason: &str) -> ApiError {
+    ApiError::invalid_request(format!(
+        "Provider gemini blocked the prompt (block reason: {reason})."
+    ))
+    .with_code("content_filter")
+}
+
+/// The id of function call `n` of a response: Gemini's own `id` when it
+/// sends one, else `call_` + a hash of the response id + `_n`, unique per
+/// response and the same however the stream was split.
+pub(super) fn call_id(own: Option<&str>, response_id: &str, n: u32) -> String {
+    if let Some(id) = own.filter(|id| !id.is_empty()) {
+        return id.to_string();
+    }
+    // FNV-1a: small, stable, good enough to tell responses apart.
+    let hash = response_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let mut id = String::with_capacity(24);
+    let _ = write!(id, "call_{hash:016x}_{n}");
+    id
+}
+
+fn malformed(detail: &str) -> Rejection {
+    let msg = format!(
+        "Provider gemini returned a response that is not a GenerateContentResponse: {detail}"
+    );
+    (Cause::Malformed, ApiError::new(502, "server_error", msg))
+}
+
+/// Decodes a whole 2xx body; `Err` when it is an error or not a response.
+pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
+    let resp: GenerateContentResponse<'_> =
+        serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
+    if let Some(e) = &resp.error {
+        return Err((Cause::ErrorEvent, errors::from_rpc(None, e)));
+    }
+    if let Some(reason) = resp.blocked() {
+        return Err((Cause::ErrorEvent, blocked_error(reason)));
+    }
+    let usage = resp.usage_metadata.as_ref().map(usage_from_wire);
+    let response_id = resp.response_id.unwrap_or_default();
+    let Some(candidate) = resp.candidates.and_then(|c| c.into_iter().next()) else {
+        return Err(malformed("no candidates"));
+    };
+    let mut r = Reply {
+        usage: usage.unwrap_or_default(),
+        ..Reply::default()
+    };
+    let parts = candidate.content.and_then(|c| c.parts).unwrap_or_default();
+    for part in parts {
+        add_part(&mut r, part, &response_id);
+    }
+    r.finish = finish_reason(candidate.finish_reason, !r.tool_calls.is_empty());
+    r.id = response_id;
+    Ok(r)
+}
+
+/// Text parts are concatenated, thought parts go to `reasoning`, function
+/// calls to `tool_calls` with their signature. A signature on a text part
+/// is dropped: chat completions has no place for it and Gemini validates
+/// only those of function calls.
+fn add_part<'a>(r: &mut Reply<'a>, part: ResponsePart<'a>, response_id: &str) {
+    if let Some(call) = part.function_call {
+        let n = u32::try_from(r.tool_calls.len()).unwrap_or(u32::MAX);
+        r.tool_calls.push(ToolCall {
+            id: Cow::Owned(call_id(call.id.as_deref(), response_id, n)),
+            name: call.name,
+            arguments: Cow::Owned(
+                call.args
+                    .map_or_else(|| "{}".to_string(), |a| compact_json(a.get())),
+            ),
+            signature: part.thought_signature,
+        });
+        return;
+    }
+    let Some(text) = part.text else {
+        return;
+    };
+    let to = if part.thought == Some(true) {
+        &mut r.reasoning
+    } else {
+        &mut r.text
+    };
+    match to {
+        None => *to = Some(text),
+        Some(t) => t.to_mut().push_str(&text),
+    }
+}
+
+/// Removes insignificant whitespace from valid JSON text, keeping key order.
+pub(super) fn compact_json(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in raw.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c.is_ascii_whitespace() {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
