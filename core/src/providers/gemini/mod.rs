@@ -70,7 +70,7 @@ mod embed;
 mod errors;
 mod request;
 mod response;
-mod schema;
+pub(super) mod schema;
 mod stream;
 mod wire;
 

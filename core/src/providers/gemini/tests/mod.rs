@@ -1,4 +1,6 @@
 mod request;
+mod response;
+mod schema;
 
 use serde_json::{json, Value};
 
@@ -48,7 +50,6 @@ fn with(extra: Value) -> Value {
 }
 
 /// A non-streamed exchange: the client's status and JSON body.
-#[allow(dead_code)]
 fn exchange(status: u16, upstream_body: &[u8]) -> (Box<dyn Translator>, Option<u16>, Value) {
     let (mut chat, _) = start(&with(json!({}))).unwrap();
     let edit = chat.response_headers(status, &|_| None);
