@@ -130,7 +130,7 @@ fn diagnose(text: &str) -> ApiError {
 }
 
 /// Position of a borrowed raw value inside the text it was parsed from.
-fn span_of(text: &str, raw: &RawValue) -> Range<usize> {
+pub(crate) fn span_of(text: &str, raw: &RawValue) -> Range<usize> {
     let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     start..start + raw.get().len()
 }

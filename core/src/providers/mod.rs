@@ -14,6 +14,7 @@
 
 pub mod anthropic;
 pub mod auth;
+pub mod azure;
 pub mod decoded;
 pub mod gemini;
 pub mod openai;
@@ -81,6 +82,7 @@ providers! {
     "openai" => OpenAi(openai::OpenAi),
     "anthropic" => Anthropic(anthropic::Anthropic),
     "gemini" => Gemini(gemini::Gemini),
+    "azure" => Azure(azure::Azure),
 }
 
 impl Options {

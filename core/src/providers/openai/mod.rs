@@ -10,6 +10,7 @@
 //! is then counted only when they send it anyway. Unknown fields pass
 //! through untouched: compatible servers add their own parameters.
 
+mod embed;
 pub mod presets;
 mod quirks;
 mod stream;
@@ -23,15 +24,24 @@ use crate::config::ConfigError;
 use crate::error::{normalize_error_body, ApiError};
 use crate::providers::auth::AuthScheme;
 use crate::providers::{
-    join_path, status_failure, BodyEdit, BodyMode, ChatInput, Defaults, Failure, HeaderEdit,
-    HeaderLookup, Kind, Options as ProviderOptions, Outbound, Outcome, Started, TargetCtx,
-    Translator,
+    join_path, no_embeddings, status_failure, BodyEdit, BodyMode, ChatInput, Defaults,
+    EmbedRequest, Failure, HeaderEdit, HeaderLookup, Kind, Options as ProviderOptions, Outbound,
+    Outcome, Started, TargetCtx, Translator,
 };
 use crate::usage::Usage;
 use presets::Preset;
 
+pub(crate) use embed::passthrough as embeddings_passthrough;
 pub use stream::UsageStream;
 pub use tail::TailScan;
+
+/// Rewrites an upstream error body into OpenAI's envelope; `None` keeps it.
+pub(crate) type Normalize = fn(u16, &[u8]) -> Option<Vec<u8>>;
+
+/// The OpenAI normaliser: keeps OpenAI-shaped errors, wraps the others.
+pub(crate) fn normalize_upstream_error(status: u16, body: &[u8]) -> Option<Vec<u8>> {
+    normalize_error_body(status, body, "upstream")
+}
 
 /// Usage as OpenAI reports it; unknown fields are ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -150,22 +160,50 @@ impl Kind for OpenAi {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let (chat, out) = passthrough(opts, input, target)?;
+        let spec = Passthrough {
+            path: join_path(&target.provider.base_path, "/chat/completions"),
+            stream_usage: opts.stream_usage(),
+            preset: opts.preset,
+            normalize: normalize_upstream_error,
+        };
+        let (chat, out) = passthrough(spec, input, target)?;
         Ok((Box::new(chat), out))
     }
+
+    fn embeddings(opts: &Options, input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
+        if opts.preset.is_some_and(|p| !p.embeddings) {
+            return Err(no_embeddings(target));
+        }
+        let path = join_path(&target.provider.base_path, "/embeddings");
+        let (exchange, out) = embed::passthrough(input, target, path, normalize_upstream_error)?;
+        Ok((Box::new(exchange), out))
+    }
+}
+
+/// What differs between the upstreams that speak OpenAI's chat wire format
+/// (OpenAI and its presets, Azure OpenAI).
+#[derive(Debug)]
+pub(crate) struct Passthrough {
+    /// Upstream `:path`, query included.
+    pub path: String,
+    /// Ask streams for usage (`stream_options.include_usage`).
+    pub stream_usage: bool,
+    /// Preset quirks to apply to the body.
+    pub preset: Option<&'static Preset>,
+    pub normalize: Normalize,
 }
 
 /// Builds the forwarded request: the client's body with the few splices
 /// the upstream needs.
-fn passthrough(
-    opts: &Options,
+pub(crate) fn passthrough(
+    spec: Passthrough,
     input: &ChatInput<'_>,
     target: TargetCtx<'_>,
 ) -> Result<(OpenAiChat, Outbound), ApiError> {
     let (body, p) = (input.body, input.probe);
-    let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     let mut strip_usage = false;
-    if p.stream && opts.stream_usage() {
+    if p.stream && spec.stream_usage {
         match &p.stream_options {
             None => {
                 let at = p.object_start + 1;
@@ -183,35 +221,41 @@ fn passthrough(
             }
         }
     }
-    if p.model != target.model {
-        let quoted = serde_json::to_vec(target.model)
-            .map_err(|_| ApiError::internal("cannot encode model name"))?;
-        edits.push((p.model_span.clone(), quoted));
-    }
+    edits.extend(model_edit(&p.model, p.model_span.clone(), target.model)?);
     let mut new_body = (!edits.is_empty()).then(|| splice(body, edits));
-    if let Some(preset) = opts.preset {
+    if let Some(preset) = spec.preset {
         let current = new_body.as_deref().unwrap_or(body);
         if let Some(fixed) = quirks::apply(preset, current)? {
             new_body = Some(fixed);
         }
     }
     let out = Outbound {
-        path: join_path(&target.provider.base_path, "/chat/completions"),
+        path: spec.path,
         headers: vec![("content-type", "application/json".to_string())],
         body: new_body,
     };
-    let chat = OpenAiChat {
-        stream: p.stream,
-        strip_usage,
-        state: State::Sent,
-        status: 0,
-        usage: Usage::default(),
-        failure: None,
-    };
+    let mut chat = OpenAiChat::json(spec.normalize);
+    chat.stream = p.stream;
+    chat.strip_usage = strip_usage;
     Ok((chat, out))
 }
 
-/// One chat exchange with an OpenAI-compatible upstream.
+/// Replaces the bytes in the range with these.
+type Edit = (Range<usize>, Vec<u8>);
+
+/// The splice that renames the body's `model` (at `span`) to `upstream`,
+/// or none when the client already used that name.
+fn model_edit(client: &str, span: Range<usize>, upstream: &str) -> Result<Option<Edit>, ApiError> {
+    if client == upstream {
+        return Ok(None);
+    }
+    let quoted =
+        serde_json::to_vec(upstream).map_err(|_| ApiError::internal("cannot encode model name"))?;
+    Ok(Some((span, quoted)))
+}
+
+/// One exchange with an OpenAI-compatible upstream: a chat, or any other
+/// JSON answer with `usage` at its end (embeddings).
 #[derive(Debug)]
 pub struct OpenAiChat {
     stream: bool,
@@ -221,6 +265,23 @@ pub struct OpenAiChat {
     status: u16,
     usage: Usage,
     failure: Option<Failure>,
+    normalize: Normalize,
+}
+
+impl OpenAiChat {
+    /// An exchange whose 2xx answer is one JSON body (tail-scanned for
+    /// usage) and whose errors go through `normalize`.
+    pub(crate) fn json(normalize: Normalize) -> Self {
+        OpenAiChat {
+            stream: false,
+            strip_usage: false,
+            state: State::Sent,
+            status: 0,
+            usage: Usage::default(),
+            failure: None,
+            normalize,
+        }
+    }
 }
 
 impl Translator for OpenAiChat {
@@ -258,7 +319,10 @@ impl Translator for OpenAiChat {
     fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
         match &mut self.state {
             State::Sent => BodyEdit::Keep,
-            State::Whole => normalize_error(self.status, data),
+            State::Whole => match (self.normalize)(self.status, data) {
+                None => BodyEdit::Keep,
+                Some(body) => BodyEdit::Replace(body),
+            },
             State::Tail(t) => {
                 t.push(data);
                 if end {
@@ -291,14 +355,6 @@ impl Translator for OpenAiChat {
     }
 }
 
-/// Keeps an upstream error that is already OpenAI-shaped; rewrites others.
-fn normalize_error(status: u16, data: &[u8]) -> BodyEdit {
-    match normalize_error_body(status, data, "upstream") {
-        None => BodyEdit::Keep,
-        Some(body) => BodyEdit::Replace(body),
-    }
-}
-
 /// Returns a replacement for `stream_options` with `include_usage: true`,
 /// or `None` when the client already asked for usage.
 fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
@@ -316,7 +372,7 @@ fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
 }
 
 /// Applies non-overlapping edits to `body` in one copy.
-fn splice(body: &[u8], mut edits: Vec<(Range<usize>, Vec<u8>)>) -> Vec<u8> {
+fn splice(body: &[u8], mut edits: Vec<Edit>) -> Vec<u8> {
     edits.sort_by_key(|(r, _)| r.start);
     let extra: usize = edits.iter().map(|(_, v)| v.len()).sum();
     let mut out = Vec::with_capacity(body.len() + extra);
