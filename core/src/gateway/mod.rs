@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::config::{Config, Model};
 use crate::error::ApiError;
 use crate::events::Dialect;
-use crate::providers::{ChatInput, Outbound, TargetCtx, Translator};
+use crate::openai::embeddings::parse_embeddings_request;
+use crate::providers::{ChatInput, EmbedRequest, Outbound, TargetCtx, Translator};
 use probe::Probe;
 
 /// What the gateway does with an incoming request, decided from the headers.
@@ -16,6 +17,8 @@ use probe::Probe;
 pub enum Endpoint {
     /// `POST /v1/chat/completions`: read the body, then route.
     Chat,
+    /// `POST /v1/embeddings`: read the body, then route.
+    Embeddings,
     /// `GET /v1/models`: answered locally.
     Models,
     /// `GET /v1/models/{id}`: answered locally.
@@ -31,11 +34,12 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
     let path = path.strip_suffix('/').unwrap_or(path);
     match (method, path) {
         ("POST", "/v1/chat/completions") => Endpoint::Chat,
+        ("POST", "/v1/embeddings") => Endpoint::Embeddings,
         ("GET", "/v1/models") => Endpoint::Models,
         ("GET", p) if p.starts_with("/v1/models/") => {
             Endpoint::Model(p.trim_start_matches("/v1/models/").to_string())
         }
-        (_, "/v1/chat/completions") | (_, "/v1/models") => Endpoint::Reject(
+        (_, "/v1/chat/completions" | "/v1/embeddings" | "/v1/models") => Endpoint::Reject(
             ApiError::new(
                 405,
                 "invalid_request_error",
@@ -50,7 +54,60 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
     }
 }
 
-/// A chat request bound to an upstream target.
+/// What a routed request asks a provider for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Chat,
+    Embeddings,
+}
+
+/// A client's request body, validated for its operation.
+#[derive(Debug)]
+pub enum Request<'b> {
+    Chat { body: &'b [u8], probe: Probe<'b> },
+    Embeddings(EmbedRequest<'b>),
+}
+
+impl<'b> Request<'b> {
+    /// Validates `body` as a request of `op`; every problem is a 400.
+    pub fn parse(op: Operation, body: &'b [u8]) -> Result<Self, ApiError> {
+        Ok(match op {
+            Operation::Chat => Request::Chat {
+                body,
+                probe: probe::probe(body)?,
+            },
+            Operation::Embeddings => Request::Embeddings(EmbedRequest {
+                body,
+                req: parse_embeddings_request(body)?,
+            }),
+        })
+    }
+
+    /// The client's body, as received.
+    pub fn body(&self) -> &'b [u8] {
+        match self {
+            Request::Chat { body, .. } => body,
+            Request::Embeddings(e) => e.body,
+        }
+    }
+
+    pub fn operation(&self) -> Operation {
+        match self {
+            Request::Chat { .. } => Operation::Chat,
+            Request::Embeddings(_) => Operation::Embeddings,
+        }
+    }
+
+    /// The public model name the client asked for.
+    pub fn model(&self) -> &str {
+        match self {
+            Request::Chat { probe, .. } => &probe.model,
+            Request::Embeddings(e) => &e.req.model,
+        }
+    }
+}
+
+/// A request bound to an upstream target.
 #[derive(Debug)]
 pub struct Routed<'c> {
     pub model_idx: usize,
@@ -79,23 +136,23 @@ fn reject(error: ApiError, model_idx: Option<usize>, target_idx: Option<usize>) 
     }
 }
 
-/// Validates the body's envelope and finds its model.
+/// Validates the body for `op` and finds its model.
 pub fn resolve<'c, 'b>(
     cfg: &'c Config,
+    op: Operation,
     body: &'b [u8],
-) -> Result<(Probe<'b>, usize, &'c Model), RouteError> {
-    let p = probe::probe(body).map_err(|e| reject(e, None, None))?;
+) -> Result<(Request<'b>, usize, &'c Model), RouteError> {
+    let req = Request::parse(op, body).map_err(|e| reject(e, None, None))?;
     let (model_idx, model) = cfg
-        .model(&p.model)
-        .ok_or_else(|| reject(ApiError::model_not_found(&p.model), None, None))?;
-    Ok((p, model_idx, model))
+        .model(req.model())
+        .ok_or_else(|| reject(ApiError::model_not_found(req.model()), None, None))?;
+    Ok((req, model_idx, model))
 }
 
 /// Translates the request for one target of a resolved model.
 pub fn translate<'c>(
     cfg: &'c Config,
-    body: &[u8],
-    p: &Probe<'_>,
+    req: &Request<'_>,
     model_idx: usize,
     target_idx: usize,
     now_unix_secs: u64,
@@ -110,13 +167,18 @@ pub fn translate<'c>(
         public_model: &model.name,
         now_unix_secs,
     };
-    let input = ChatInput {
-        body,
-        probe: p,
-        dialect: Dialect::OpenAiChat,
+    let started = match req {
+        Request::Chat { body, probe } => {
+            let input = ChatInput {
+                body,
+                probe,
+                dialect: Dialect::OpenAiChat,
+            };
+            crate::providers::chat(&input, ctx)
+        }
+        Request::Embeddings(input) => crate::providers::embeddings(input, ctx),
     };
-    let (exchange, outbound) = crate::providers::chat(&input, ctx)
-        .map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
+    let (exchange, outbound) = started.map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
         model_idx,
         target_idx,
@@ -129,13 +191,14 @@ pub fn translate<'c>(
 }
 
 /// Picks a target for the body's model and translates the request for it.
-pub fn route_chat<'c>(
+pub fn route<'c>(
     cfg: &'c Config,
+    op: Operation,
     body: &[u8],
     ticket: u64,
     now_unix_secs: u64,
 ) -> Result<Routed<'c>, RouteError> {
-    let (p, model_idx, model) = resolve(cfg, body)?;
+    let (req, model_idx, model) = resolve(cfg, op, body)?;
     let (target_idx, _) = model.pick(ticket).ok_or_else(|| {
         reject(
             ApiError::internal("model has no targets"),
@@ -143,7 +206,17 @@ pub fn route_chat<'c>(
             None,
         )
     })?;
-    translate(cfg, body, &p, model_idx, target_idx, now_unix_secs)
+    translate(cfg, &req, model_idx, target_idx, now_unix_secs)
+}
+
+/// [`route`] for a chat request.
+pub fn route_chat<'c>(
+    cfg: &'c Config,
+    body: &[u8],
+    ticket: u64,
+    now_unix_secs: u64,
+) -> Result<Routed<'c>, RouteError> {
+    route(cfg, Operation::Chat, body, ticket, now_unix_secs)
 }
 
 #[derive(Serialize)]

@@ -80,3 +80,77 @@ fn retrieves_one_model() {
     let e = model_json(&cfg(), "nope", 7).unwrap_err();
     assert_eq!((e.status, e.code), (404, Some("model_not_found")));
 }
+
+#[test]
+fn classifies_embeddings() {
+    assert_eq!(classify("POST", "/v1/embeddings"), Endpoint::Embeddings);
+    assert_eq!(
+        classify("POST", "/v1/embeddings/?a=b"),
+        Endpoint::Embeddings
+    );
+    for method in ["GET", "PUT", "DELETE"] {
+        match classify(method, "/v1/embeddings") {
+            Endpoint::Reject(e) => {
+                assert_eq!((e.status, e.code), (405, Some("method_not_allowed")))
+            }
+            other => panic!("{method}: {other:?}"),
+        }
+    }
+    match classify("POST", "/v1/embeddings/x") {
+        Endpoint::Reject(e) => assert_eq!(e.status, 404),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn routes_embeddings_and_refuses_chat_only_providers() {
+    let c = cfg();
+    let body = br#"{"model":"gpt","input":"hi"}"#;
+    let r = route(&c, Operation::Embeddings, body, 0, 0).unwrap();
+    assert_eq!(r.outbound.path, "/api/v1/embeddings");
+    let sent: Value = serde_json::from_slice(r.outbound.body.as_deref().unwrap()).unwrap();
+    assert_eq!(sent, json!({"model": "gpt-4o", "input": "hi"}));
+    let e = route(
+        &c,
+        Operation::Embeddings,
+        br#"{"model":"claude","input":"hi"}"#,
+        0,
+        0,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.error.status, e.error.param.as_deref()),
+        (400, Some("model"))
+    );
+    assert_eq!((e.model_idx, e.target_idx), (Some(1), Some(0)));
+    let e = route(
+        &c,
+        Operation::Embeddings,
+        br#"{"model":"nope","input":"hi"}"#,
+        0,
+        0,
+    )
+    .unwrap_err();
+    assert_eq!(e.error.code, Some("model_not_found"));
+    // A chat body is not an embeddings request, and the other way round.
+    let chat = br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
+    let e = route(&c, Operation::Embeddings, chat, 0, 0).unwrap_err();
+    assert_eq!(e.error.status, 400);
+    assert_eq!(e.model_idx, None);
+    let e = route_chat(&c, body, 0, 0).unwrap_err();
+    assert_eq!(e.error.param.as_deref(), Some("messages"));
+}
+
+#[test]
+fn embeddings_body_errors_name_the_field() {
+    let e = Request::parse(Operation::Embeddings, br#"{"model":"m","input":[]}"#).unwrap_err();
+    assert_eq!(e.param.as_deref(), Some("input"));
+    let e = Request::parse(
+        Operation::Embeddings,
+        br#"{"model":"m","input":"x","dimensions":"a"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.param.as_deref(), Some("dimensions"));
+    let r = Request::parse(Operation::Embeddings, br#"{"model":"m","input":[1,2]}"#).unwrap();
+    assert_eq!((r.model(), r.operation()), ("m", Operation::Embeddings));
+}

@@ -10,8 +10,9 @@
 use crate::config::Model;
 use crate::error::{normalize_error_body, ApiError};
 use crate::gateway::headers::sanitized;
-use crate::gateway::probe::Probe;
-use crate::gateway::{classify, model_json, resolve, translate, Endpoint, RouteError, Routed};
+use crate::gateway::{
+    classify, model_json, resolve, translate, Endpoint, Operation, Request, RouteError, Routed,
+};
 use crate::stats::Counter;
 
 use super::health;
@@ -29,8 +30,9 @@ const MAX_RETRIES: &str = "x-envoy-max-retries";
 enum State {
     /// Not a modelmux endpoint, or answered locally without a model.
     Bypass,
-    /// Chat request: buffering the body before routing; the client's headers.
-    AwaitBody(Vec<(String, String)>),
+    /// Chat or embeddings request: buffering the body before routing; the
+    /// client's headers.
+    AwaitBody(Vec<(String, String)>, Operation),
     /// Answered locally with an error after the model was resolved.
     Local { model: usize, target: usize },
     /// Translated here and sent to the target's provider cluster.
@@ -110,23 +112,33 @@ impl Downstream {
                 reply_error(host, &e);
                 Flow::Pause
             }
-            Endpoint::Chat if end => {
-                w.stats.rejected();
-                reply_error(
-                    host,
-                    &ApiError::invalid_request(
-                        "The request body is empty; expected a JSON chat request.",
-                    ),
-                );
-                Flow::Pause
-            }
-            Endpoint::Chat => {
-                // The request goes no further until the body phase either
-                // answers locally or replaces the whole header set.
-                self.state = State::AwaitBody(headers);
-                Flow::Pause
-            }
+            Endpoint::Chat => self.await_body(w, host, headers, Operation::Chat, end),
+            Endpoint::Embeddings => self.await_body(w, host, headers, Operation::Embeddings, end),
         }
+    }
+
+    fn await_body(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        headers: Vec<(String, String)>,
+        op: Operation,
+        end: bool,
+    ) -> Flow {
+        if end {
+            w.stats.rejected();
+            let what = match op {
+                Operation::Chat => "chat",
+                Operation::Embeddings => "embeddings",
+            };
+            let message = format!("The request body is empty; expected a JSON {what} request.");
+            reply_error(host, &ApiError::invalid_request(message));
+            return Flow::Pause;
+        }
+        // The request goes no further until the body phase either answers
+        // locally or replaces the whole header set.
+        self.state = State::AwaitBody(headers, op);
+        Flow::Pause
     }
 
     pub fn on_request_body(
@@ -136,27 +148,27 @@ impl Downstream {
         size: usize,
         end: bool,
     ) -> Flow {
-        if !matches!(self.state, State::AwaitBody(_)) {
+        if !matches!(self.state, State::AwaitBody(..)) {
             return Flow::Continue;
         }
         if !end {
             return Flow::Pause;
         }
-        let State::AwaitBody(headers) = std::mem::replace(&mut self.state, State::Bypass) else {
+        let State::AwaitBody(headers, op) = std::mem::replace(&mut self.state, State::Bypass)
+        else {
             return Flow::Continue;
         };
         let body = host.request_body(size);
-        let routed = resolve(&w.cfg, &body).and_then(|(p, model_idx, model)| {
+        let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
             host.set_filter_state("modelmux_model", &model.name);
             match model.failover {
                 None => {
                     let target = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
-                    let routed =
-                        translate(&w.cfg, &body, &p, model_idx, target, w.now_ms() / 1000)?;
+                    let routed = translate(&w.cfg, &req, model_idx, target, w.now_ms() / 1000)?;
                     Ok(Some(routed))
                 }
                 Some(_) => {
-                    self.start_failover(w, host, headers.clone(), &body, &p, (model_idx, model))?;
+                    self.start_failover(w, host, headers.clone(), &req, (model_idx, model))?;
                     Ok(None)
                 }
             }
@@ -216,10 +228,10 @@ impl Downstream {
         w: &Worker,
         host: &mut dyn Host,
         client: Vec<(String, String)>,
-        body: &[u8],
-        p: &Probe<'_>,
+        req: &Request<'_>,
         (model_idx, model): (usize, &Model),
     ) -> Result<(), RouteError> {
+        let body = req.body();
         let limit = w.cfg.failover.retry_buffer_bytes;
         if u64::try_from(body.len()).unwrap_or(u64::MAX) > limit {
             host.log(
@@ -234,7 +246,7 @@ impl Downstream {
             });
         }
         for t in 0..model.targets.len() {
-            translate(&w.cfg, body, p, model_idx, t, 0)?;
+            translate(&w.cfg, req, model_idx, t, 0)?;
         }
         let head = choose_head(w, model_idx, model);
         let rotations = model
@@ -258,7 +270,10 @@ impl Downstream {
         let retries = model.targets.len().saturating_sub(1);
         routed.push((MAX_RETRIES.to_string(), retries.to_string()));
         host.set_request_headers(&routed);
-        w.insert(id.clone(), RequestRecord::new(model_idx, headers));
+        w.insert(
+            id.clone(),
+            RequestRecord::new(model_idx, req.operation(), headers),
+        );
         self.state = State::Failover(Box::new(FailoverState {
             model: model_idx,
             head,
@@ -276,7 +291,7 @@ impl Downstream {
                 .unwrap_or(0)
         };
         match &mut self.state {
-            State::AwaitBody(_) => {
+            State::AwaitBody(..) => {
                 self.state = State::EnvoyReply {
                     status: status_of(host),
                 };
@@ -369,7 +384,7 @@ impl Downstream {
                     w.stats.add(f.model, target, Counter::Exhausted, 1);
                 }
             }
-            State::Bypass | State::AwaitBody(_) => {}
+            State::Bypass | State::AwaitBody(..) => {}
         }
     }
 }

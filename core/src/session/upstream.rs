@@ -12,7 +12,7 @@
 
 use crate::config::{METADATA_NAMESPACE, METADATA_PROVIDER_KEY};
 use crate::error::ApiError;
-use crate::gateway::{probe, translate};
+use crate::gateway::{translate, Operation, Request, RouteError};
 use crate::stats::Counter;
 
 use super::health;
@@ -24,6 +24,7 @@ use super::{send_routed, Flow, Host, Level, REQUEST_ID};
 struct Attempt {
     id: String,
     model: usize,
+    op: Operation,
     target: usize,
     /// 1 for the first attempt of the request.
     number: u32,
@@ -64,7 +65,7 @@ const PROVIDER_PATH: [&str; 5] = [
 impl Upstream {
     pub fn on_request_headers(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
         let id = host.request_header(REQUEST_ID).unwrap_or_default();
-        let Some(model) = w.with_record(&id, |r| r.model) else {
+        let Some((model, op)) = w.with_record(&id, |r| (r.model, r.op)) else {
             // Only failover routes lead here, and they always have a record
             // unless the two filters were given different configurations.
             self.unrouted(w, host);
@@ -92,6 +93,7 @@ impl Upstream {
         self.state = State::AwaitBody(Attempt {
             id,
             model,
+            op,
             target,
             number,
             started_ms: host.now_ms(),
@@ -148,13 +150,13 @@ impl Upstream {
             return Flow::Continue;
         };
         let body = host.request_body(size);
-        let routed = probe::probe(&body)
-            .map_err(|error| crate::gateway::RouteError {
+        let routed = Request::parse(a.op, &body)
+            .map_err(|error| RouteError {
                 model_idx: None,
                 target_idx: None,
                 error,
             })
-            .and_then(|p| translate(&w.cfg, &body, &p, a.model, a.target, w.now_ms() / 1000));
+            .and_then(|req| translate(&w.cfg, &req, a.model, a.target, w.now_ms() / 1000));
         let r = match routed {
             Ok(r) => r,
             Err(e) => {

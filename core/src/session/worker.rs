@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::gateway::models_json;
+use crate::gateway::{models_json, Operation};
 use crate::stats::Stats;
 
 use super::SharedStore;
@@ -18,6 +18,8 @@ use super::SharedStore;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
     pub model: usize,
+    /// What every attempt asks its provider for.
+    pub op: Operation,
     /// The client's headers without its credentials and routing headers:
     /// every attempt's header set is rebuilt from these.
     pub headers: Vec<(String, String)>,
@@ -31,9 +33,10 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
-    pub fn new(model: usize, headers: Vec<(String, String)>) -> Self {
+    pub fn new(model: usize, op: Operation, headers: Vec<(String, String)>) -> Self {
         RequestRecord {
             model,
+            op,
             headers,
             attempts: 0,
             first: None,

@@ -1,5 +1,6 @@
 //! Whole request flows through both roles, natively.
 
+mod embeddings;
 pub mod fake;
 mod flows;
 pub mod router;
