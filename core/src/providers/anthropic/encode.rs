@@ -4,8 +4,8 @@
 //! test checks value for value.
 
 use super::wire::{
-    Block, ImageSource, Message, MessagesRequest, Role, TextBlock, Tool, ToolChoice,
-    ToolResultContent,
+    Block, CacheControl, ImageSource, Message, MessagesRequest, OutputConfig, Role, TextBlock,
+    ThinkingConfig, Tool, ToolChoice, ToolResultContent,
 };
 use crate::json_out::{array, string, Object};
 
@@ -43,8 +43,49 @@ pub fn messages_request(req: &MessagesRequest<'_>) -> Vec<u8> {
     if let Some(choice) = &req.tool_choice {
         tool_choice(o.key("tool_choice"), choice);
     }
+    if let Some(t) = &req.thinking {
+        thinking(o.key("thinking"), t);
+    }
+    if let Some(c) = &req.output_config {
+        output_config(o.key("output_config"), c);
+    }
     o.close();
     out
+}
+
+fn thinking(out: &mut Vec<u8>, t: &ThinkingConfig<'_>) {
+    match t {
+        ThinkingConfig::Budget {
+            kind,
+            budget_tokens,
+        } => {
+            let mut o = Object::open(out);
+            o.str("type", kind)
+                .uint("budget_tokens", u64::from(*budget_tokens));
+            o.close();
+        }
+        // A small object the client wrote: serde_json writes it as serde would.
+        ThinkingConfig::Given(v) => match serde_json::to_vec(v) {
+            Ok(bytes) => out.extend_from_slice(&bytes),
+            Err(_) => out.extend_from_slice(b"null"),
+        },
+    }
+}
+
+fn output_config(out: &mut Vec<u8>, c: &OutputConfig<'_>) {
+    let mut o = Object::open(out);
+    let mut f = Object::open(o.key("format"));
+    f.str("type", c.format.kind).raw("schema", c.format.schema);
+    f.close();
+    o.close();
+}
+
+fn cache_control(o: &mut Object<'_>, cc: Option<&CacheControl>) {
+    if let Some(cc) = cc {
+        let mut c = Object::open(o.key("cache_control"));
+        c.str("type", cc.kind).opt_str("ttl", cc.ttl);
+        c.close();
+    }
 }
 
 /// Output size guess: the text dominates, so sum it once to allocate once.
@@ -54,10 +95,16 @@ fn estimate(req: &MessagesRequest<'_>) -> usize {
         .iter()
         .flat_map(|m| m.content.iter())
         .map(|b| match b {
-            Block::Text { text } => text.len(),
+            Block::Text { text, .. } => text.len(),
             Block::Image {
                 source: ImageSource::Base64 { data, .. },
+                ..
             } => data.len(),
+            Block::Thinking {
+                thinking,
+                signature,
+            } => thinking.len() + signature.len() + 64,
+            Block::RedactedThinking { data } => data.len() + 64,
             _ => 64,
         })
         .sum();
@@ -81,28 +128,55 @@ fn message(out: &mut Vec<u8>, m: &Message<'_>) {
 fn text_block(out: &mut Vec<u8>, b: &TextBlock<'_>) {
     let mut o = Object::open(out);
     o.str("type", b.kind).str("text", b.text);
+    cache_control(&mut o, b.cache_control.as_ref());
     o.close();
 }
 
 fn block(out: &mut Vec<u8>, b: &Block<'_>) {
     let mut o = Object::open(out);
     match b {
-        Block::Text { text } => {
+        Block::Text {
+            text,
+            cache_control: cc,
+        } => {
             o.str("type", "text").str("text", text);
+            cache_control(&mut o, cc.as_ref());
         }
-        Block::Image { source } => {
+        Block::Image {
+            source,
+            cache_control: cc,
+        } => {
             o.str("type", "image");
             image_source(o.key("source"), source);
+            cache_control(&mut o, cc.as_ref());
         }
-        Block::ToolUse { id, name, input } => {
+        Block::ToolUse {
+            id,
+            name,
+            input,
+            cache_control: cc,
+        } => {
             o.str("type", "tool_use")
                 .str("id", id)
                 .str("name", name)
                 .raw("input", input);
+            cache_control(&mut o, cc.as_ref());
+        }
+        Block::Thinking {
+            thinking,
+            signature,
+        } => {
+            o.str("type", "thinking")
+                .str("thinking", thinking)
+                .str("signature", signature);
+        }
+        Block::RedactedThinking { data } => {
+            o.str("type", "redacted_thinking").str("data", data);
         }
         Block::ToolResult {
             tool_use_id,
             content,
+            cache_control: cc,
         } => {
             o.str("type", "tool_result").str("tool_use_id", tool_use_id);
             match content {
@@ -112,6 +186,7 @@ fn block(out: &mut Vec<u8>, b: &Block<'_>) {
                 }
                 Some(ToolResultContent::Blocks(blocks)) => array(o.key("content"), blocks, block),
             }
+            cache_control(&mut o, cc.as_ref());
         }
     }
     o.close();
@@ -137,6 +212,7 @@ fn tool(out: &mut Vec<u8>, t: &Tool<'_>) {
     o.str("name", t.name)
         .opt_str("description", t.description)
         .raw("input_schema", t.input_schema);
+    cache_control(&mut o, t.cache_control.as_ref());
     o.close();
 }
 

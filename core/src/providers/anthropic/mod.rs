@@ -21,16 +21,52 @@
 //!   `parallel_tool_calls: false` sets `disable_parallel_tool_use`. A
 //!   `tool_choice` without `tools` is dropped. `strict` on tools is ignored.
 //! * `user` (or `safety_identifier`) becomes `metadata.user_id`.
+//! * `reasoning_effort` turns on extended thinking with a fixed budget
+//!   (`none` → off, `minimal` 1024, `low` 2048, `medium` 8192, `high`
+//!   16384, `xhigh` 32768 `budget_tokens`); `max_tokens` grows by the budget
+//!   unless the client capped it. The extension top-level `thinking` object
+//!   is sent as given instead. Thinking excludes `temperature` ≠ 1, `top_p`
+//!   < 0.95 and a forced `tool_choice` (400 naming them). Earlier turns'
+//!   `thinking_blocks` go back first in their assistant turn, unchanged. See
+//!   `thinking.rs`.
+//! * `response_format: json_schema` becomes structured outputs
+//!   (`output_config.format`, no beta header); `json_object` becomes a
+//!   system instruction (Anthropic cannot constrain to "any object"). See
+//!   `format.rs`.
+//!
+//! # Prompt caching
+//! Anthropic caches only up to explicit breakpoints. A client sets one with
+//! the extension field `cache_control`, whose value is
+//! `{"type": "ephemeral"}` (5-minute cache) or
+//! `{"type": "ephemeral", "ttl": "1h"}` (`"ttl": "5m"` is also accepted),
+//! on any of:
+//! * a message: the breakpoint goes on the last block that message becomes
+//!   (for `system`/`developer` messages, their last `system` block; for a
+//!   `tool` message, its `tool_result`; thinking blocks cannot carry one);
+//! * a content part (`{"type": "text", "text": ..., "cache_control": ...}`
+//!   or an `image_url` part): on that block; an empty text part is dropped
+//!   with its breakpoint;
+//! * a tool (`{"type": "function", "function": {...}, "cache_control":
+//!   ...}`): on that tool definition, which caches all tools up to it.
+//!
+//! Everything up to a breakpoint (tools, then system, then messages) is
+//! cached. Any other value is a 400 naming the field, e.g.
+//! `messages[2].content[0].cache_control`. Anthropic's own rules still
+//! apply and its 400s are passed on: at most 4 breakpoints per request, a
+//! `1h` breakpoint must not follow a `5m` one, and a prefix below the
+//! model's minimum size is silently not cached. Usage reports cache reads
+//! as `prompt_tokens_details.cached_tokens` (within `prompt_tokens`), and
+//! the gateway's usage keeps reads and writes apart.
 //!
 //! Parameters that would change the output and cannot be honoured are a 400
-//! naming them: `n` > 1, `response_format` other than text, `logprobs`,
+//! naming them: `n` > 1, unknown `response_format` types, `logprobs`,
 //! `top_logprobs`, `audio`, non-text `modalities`, non-zero penalties,
 //! `logit_bias`, `seed`, `prediction`, `web_search_options` and the
 //! deprecated `functions`/`function_call`. So is any parameter the schema
 //! does not know, as OpenAI itself does. Hints that do not change the shape
 //! of the answer are accepted and ignored: `store`, `metadata` (OpenAI's
-//! stored-completion tags), `service_tier`, `reasoning_effort`, `verbosity`,
-//! `prompt_cache_key`, `stream_options.include_obfuscation`.
+//! stored-completion tags), `service_tier`, `verbosity`, `prompt_cache_key`,
+//! `stream_options.include_obfuscation`.
 //!
 //! # Response
 //! `model` is the name the client asked for and `created` the gateway's
@@ -38,16 +74,21 @@
 //! reads and writes into `input` and keeps them apart as well. `stop_reason` maps
 //! to `finish_reason`: `max_tokens` (and context exhaustion) → `length`,
 //! `tool_use` → `tool_calls`, `refusal` → `content_filter`, anything else →
-//! `stop`. Thinking blocks are not forwarded (chat completions has no field
-//! for them). Errors keep their status, except 529 → 503 (see `errors.rs`).
+//! `stop`. Thinking text goes to `reasoning_content`; each thinking block's
+//! signature (or redacted data) to `thinking_blocks`, for the client to send
+//! back (see `openai::encode`). Errors keep their status, except 529 → 503
+//! (see `errors.rs`).
 //! A stream that fails midway ends with an OpenAI error event, see
 //! `stream.rs`.
 
+mod cache;
 mod encode;
 mod errors;
+mod format;
 mod request;
 mod response;
 mod stream;
+mod thinking;
 mod wire;
 
 use serde::Deserialize;

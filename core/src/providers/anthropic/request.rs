@@ -6,10 +6,11 @@ use super::wire::{
     Block, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool, ToolChoice,
     ToolResultContent,
 };
+use super::{cache, format, thinking};
 use crate::error::ApiError;
 use crate::openai::{
-    ChatMessage, ChatRequest, ContentPart, MessageContent, PartType, ResponseFormatType,
-    Role as ChatRole, Str, TextOr, ToolChoice as ChatToolChoice, ToolType,
+    ChatMessage, ChatRequest, ContentPart, MessageContent, PartType, Role as ChatRole, Str, TextOr,
+    ToolChoice as ChatToolChoice, ToolType,
 };
 use crate::providers::TargetCtx;
 
@@ -41,7 +42,12 @@ pub(super) fn build<'r>(
     target: &TargetCtx<'r>,
 ) -> Result<MessagesRequest<'r>, ApiError> {
     check_params(req)?;
-    let (system, messages) = convert_messages(req.messages())?;
+    let plan = thinking::plan(req, opts.default_max_tokens)?;
+    let format = format::convert(req)?;
+    let (mut system, messages) = convert_messages(req.messages())?;
+    if format.json_object {
+        system.push(TextBlock::new(format::JSON_OBJECT_INSTRUCTION, None));
+    }
     if messages.is_empty() {
         return Err(ApiError::invalid_param(
             "messages",
@@ -56,7 +62,7 @@ pub(super) fn build<'r>(
     };
     let body = MessagesRequest {
         model: target.model,
-        max_tokens: max_tokens(req, opts.default_max_tokens)?,
+        max_tokens: plan.max_tokens,
         messages,
         system,
         metadata: req
@@ -70,13 +76,19 @@ pub(super) fn build<'r>(
         top_p: req.top_p,
         tools,
         tool_choice,
+        thinking: plan.thinking,
+        output_config: format.output_config,
     };
     Ok(body)
 }
 
+/// Extension parameters this provider understands beyond the OpenAI schema.
+const EXTENSIONS: &[&str] = &["thinking"];
+
 /// Rejects parameters that would be silently ignored otherwise.
 fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
-    if let Some(name) = req.extra.keys().next() {
+    let unknown = req.extra.keys().find(|k| !EXTENSIONS.contains(&k.as_str()));
+    if let Some(name) = unknown {
         return Err(ApiError::invalid_param(
             name,
             format!("Unrecognized request argument supplied: {name}"),
@@ -85,12 +97,6 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
     let non_zero = |v: Option<f64>| v.is_some_and(|x| x != 0.0);
     let rejected = [
         ("n", req.n.is_some_and(|n| n > 1)),
-        (
-            "response_format",
-            req.response_format
-                .as_ref()
-                .is_some_and(|f| f.kind != ResponseFormatType::Text),
-        ),
         ("logprobs", req.logprobs == Some(true)),
         ("top_logprobs", req.top_logprobs.is_some()),
         ("audio", req.audio.is_some()),
@@ -139,17 +145,6 @@ fn check_unit_range(param: &str, value: Option<f64>) -> Result<(), ApiError> {
     }
 }
 
-fn max_tokens(req: &ChatRequest<'_>, default: u32) -> Result<u32, ApiError> {
-    match req.max_output_tokens() {
-        Some((param, 0)) => Err(ApiError::invalid_param(
-            param,
-            format!("`{param}` must be at least 1."),
-        )),
-        Some((_, n)) => Ok(n),
-        None => Ok(default),
-    }
-}
-
 fn stop_sequences<'r>(req: &'r ChatRequest<'_>) -> Vec<&'r str> {
     match &req.stop {
         None => Vec::new(),
@@ -175,10 +170,19 @@ fn convert_messages<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Conversation<'r>,
             ChatRole::User => {
                 let mut blocks = Vec::new();
                 content_blocks(i, m.content.as_ref(), true, &mut blocks)?;
+                cache::mark_last(&mut blocks, message_cache(i, m)?);
                 append(&mut turns, Role::User, blocks);
             }
-            ChatRole::Assistant => append(&mut turns, Role::Assistant, assistant_blocks(i, m)?),
-            ChatRole::Tool => append_tool_result(&mut turns, tool_result(i, m)?),
+            ChatRole::Assistant => {
+                let mut blocks = assistant_blocks(i, m)?;
+                cache::mark_last(&mut blocks, message_cache(i, m)?);
+                append(&mut turns, Role::Assistant, blocks);
+            }
+            ChatRole::Tool => {
+                let mut block = tool_result(i, m)?;
+                cache::mark_last(std::slice::from_mut(&mut block), message_cache(i, m)?);
+                append_tool_result(&mut turns, block);
+            }
             ChatRole::Function => {
                 return Err(ApiError::invalid_param(
                     &format!("messages[{i}].role"),
@@ -190,6 +194,14 @@ fn convert_messages<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Conversation<'r>,
     Ok((system, turns))
 }
 
+/// The message-level breakpoint: on the last block the message produced.
+fn message_cache(
+    i: usize,
+    m: &ChatMessage<'_>,
+) -> Result<Option<super::wire::CacheControl>, ApiError> {
+    cache::parse(m.cache_control, || format!("messages[{i}].cache_control"))
+}
+
 fn system_blocks<'r>(
     i: usize,
     m: &'r ChatMessage<'_>,
@@ -197,8 +209,12 @@ fn system_blocks<'r>(
 ) -> Result<(), ApiError> {
     let mut blocks = Vec::new();
     content_blocks(i, m.content.as_ref(), false, &mut blocks)?;
+    cache::mark_last(&mut blocks, message_cache(i, m)?);
     out.extend(blocks.into_iter().filter_map(|b| match b {
-        Block::Text { text } => Some(TextBlock::new(text)),
+        Block::Text {
+            text,
+            cache_control,
+        } => Some(TextBlock::new(text, cache_control)),
         _ => None,
     }));
     Ok(())
@@ -209,6 +225,7 @@ fn assistant_blocks<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Vec<Block<'r
         return Err(unsupported(&format!("messages[{i}].function_call")));
     }
     let mut blocks = Vec::new();
+    thinking::history_blocks(i, m, &mut blocks)?;
     content_blocks(i, m.content.as_ref(), false, &mut blocks)?;
     if m.content.is_none() {
         push_text(&mut blocks, m.refusal.as_deref());
@@ -225,6 +242,7 @@ fn assistant_blocks<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Vec<Block<'r
             id: &call.id,
             name: &call.function.name,
             input,
+            cache_control: None,
         });
     }
     Ok(blocks)
@@ -260,6 +278,7 @@ fn tool_result<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Block<'r>, ApiErr
     Ok(Block::ToolResult {
         tool_use_id,
         content,
+        cache_control: None,
     })
 }
 
@@ -317,7 +336,7 @@ fn content_blocks<'r>(
 /// Anthropic rejects empty text blocks, so they are dropped.
 fn push_text<'r>(out: &mut Vec<Block<'r>>, text: Option<&'r str>) {
     if let Some(text) = text.filter(|t| !t.is_empty()) {
-        out.push(Block::Text { text });
+        out.push(Block::text(text));
     }
 }
 
@@ -328,6 +347,10 @@ fn part_block<'r>(
     images: bool,
     out: &mut Vec<Block<'r>>,
 ) -> Result<(), ApiError> {
+    let cc = cache::parse(part.cache_control, || {
+        format!("messages[{i}].content[{j}].cache_control")
+    })?;
+    let before = out.len();
     match (part.kind, &part.image_url) {
         (PartType::Text, _) => push_text(out, part.text.as_deref()),
         (PartType::Refusal, _) => push_text(out, part.refusal.as_deref()),
@@ -338,7 +361,10 @@ fn part_block<'r>(
                     "Image URLs must be http(s) URLs or base64 `data:` URLs for provider anthropic.",
                 )
             })?;
-            out.push(Block::Image { source });
+            out.push(Block::Image {
+                source,
+                cache_control: None,
+            });
         }
         _ => {
             let p = format!("messages[{i}].content[{j}]");
@@ -347,6 +373,10 @@ fn part_block<'r>(
                 format!("This content part type is not supported by provider anthropic in `{p}`."),
             ));
         }
+    }
+    // An empty text part is dropped, and its breakpoint with it.
+    if let Some(added) = out.get_mut(before..) {
+        cache::mark_last(added, cc);
     }
     Ok(())
 }
@@ -373,6 +403,9 @@ fn convert_tools<'r>(req: &'r ChatRequest<'_>) -> Result<Vec<Tool<'r>>, ApiError
                 name: &f.name,
                 description: f.description.as_deref(),
                 input_schema: f.parameters.unwrap_or(empty_schema),
+                cache_control: cache::parse(t.cache_control, || {
+                    format!("tools[{i}].cache_control")
+                })?,
             }),
             _ => Err(unsupported(&format!("tools[{i}].type"))),
         })

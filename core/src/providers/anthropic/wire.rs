@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::openai::request::opt_str;
 
@@ -36,6 +37,47 @@ pub struct MessagesRequest<'r> {
     pub tools: Vec<Tool<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ToolChoice<'r>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingConfig<'r>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig<'r>>,
+}
+
+/// `thinking`: derived from `reasoning_effort`, or the client's own object.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ThinkingConfig<'r> {
+    /// `{"type":"enabled","budget_tokens":N}`.
+    Budget {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        budget_tokens: u32,
+    },
+    /// The client's `thinking` extension, unchanged.
+    Given(&'r Value),
+}
+
+/// `output_config` (structured outputs, GA: no beta header).
+#[derive(Debug, Serialize)]
+pub struct OutputConfig<'r> {
+    pub format: OutputFormat<'r>,
+}
+
+/// `{"type":"json_schema","schema":{...}}`.
+#[derive(Debug, Serialize)]
+pub struct OutputFormat<'r> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema: &'r RawValue,
+}
+
+/// A prompt-cache breakpoint: `{"type":"ephemeral"}`, optionally with a ttl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheControl {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,11 +98,17 @@ pub struct TextBlock<'r> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub text: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 impl<'r> TextBlock<'r> {
-    pub fn new(text: &'r str) -> Self {
-        TextBlock { kind: "text", text }
+    pub fn new(text: &'r str, cache_control: Option<CacheControl>) -> Self {
+        TextBlock {
+            kind: "text",
+            text,
+            cache_control,
+        }
     }
 }
 
@@ -69,20 +117,56 @@ impl<'r> TextBlock<'r> {
 pub enum Block<'r> {
     Text {
         text: &'r str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     Image {
         source: ImageSource<'r>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     ToolUse {
         id: &'r str,
         name: &'r str,
         input: &'r RawValue,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     ToolResult {
         tool_use_id: &'r str,
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<ToolResultContent<'r>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
+    /// Signed reasoning of an earlier turn, sent back byte for byte.
+    Thinking {
+        thinking: &'r str,
+        signature: &'r str,
+    },
+    RedactedThinking {
+        data: &'r str,
+    },
+}
+
+impl<'r> Block<'r> {
+    pub fn text(text: &'r str) -> Self {
+        Block::Text {
+            text,
+            cache_control: None,
+        }
+    }
+
+    /// The block's breakpoint slot; thinking blocks cannot carry one.
+    pub fn cache_control_mut(&mut self) -> Option<&mut Option<CacheControl>> {
+        match self {
+            Block::Text { cache_control, .. }
+            | Block::Image { cache_control, .. }
+            | Block::ToolUse { cache_control, .. }
+            | Block::ToolResult { cache_control, .. } => Some(cache_control),
+            Block::Thinking { .. } | Block::RedactedThinking { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -110,6 +194,8 @@ pub struct Tool<'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'r str>,
     pub input_schema: &'r RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 #[derive(Debug, PartialEq, Eq, Serialize)]

@@ -1,7 +1,10 @@
+mod cache;
+mod format;
 mod request;
 mod response;
+mod thinking;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::config::Provider;
 use crate::error::ApiError;
@@ -33,4 +36,17 @@ fn rejected(body: Value) -> ApiError {
     let e = start(&body).unwrap_err();
     assert_eq!(e.status, 400, "{e:?}");
     e
+}
+
+fn user(text: &str) -> Value {
+    json!({"role": "user", "content": text})
+}
+
+/// A one-message request with `extra` as further top-level fields.
+fn with(extra: Value) -> Value {
+    let mut body = json!({"model": "smart", "messages": [user("hi")]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
 }

@@ -1,18 +1,6 @@
 use serde_json::{json, Value};
 
-use super::{provider, rejected, start, upstream};
-
-fn user(text: &str) -> Value {
-    json!({"role": "user", "content": text})
-}
-
-fn with(extra: Value) -> Value {
-    let mut body = json!({"model": "smart", "messages": [user("hi")]});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
-}
+use super::{provider, rejected, start, upstream, user, with};
 
 #[test]
 fn minimal_request_path_headers_and_defaults() {
@@ -308,7 +296,7 @@ fn temperature_above_one_is_rejected() {
 fn unsupported_parameters_are_named() {
     let cases = [
         json!({"n": 2}),
-        json!({"response_format": {"type": "json_object"}}),
+        json!({"response_format": {"type": "yaml"}}),
         json!({"logprobs": true}),
         json!({"top_logprobs": 3}),
         json!({"audio": {"voice": "alloy", "format": "wav"}}),
@@ -340,7 +328,7 @@ fn harmless_parameters_are_accepted() {
     let body = upstream(with(json!({
         "n": 1, "response_format": {"type": "text"}, "logprobs": false, "modalities": ["text"],
         "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}, "store": true,
-        "metadata": {"k": "v"}, "service_tier": "auto", "reasoning_effort": "low",
+        "metadata": {"k": "v"}, "service_tier": "auto", "reasoning_effort": "none",
         "parallel_tool_calls": true, "stream_options": {"include_usage": false}, "verbosity": "low",
         "prompt_cache_key": "k", "safety_identifier": "s-1"
     })));
@@ -390,6 +378,26 @@ fn encoder_matches_serde_byte_for_byte() {
             "max_completion_tokens": 77, "user": "u-1", "stream": true}),
         json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "tools": tools, "tool_choice": "required"}),
         json!({"model": "x", "messages": [{"role": "user", "content": "hi"}], "stop": "once", "temperature": 1}),
+        json!({"model": "x", "reasoning_effort": "high", "max_completion_tokens": 3000,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "w", "schema":
+                {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false}}},
+            "tools": [{"type": "function", "function": {"name": "f"}, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+                      {"type": "function", "function": {"name": "g", "description": "d"}, "cache_control": {"type": "ephemeral"}}],
+            "messages": [
+                {"role": "system", "content": "sys", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "doc \"q\"", "cache_control": {"type": "ephemeral"}},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}, "cache_control": {"type": "ephemeral", "ttl": "5m"}}]},
+                {"role": "assistant", "content": "calling", "reasoning_content": "why \n not",
+                 "thinking_blocks": [{"type": "thinking", "signature": "EqQB+/=="},
+                                     {"type": "redacted_thinking", "data": "Emw\"K"}],
+                 "tool_calls": [{"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                 "cache_control": {"type": "ephemeral"}},
+                {"role": "tool", "tool_call_id": "t1", "content": "r", "cache_control": {"type": "ephemeral"}},
+                {"role": "tool", "tool_call_id": "t2", "content": [{"type": "text", "text": "p", "cache_control": {"type": "ephemeral"}}]}]}),
+        json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
+            "thinking": {"type": "enabled", "budget_tokens": 2048, "display": "omitted", "z": [1, {"b": null, "a": 2.5}]},
+            "response_format": {"type": "json_object"}}),
     ];
     let p = provider();
     let ctx = crate::providers::TargetCtx {
