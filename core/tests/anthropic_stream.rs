@@ -16,6 +16,7 @@ const FIXTURES: &[&str] = &[
     "error_midstream",
     "truncated",
     "thinking_crlf",
+    "thinking_tool_use",
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -318,6 +319,106 @@ fn thinking_unknown_events_and_crlf() {
             cache_read: 0,
             reasoning: 0
         }
+    );
+}
+
+const SIGNATURE: &str = "ErUBCkYIBxgCIkAx+/9Lh3nZ2FtZQ8wKZ/lp7c6VhE0sUNzDE2r0nJ5xQ==";
+const REDACTED: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+
+/// The assistant message a client assembles from the chunks: text,
+/// reasoning, every `thinking_blocks` entry in order, and the tool calls.
+fn assembled_message(run: &Run) -> Value {
+    let (mut content, mut reasoning) = (String::new(), String::new());
+    let mut blocks = Vec::new();
+    let mut calls: Vec<Value> = Vec::new();
+    for c in chunks(run) {
+        let d = &c["choices"][0]["delta"];
+        content.push_str(d["content"].as_str().unwrap_or(""));
+        reasoning.push_str(d["reasoning_content"].as_str().unwrap_or(""));
+        blocks.extend(
+            d["thinking_blocks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        for t in d["tool_calls"].as_array().into_iter().flatten() {
+            let i = t["index"].as_u64().unwrap() as usize;
+            if i == calls.len() {
+                calls.push(json!({"id": t["id"], "type": "function",
+                    "function": {"name": t["function"]["name"], "arguments": ""}}));
+            }
+            let args = calls[i]["function"]["arguments"]
+                .as_str()
+                .unwrap()
+                .to_string()
+                + t["function"]["arguments"].as_str().unwrap_or("");
+            calls[i]["function"]["arguments"] = json!(args);
+        }
+    }
+    json!({"role": "assistant", "content": content, "reasoning_content": reasoning,
+           "thinking_blocks": blocks, "tool_calls": calls})
+}
+
+#[test]
+fn thinking_signature_and_tool_use_stream_round_trip() {
+    let run = run(&fixture("thinking_tool_use"), true, &[]);
+    assert!(!run.failed, "{:?}", run.events);
+    let thinking = "The user asks for Zürich weather.\nCall \"get_weather\" — unit °C.";
+    let message = assembled_message(&run);
+    assert_eq!(
+        message,
+        json!({"role": "assistant", "content": "Checking.", "reasoning_content": thinking,
+            "thinking_blocks": [{"type": "thinking", "signature": SIGNATURE},
+                                {"type": "redacted_thinking", "data": REDACTED}],
+            "tool_calls": [{"id": "toolu_01Think", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"location\": \"Zürich\"}"}}]})
+    );
+    let finish: Vec<&Value> = chunks(&run)
+        .iter()
+        .filter_map(|c| c["choices"].get(0))
+        .map(|c| &c["finish_reason"])
+        .filter(|f| !f.is_null())
+        .collect();
+    assert_eq!(finish, vec![&json!("tool_calls")]);
+    assert_eq!(
+        run.usage,
+        Usage {
+            cache_write: 300,
+            input: 1520,
+            output: 120,
+            cache_read: 1200,
+            reasoning: 0
+        }
+    );
+
+    // The client sends the assembled message back with the tool result.
+    let provider = Provider::new("claude", "anthropic", "api.anthropic.com");
+    let target = TargetCtx {
+        provider: &provider,
+        model: "claude-sonnet-4-5",
+        public_model: "smart",
+        now_unix_secs: 0,
+    };
+    let next = json!({"model": "smart", "reasoning_effort": "low", "messages": [
+        {"role": "user", "content": "Weather in Zürich?"},
+        message,
+        {"role": "tool", "tool_call_id": "toolu_01Think", "content": "12°C"}]});
+    let (_, out) =
+        modelmux_core::providers::chat_body(&serde_json::to_vec(&next).unwrap(), target).unwrap();
+    let body: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([
+            {"type": "thinking", "thinking": thinking, "signature": SIGNATURE},
+            {"type": "redacted_thinking", "data": REDACTED},
+            {"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "toolu_01Think", "name": "get_weather", "input": {"location": "Zürich"}},
+        ])
+    );
+    assert_eq!(
+        body["messages"][2]["content"],
+        json!([{"type": "tool_result", "tool_use_id": "toolu_01Think", "content": "12°C"}])
     );
 }
 
