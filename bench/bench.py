@@ -27,7 +27,12 @@ Inputs come from the environment (run.sh fills in the paths):
   BENCH_PIN           1 = pin Envoy to one core, wrk/mock/client to another
                       with taskset when there are >= 2 cores (default 1)
   BENCH_KEEP          1 = keep the temp dir with configs and logs
-  BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT          mock ports (19081, 19082)
+  BENCH_BASELINE_WASM  an older filter build: adds the modelmux-before Envoy
+  BENCH_BASELINE_FEATURES  comma-separated features that filter has, among
+                      failover, gemini (default none: the pre-failover
+                      config shape); cases needing others get n/a rows
+  BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT, BENCH_GEMINI_PORT
+                      mock ports (19081, 19082, 19084)
   BENCH_PLAIN_PORT, BENCH_MODELMUX_PORT            Envoy listeners (19180, 19181)
   BENCH_PLAIN_ADMIN_PORT, BENCH_MODELMUX_ADMIN_PORT Envoy admin (19190, 19191)
 """
@@ -50,7 +55,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.bodies import anthropic_body, openai_body, user_text_for
+from lib.bodies import openai_body, user_text_for
+from lib.dialects import ANTHROPIC, DIALECTS, Dialect
 from lib import entry
 from lib.errors import BenchError
 from lib.mockctl import set_fault
@@ -65,7 +71,7 @@ from lib.procs import (
     port_open,
     wait_for,
 )
-from lib.shapes import anthropic_delta_text, check_shape, openai_delta_text
+from lib.shapes import check_shape, event_text
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -73,9 +79,10 @@ LUA_SCRIPT = BENCH_DIR / "post.lua"
 RESULTS_DIR = BENCH_DIR / "results"
 
 OPENAI_KEY = "mock-openai-key"
-ANTHROPIC_KEY = "mock-anthropic-key"
-ANTHROPIC_VERSION = "2023-06-01"
 FAILOVER_MODEL = "failover"  # first target answers 503, second serves
+# Filter features a case may need beyond single-target OpenAI/Anthropic
+# models; an older filter (BENCH_BASELINE_WASM) is given only those it has.
+FEATURES = ("failover", *(d.feature for d in DIALECTS if d.feature))
 NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
 CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
@@ -110,20 +117,31 @@ def log(msg: str) -> None:
 # Request bodies
 
 
+SIZES = {"1k": 1024, "200k": 200 * 1024}
+# The translated cases per dialect: (size, stream), in Dialect.ids order.
+TRANSLATED_VARIANTS = (("1k", False), ("1k", True), ("200k", False))
+
+
+def body_key(api: str, size: str, stream: bool) -> str:
+    """Key of a generated body: `api` is "openai" (through the filter,
+    passthrough model), "openai_<dialect>" (through the filter, translated
+    to that dialect) or a dialect's name (its native request)."""
+    return f"{api}_{size}" + ("_stream" if stream else "")
+
+
 def write_bodies(outdir: Path) -> dict[str, Path]:
-    small = user_text_for(1024)
-    large = user_text_for(200 * 1024)
+    texts = {size: user_text_for(n) for size, n in SIZES.items()}
     bodies = {
-        "openai_1k": openai_body("gpt-4o-mini", small, False),
-        "openai_1k_claude": openai_body("claude-sonnet", small, False),
-        "anthropic_1k": anthropic_body(small, False),
-        "openai_1k_claude_stream": openai_body("claude-sonnet", small, True),
-        "anthropic_1k_stream": anthropic_body(small, True),
-        "openai_200k": openai_body("gpt-4o-mini", large, False),
-        "openai_200k_claude": openai_body("claude-sonnet", large, False),
-        "anthropic_200k": anthropic_body(large, False),
-        "openai_1k_failover": openai_body(FAILOVER_MODEL, small, False),
+        body_key("openai", size, False): openai_body("gpt-4o-mini", text, False)
+        for size, text in texts.items()
     }
+    bodies["openai_1k_failover"] = openai_body(FAILOVER_MODEL, texts["1k"], False)
+    for d in DIALECTS:
+        for size, stream in TRANSLATED_VARIANTS:
+            text = texts[size]
+            bodies[body_key(f"openai_{d.name}", size, stream)] = openai_body(
+                d.public_model, text, stream)
+            bodies[body_key(d.name, size, stream)] = d.body(text, stream)
     paths = {}
     for name, data in bodies.items():
         path = outdir / f"{name}.json"
@@ -140,7 +158,7 @@ def write_bodies(outdir: Path) -> dict[str, Path]:
 class Req:
     path: str
     body: str  # key into the bodies dict
-    shape: str  # openai | anthropic | openai_sse | anthropic_sse
+    shape: str  # a lib.shapes check_shape shape: openai, anthropic_sse, gemini, ...
     headers: dict[str, str] = field(default_factory=dict)
     # Upstream requests Envoy sends per response (2 when every request
     # fails over once); checked against Envoy's counters.
@@ -154,9 +172,9 @@ class Case:
     plain: Req
     modelmux: Req
     stream: bool = False
-    # Uses the failover model: the `modelmux-before` Envoy (old filter,
-    # single-target config) cannot serve it.
-    failover: bool = False
+    # Filter features (FEATURES) the case uses: the `modelmux-before` Envoy
+    # runs it only if its filter has them all (BENCH_BASELINE_FEATURES).
+    needs: frozenset[str] = frozenset()
     # Shortest cycle (think + latency) per paced connection; longer when the
     # modelmux side's latency is long, so enough connections reach the rate.
     paced_cycle_ms: float = PACED_MIN_CYCLE_MS
@@ -170,58 +188,71 @@ def req_for(case: Case, target: str) -> Req:
     return case.plain if target == "plain" else case.modelmux
 
 
-def case_targets(case: Case, envoys) -> tuple[str, ...]:
-    """The Envoys a case runs on, in order: plain, modelmux-before (when
-    running and the case is single-target), modelmux."""
-    before = ("before",) if "before" in envoys and not case.failover else ()
-    return ("plain", *before, "modelmux")
+def native_req(d: Dialect, size: str, stream: bool) -> Req:
+    """What the plain Envoy gets for a case translated to `d`: the
+    equivalent native request, straight to d's mock."""
+    return Req(d.path(stream), body_key(d.name, size, stream),
+               d.stream_shape if stream else d.shape, dict(d.headers))
 
 
-NATIVE_ANTHROPIC = {"anthropic-version": ANTHROPIC_VERSION}
+def translated_cases(d: Dialect) -> dict[tuple[str, bool], Case]:
+    """d's translated cases by (size, stream): the OpenAI request for
+    d.public_model through the filter vs the native request on plain."""
+    needs = frozenset({d.feature} if d.feature else ())
+    cases = {}
+    for case_id, (size, stream) in zip(d.ids, TRANSLATED_VARIANTS):
+        what = f"{size[:-1]} KB " + ("prompt" if size == "200k" else "chat")
+        cases[(size, stream)] = Case(
+            case_id,
+            f"{what}, {'stream, ' if stream else ''}OpenAI->{d.title}",
+            plain=native_req(d, size, stream),
+            modelmux=Req("/v1/chat/completions", body_key(f"openai_{d.name}", size, stream),
+                         "openai_sse" if stream else "openai"),
+            stream=stream,
+            needs=needs,
+        )
+    return cases
+
+
+def passthrough_case(size: str, title: str) -> Case:
+    req = Req("/v1/chat/completions", body_key("openai", size, False), "openai")
+    return Case(f"passthrough-{size}", title, plain=req, modelmux=req)
+
+
+TRANSLATED = [translated_cases(d) for d in DIALECTS]
 
 CASES = [
-    Case(
-        "passthrough-1k",
-        "1 KB chat, OpenAI passthrough",
-        plain=Req("/v1/chat/completions", "openai_1k", "openai"),
-        modelmux=Req("/v1/chat/completions", "openai_1k", "openai"),
-    ),
-    Case(
-        "translate-1k",
-        "1 KB chat, OpenAI->Anthropic",
-        plain=Req("/v1/messages", "anthropic_1k", "anthropic", NATIVE_ANTHROPIC),
-        modelmux=Req("/v1/chat/completions", "openai_1k_claude", "openai"),
-    ),
+    passthrough_case("1k", "1 KB chat, OpenAI passthrough"),
+    *(t[("1k", False)] for t in TRANSLATED),
     Case(
         "failover-1k",
         "1 KB chat, failover 503->Anthropic",
-        plain=Req("/v1/messages", "anthropic_1k", "anthropic", NATIVE_ANTHROPIC),
+        plain=native_req(ANTHROPIC, "1k", False),
         modelmux=Req("/v1/chat/completions", "openai_1k_failover", "openai",
                      upstream_per_response=2),
-        failover=True,
+        needs=frozenset({"failover"}),
         # Envoy's retry back-off (base 10 ms, jittered) is in every request.
         paced_cycle_ms=15.0,
     ),
-    Case(
-        "stream-translate",
-        "1 KB chat, stream, OpenAI->Anthropic",
-        plain=Req("/v1/messages", "anthropic_1k_stream", "anthropic_sse", NATIVE_ANTHROPIC),
-        modelmux=Req("/v1/chat/completions", "openai_1k_claude_stream", "openai_sse"),
-        stream=True,
-    ),
-    Case(
-        "passthrough-200k",
-        "200 KB prompt, OpenAI passthrough",
-        plain=Req("/v1/chat/completions", "openai_200k", "openai"),
-        modelmux=Req("/v1/chat/completions", "openai_200k", "openai"),
-    ),
-    Case(
-        "translate-200k",
-        "200 KB prompt, OpenAI->Anthropic",
-        plain=Req("/v1/messages", "anthropic_200k", "anthropic", NATIVE_ANTHROPIC),
-        modelmux=Req("/v1/chat/completions", "openai_200k_claude", "openai"),
-    ),
+    *(t[("1k", True)] for t in TRANSLATED),
+    passthrough_case("200k", "200 KB prompt, OpenAI passthrough"),
+    *(t[("200k", False)] for t in TRANSLATED),
 ]
+
+
+def case_targets(case: Case, envoys, before_features: frozenset[str],
+                 skipped: dict[str, str]) -> tuple[str, ...]:
+    """The Envoys a case runs on, in order: plain, modelmux-before (when
+    running, its filter has the features the case needs and it answered
+    the verification), modelmux."""
+    before = ("before",) if ("before" in envoys and case.needs <= before_features
+                             and case.id not in skipped) else ()
+    return ("plain", *before, "modelmux")
+
+
+def baseline_skip_reason(case: Case, before_features: frozenset[str]) -> str | None:
+    missing = sorted(case.needs - before_features)
+    return f"baseline filter has no {', '.join(missing)}" if missing else None
 
 
 # --------------------------------------------------------------------------
@@ -231,30 +262,28 @@ CASES = [
 FAILOVER_BLOCK = re.compile(r"(?ms)^[ \t]*#@failover-begin\n.*?^[ \t]*#@failover-end\n")
 
 
-def filter_config(ports: dict[str, int], failover: bool) -> str:
-    """The filter JSON as a YAML double-quoted scalar. Without `failover`,
-    the shape the filter had before failover: the two single-target models
-    and no `failover` key (an old filter rejects unknown keys)."""
-    def provider(name: str, kind: str, port: int, key_env: str) -> dict:
-        return {"name": name, "type": kind, "cluster": name.replace("-", "_"),
-                "host": f"127.0.0.1:{port}", "base_path": "/v1", "api_key_env": key_env}
+def filter_config(ports: dict[str, int], features: frozenset[str]) -> str:
+    """The filter JSON as a YAML double-quoted scalar, with the providers and
+    models of `features` (FEATURES). With none, the shape the filter had
+    before failover: the single-target OpenAI and Anthropic models and no
+    `failover` key (an old filter rejects unknown keys and provider types)."""
+    def openai(name: str, port: int) -> dict:
+        return {"name": name, "type": "openai", "cluster": name.replace("-", "_"),
+                "host": f"127.0.0.1:{port}", "base_path": "/v1", "api_key_env": "MOCK_OPENAI_KEY"}
+    dialects = [d for d in DIALECTS if d.feature is None or d.feature in features]
     doc: dict = {
-        "providers": [
-            provider("openai-mock", "openai", ports["openai"], "MOCK_OPENAI_KEY"),
-            provider("anthropic-mock", "anthropic", ports["anthropic"], "MOCK_ANTHROPIC_KEY"),
-        ],
+        "providers": [openai("openai-mock", ports["openai"]),
+                      *(d.filter_provider(ports[d.name]) for d in dialects)],
         "models": [
             {"name": "gpt-4o-mini", "targets": [{"provider": "openai-mock", "model": "gpt-4o-mini"}]},
-            {"name": "claude-sonnet",
-             "targets": [{"provider": "anthropic-mock", "model": "claude-sonnet-4-5"}]},
+            *(d.filter_model() for d in dialects),
         ],
     }
-    if failover:
-        doc["providers"].append(
-            provider("openai-down", "openai", ports["openai_down"], "MOCK_OPENAI_KEY"))
+    if "failover" in features:
+        doc["providers"].append(openai("openai-down", ports["openai_down"]))
         doc["models"].append({"name": FAILOVER_MODEL, "targets": [
             {"provider": "openai-down", "model": "gpt-4o-mini"},
-            {"provider": "anthropic-mock", "model": "claude-sonnet-4-5"},
+            {"provider": ANTHROPIC.provider, "model": ANTHROPIC.upstream_model},
         ]})
         # Matches the template's retry policy and outlier detection; the
         # huge consecutive_failures keeps the failing target in rotation.
@@ -263,7 +292,7 @@ def filter_config(ports: dict[str, int], failover: bool) -> str:
     return json.dumps(json.dumps(doc))
 
 
-def render(template: Path, out: Path, values: dict[str, str], failover: bool = True) -> None:
+def render(template: Path, out: Path, values: dict[str, str], failover: bool) -> None:
     """Fill in the @@TOKENS@@; without `failover`, drop the #@failover blocks."""
     text = template.read_text()
     if not failover:
@@ -354,8 +383,8 @@ def upstream_counters(admin_port: int) -> dict[str, int]:
     totals = {"rq": 0, "cx": 0}
     for line in text.splitlines():
         name, _, value = line.partition(":")
-        if not name.startswith(("cluster.openai_mock.", "cluster.anthropic_mock.",
-                                "cluster.modelmux_")):
+        if not name.startswith(("cluster.openai_mock.", "cluster.modelmux_",
+                                *(f"cluster.{d.cluster}." for d in DIALECTS))):
             continue
         kind = "rq" if name.endswith("upstream_rq_total") else "cx"
         totals[kind] += int(value.strip() or 0)
@@ -668,26 +697,11 @@ class StreamClient:
         return first, total
 
 
-def is_openai_content(data: bytes) -> bool:
-    if data == b"[DONE]":
-        return False
-    try:
-        return bool(openai_delta_text(json.loads(data)))
-    except ValueError:
-        return False
-
-
-def is_anthropic_content(data: bytes) -> bool:
-    try:
-        return bool(anthropic_delta_text(json.loads(data)))
-    except ValueError:
-        return False
-
-
 def measure_ttft(case: Case, target: str, port: int, bodies: dict[str, Path], n: int) -> dict:
     req = req_for(case, target)
     body = bodies[req.body].read_bytes()
-    is_content = is_openai_content if req.shape == "openai_sse" else is_anthropic_content
+    def is_content(data: bytes) -> bool:
+        return bool(event_text(req.shape, data))
     client = StreamClient(port)
     firsts, totals = [], []
     try:
@@ -745,15 +759,19 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "",
     ]
     before = bool(meta.get("baseline_wasm"))
+    skipped = meta.get("baseline_skipped", {})
     if before:
+        features = ", ".join(meta["baseline_features"]) or "none"
         lines += [
-            f"modelmux-before: the filter built from `{meta['baseline_wasm']}` with the "
-            "bootstrap and filter config as they were before failover (single-target models "
-            "only), measured in the same run between plain and modelmux. "
-            "CPU after/before = modelmux CPU µs/req / modelmux-before CPU µs/req.",
+            f"modelmux-before: the filter built from `{meta['baseline_wasm']}`, measured in "
+            "the same run between plain and modelmux, with the bootstrap and filter config "
+            f"cut down to the features it has (BENCH_BASELINE_FEATURES: {features}; without "
+            "failover, the single-target models only). Cases it cannot serve show n/a. "
+            "after/before = modelmux ÷ modelmux-before, req/s and CPU µs/req.",
             "",
         ]
-    extra_head, extra_rule = (" CPU after/before |", "--:|") if before else ("", "")
+    extra_head, extra_rule = ((" req/s after/before | CPU after/before |", "--:|--:|")
+                              if before else ("", ""))
     lines += [
         "| case | envoy | req/s | p50 ms | p99 ms | CPU µs/req | Envoy CPU % | load CPU % | "
         "req/s vs plain | p99 delta ms |" + extra_head,
@@ -764,17 +782,32 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
             continue
         row = results[case.id]
         plain = row["plain"]
-        for target, r in row.items():
-            ratio = delta = after_before = ""
+        for target in LABELS:
+            r = row.get(target)
+            if r is None:
+                if target == "before" and before:
+                    why = skipped.get(case.id)
+                    na = f"n/a ({why})" if why else "n/a"
+                    lines.append(f"| {case.title} | {LABELS[target]} | {na} |"
+                                 + " |" * 9)
+                continue
+            ratio = delta = ""
+            after_before = " |" if before else ""
             if target != "plain":
                 ratio = f"{r['rps'] / plain['rps']:.2f}x"
                 delta = f"{r['p99_ms'] - plain['p99_ms']:+.2f}"
             if target == "modelmux" and "before" in row:
-                after_before = f"{r['cpu_us_per_req'] / row['before']['cpu_us_per_req']:.2f}x"
+                b = row["before"]
+                after_before = (f" {r['rps'] / b['rps']:.2f}x | "
+                                f"{r['cpu_us_per_req'] / b['cpu_us_per_req']:.2f}x |")
+            elif target == "modelmux" and before:
+                after_before = " n/a | n/a |"
+            elif before:
+                after_before = " | |"
             lines.append(
                 f"| {case.title} | {LABELS[target]} | {fmt(r['rps'], 0)} | {fmt(r['p50_ms'])} | "
                 f"{fmt(r['p99_ms'])} | {fmt(r['cpu_us_per_req'], 1)} | {r['envoy_cpu_pct']:.0f} | {r['load_cpu_pct']:.0f} | "
-                f"{ratio} | {delta} |" + (f" {after_before} |" if before else "")
+                f"{ratio} | {delta} |" + after_before
             )
     lines += noisy_lines(results)
     lines += paced_lines(meta, paced)
@@ -783,7 +816,9 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "",
         "Plain baselines: passthrough cases send the same OpenAI request to the OpenAI mock "
         "(route adds the key); translated and failover cases send the equivalent native "
-        "Anthropic `/v1/messages` request to the Anthropic mock (route adds `x-api-key`). "
+        "request to that provider's mock (route adds the key): Anthropic `/v1/messages` "
+        "(`x-api-key`), Gemini `/v1beta/models/{model}:generateContent` or "
+        "`:streamGenerateContent?alt=sse` (`x-goog-api-key`). "
         "Failover: model `failover` = [a mock OpenAI listener answering every request 503, "
         "the Anthropic mock]; ejection disabled, so each request is tried on the first "
         "target, retried by Envoy on the second and translated there (2 upstream requests "
@@ -928,6 +963,11 @@ def main() -> int:
             raise BenchError(f"{name} does not name a file: {path!r}")
     if baseline_wasm and not Path(baseline_wasm).is_file():
         raise BenchError(f"BENCH_BASELINE_WASM does not name a file: {baseline_wasm!r}")
+    before_features = frozenset(
+        f.strip() for f in os.environ.get("BENCH_BASELINE_FEATURES", "").split(",") if f.strip())
+    if before_features - set(FEATURES):
+        raise BenchError(f"unknown BENCH_BASELINE_FEATURES {sorted(before_features - set(FEATURES))}; "
+                         f"known: {list(FEATURES)}")
     if shutil.which("wrk") is None:
         raise BenchError("wrk not found on PATH")
 
@@ -945,7 +985,7 @@ def main() -> int:
     })
     ports = {
         "openai": env_int("BENCH_OPENAI_PORT", 19081),
-        "anthropic": env_int("BENCH_ANTHROPIC_PORT", 19082),
+        **{d.name: env_int(f"BENCH_{d.token}_PORT", d.default_port) for d in DIALECTS},
         "openai_down": env_int("BENCH_OPENAI_DOWN_PORT", 19083),
         "plain": env_int("BENCH_PLAIN_PORT", 19180),
         "modelmux": env_int("BENCH_MODELMUX_PORT", 19181),
@@ -985,16 +1025,15 @@ def main() -> int:
         mock_proc = Proc("mock", pin_prefix(load_core) + [
             mock,
             "--openai-addr", f"127.0.0.1:{ports['openai']}",
-            "--anthropic-addr", f"127.0.0.1:{ports['anthropic']}",
+            "--openai-key", OPENAI_KEY,
             # The failover model's first target: every request gets a 503.
             "--listen", f"openai-down=openai@127.0.0.1:{ports['openai_down']}",
-            "--openai-key", OPENAI_KEY,
-            "--anthropic-key", ANTHROPIC_KEY,
+            *(arg for d in DIALECTS for arg in d.mock_args(ports[d.name])),
         ], work)
         procs.append(mock_proc)
         mock_proc.start()
-        wait_for(mock_proc, "mock ports",
-                 lambda: all(port_open(ports[k]) for k in ("openai", "anthropic", "openai_down")))
+        mock_ports = ("openai", "openai_down", *(d.name for d in DIALECTS))
+        wait_for(mock_proc, "mock ports", lambda: all(port_open(ports[k]) for k in mock_ports))
         set_fault(ports["openai_down"], status=503)
 
         envoys: dict[str, Proc] = {}
@@ -1003,17 +1042,18 @@ def main() -> int:
             conf = work / f"envoy-{target}.yaml"
             template = "envoy-plain.yaml.tmpl" if target == "plain" else "envoy-modelmux.yaml.tmpl"
             filter_wasm = baseline_wasm if target == "before" else wasm
+            features = before_features if target == "before" else frozenset(FEATURES)
             render(BENCH_DIR / template, conf, {
                 "ADMIN_PORT": str(ports[f"{target}_admin"]),
                 "LISTEN_PORT": str(ports[target]),
                 "OPENAI_PORT": str(ports["openai"]),
-                "ANTHROPIC_PORT": str(ports["anthropic"]),
                 "OPENAI_DOWN_PORT": str(ports["openai_down"]),
                 "OPENAI_KEY": OPENAI_KEY,
-                "ANTHROPIC_KEY": ANTHROPIC_KEY,
+                **{f"{d.token}_PORT": str(ports[d.name]) for d in DIALECTS},
+                **{f"{d.token}_KEY": d.key for d in DIALECTS},
                 "WASM_PATH": str(Path(filter_wasm).resolve()),
-                "FILTER_CONFIG": filter_config(ports, failover=target == "modelmux"),
-            }, failover=target == "modelmux")
+                "FILTER_CONFIG": filter_config(ports, features),
+            }, failover="failover" in features)
             proc = Proc(f"envoy-{target}", pin_prefix(envoy_core) + [
                 envoy_bin, "-c", str(conf), "--use-dynamic-base-id", "--concurrency", "1",
                 "-l", "warning",
@@ -1026,9 +1066,25 @@ def main() -> int:
                      lambda t=target: envoy_ready(ports[f"{t}_admin"], ports[t]))
             log(f"{proc.name} ready (pid {proc.pid}, port {ports[target]})")
 
+        # Cases the modelmux-before Envoy does not run, with the reason: a
+        # feature its filter lacks, or a failed verification (the old
+        # filter is not what is under test, so that is n/a, not a failure).
+        skipped: dict[str, str] = {}
+        if "before" in envoys:
+            for case in cases:
+                why = baseline_skip_reason(case, before_features)
+                if why:
+                    skipped[case.id] = why
+                    log(f"{case.id}: no {LABELS['before']} row ({why})")
         for case in cases:
-            for target in case_targets(case, envoys):
-                verify(case, target, ports[target], bodies)
+            for target in case_targets(case, envoys, before_features, skipped):
+                try:
+                    verify(case, target, ports[target], bodies)
+                except BenchError as exc:
+                    if target != "before":
+                        raise
+                    skipped[case.id] = "baseline failed verification"
+                    log(f"warning: no {LABELS['before']} row for {case.id}: {exc}")
 
         results: dict[str, dict] = {}
         for case in cases:
@@ -1036,7 +1092,7 @@ def main() -> int:
                 target: measure(case, target, envoys[target], mock_proc, ports[target],
                                 ports[f"{target}_admin"], bodies, saturation_load(cfg),
                                 load_core, envoy_core)
-                for target in case_targets(case, envoys)
+                for target in case_targets(case, envoys, before_features, skipped)
             }
 
         paced: dict[str, dict] = {}
@@ -1069,6 +1125,8 @@ def main() -> int:
             "pinning": pinning,
             "loadavg_at_start": load_at_start,
             "baseline_wasm": baseline_wasm,
+            "baseline_features": sorted(before_features) if baseline_wasm else [],
+            "baseline_skipped": skipped,
             **cfg,
         }
         report = render_report(meta, results, ttft, paced)

@@ -1,5 +1,6 @@
 """Request bodies: deterministic prose-like prompts in OpenAI and native
-Anthropic chat requests."""
+Anthropic and Gemini chat requests (the same system prompt, user text and
+output limit in each)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,19 @@ def anthropic_body(user: str, stream: bool) -> bytes:
     }
     if stream:
         doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def gemini_body(user: str, stream: bool = False) -> bytes:
+    """A native `generateContent` body. Gemini streams by URL
+    (`:streamGenerateContent`), not by a body field, so `stream` is unused;
+    it keeps the signature of the other native builders."""
+    del stream
+    doc: dict = {
+        "systemInstruction": {"parts": [{"text": SYSTEM_PROMPT}]},
+        "contents": [{"role": "user", "parts": [{"text": user}]}],
+        "generationConfig": {"maxOutputTokens": MAX_TOKENS},
+    }
     return json.dumps(doc).encode()
 
 

@@ -1,5 +1,6 @@
-"""Response validation: is a body the chat completion, Anthropic message or
-event stream a client expects? `check_shape` raises ValueError if not."""
+"""Response validation: is a body the chat completion, Anthropic message,
+Gemini response or event stream a client expects? `check_shape` raises
+ValueError if not; `event_text` is the text one stream event carries."""
 
 from __future__ import annotations
 
@@ -56,6 +57,29 @@ def check_shape(shape: str, headers: dict[str, str], body: bytes) -> str:
         if not any(text):
             raise ValueError("no content_block_delta with text")
         return f"{len(events)} events, {sum(len(t) for t in text)} chars"
+    if shape == "gemini":
+        doc = json.loads(body)
+        text = gemini_text(doc)
+        if not text:
+            raise ValueError("candidates[0].content.parts carry no text")
+        finish = doc["candidates"][0].get("finishReason")
+        if not finish:
+            raise ValueError("candidates[0] has no finishReason")
+        return f"GenerateContentResponse, {len(text)} chars of text, {finish}"
+    if shape == "gemini_sse":
+        if not headers.get("content-type", "").startswith("text/event-stream"):
+            raise ValueError(f"content-type is {headers.get('content-type')!r}")
+        chunks = [json.loads(d) for d in sse_data(body)]
+        if not chunks:
+            raise ValueError("no data events")
+        if any("candidates" not in c for c in chunks):
+            raise ValueError("a data event has no candidates (an error?)")
+        if not chunks[-1]["candidates"][0].get("finishReason"):
+            raise ValueError("the last chunk has no finishReason")
+        text = [gemini_text(c) for c in chunks]
+        if not any(text):
+            raise ValueError("no chunk carries text")
+        return f"{len(chunks)} chunks, {sum(len(t) for t in text)} chars"
     raise ValueError(f"unknown shape {shape}")
 
 
@@ -67,8 +91,39 @@ def openai_delta_text(chunk: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
+def gemini_text(doc: dict) -> str:
+    """The text parts (not thoughts) of a GenerateContentResponse's first
+    candidate, joined."""
+    try:
+        parts = doc["candidates"][0]["content"]["parts"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return "".join(p["text"] for p in parts
+                   if isinstance(p, dict) and isinstance(p.get("text"), str)
+                   and not p.get("thought"))
+
+
 def anthropic_delta_text(event: dict) -> str:
     if event.get("type") != "content_block_delta":
         return ""
     text = (event.get("delta") or {}).get("text")
     return text if isinstance(text, str) else ""
+
+
+_EVENT_TEXT = {
+    "openai_sse": openai_delta_text,
+    "anthropic_sse": anthropic_delta_text,
+    "gemini_sse": gemini_text,
+}
+
+
+def event_text(shape: str, data: bytes) -> str:
+    """The content text one `data:` payload of a `shape` stream carries
+    ("" for `[DONE]`, non-JSON and events without text)."""
+    if data == b"[DONE]":
+        return ""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return ""
+    return _EVENT_TEXT[shape](doc) if isinstance(doc, dict) else ""
