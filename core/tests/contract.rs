@@ -1,0 +1,144 @@
+//! The provider contract: one list of cases every provider must clear, so a
+//! new provider meets the same bar as the first.
+//!
+//! # Layout
+//! * [`cases`]: the shared case lists ([`cases::RequestCase`],
+//!   [`cases::ResponseCase`], [`cases::ErrorCase`], [`cases::StreamCase`])
+//!   with the client requests and what the client must get back, as
+//!   provider-neutral summaries ([`summary`]).
+//! * [`support`]: the [`support::Contract`] trait a provider's declaration
+//!   implements, and [`support::Support`], the answer for one case:
+//!   supported, refused with the parameter the 400 names, not applicable
+//!   (with the reason), or a known provider bug.
+//! * [`run`]: the runners; shared checks live there, so a provider cannot
+//!   opt out of them.
+//! * One declaration file per provider ([`openai`], [`anthropic`], ...) and
+//!   its hand-written native fixtures under
+//!   `tests/fixtures/contract/<provider>/<case>.json|.sse`.
+//!
+//! Declarations `match` over every case enum without a wildcard arm, so a
+//! new case does not compile until every provider has declared it. The
+//! suite also fails on a fixture no supported case reads.
+//!
+//! # What each kind of case checks
+//! * Request: translation succeeds; the upstream body is JSON; the
+//!   provider's own validity bar ([`support::Contract::accepts`], e.g. "a
+//!   non-empty `messages` that starts with a user turn") holds for every
+//!   case, which is what the system-only and developer-only cases are
+//!   about; then the declaration's own check of the upstream JSON. A
+//!   refusal must be a 400 `invalid_request_error` whose `param` is the
+//!   declared one.
+//! * Response: a native 2xx body → the OpenAI `chat.completion` summary
+//!   (text, reasoning, tool calls with parsed arguments and unique ids,
+//!   finish reason, usage) and the usage in the `Outcome` equal to the
+//!   usage the client sees. A valid JSON body that is not the provider's
+//!   shape must be a 502 (`BodyEdit::Fail` in Buffer mode, a `Malformed`
+//!   failure).
+//! * Error: a native error status and body → the client status, an OpenAI
+//!   error envelope, and `Outcome.failure` with `Cause::Status`; a
+//!   `retry-after` header is honoured. Each runs for a plain and for a
+//!   streamed request (errors on streams are buffered too).
+//! * Stream: native SSE → the summary of the OpenAI chunks (text,
+//!   reasoning, tool calls assembled by index, finish reason, usage chunk
+//!   when asked, `[DONE]` or the failure), with and without
+//!   `stream_options.include_usage`, and identical output bytes, usage and
+//!   failure for every single cut point and for byte-at-a-time delivery.
+//!
+//! A provider that reports no reasoning-token split (Anthropic counts
+//! thinking inside `output_tokens`) says so once
+//! ([`support::Contract::REASONING_TOKENS`]); its expected reasoning token
+//! count is then 0 everywhere.
+//!
+//! # Adding a provider
+//! Write `contract/<name>.rs` implementing [`support::Contract`] (the
+//! compiler lists the cases to declare), add its fixtures, and add one line
+//! to the `providers!` list at the bottom of this file.
+
+// Test helpers outside `#[test]` functions: the in-test allowance of
+// clippy.toml does not reach them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+/// Fails the current check with a formatted message unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// Fails the current check unless both sides are equal.
+macro_rules! ensure_eq {
+    ($got:expr, $want:expr $(,)?) => {
+        ensure_eq!($got, $want, "{}", stringify!($got))
+    };
+    ($got:expr, $want:expr, $($msg:tt)+) => {{
+        let (got, want) = (&$got, &$want);
+        if got != want {
+            return Err(format!(
+                "{}: got {:?}, want {:?}",
+                format!($($msg)+),
+                got,
+                want
+            ));
+        }
+    }};
+}
+
+#[path = "contract/cases.rs"]
+mod cases;
+#[path = "contract/run.rs"]
+mod run;
+#[path = "contract/sse.rs"]
+mod sse;
+#[path = "contract/summary.rs"]
+mod summary;
+#[path = "contract/support.rs"]
+mod support;
+
+#[path = "contract/anthropic.rs"]
+mod anthropic;
+#[path = "contract/openai.rs"]
+mod openai;
+
+/// One test module per provider, one test per kind of case.
+macro_rules! providers {
+    ($($module:ident => $contract:ty),* $(,)?) => {
+        $(
+            mod $module {
+                use super::*;
+                type P = $contract;
+
+                #[test]
+                fn requests() {
+                    run::report::<P>("requests", run::requests::<P>());
+                }
+
+                #[test]
+                fn responses() {
+                    run::report::<P>("responses", run::responses::<P>());
+                }
+
+                #[test]
+                fn errors() {
+                    run::report::<P>("errors", run::errors::<P>());
+                }
+
+                #[test]
+                fn streams() {
+                    run::report::<P>("streams", run::streams::<P>());
+                }
+
+                #[test]
+                fn fixtures_are_all_used() {
+                    run::report::<P>("fixtures", run::unused_fixtures::<P>());
+                }
+            }
+        )*
+    };
+}
+
+providers! {
+    openai_contract => openai::OpenAi,
+    anthropic_contract => anthropic::Anthropic,
+}

@@ -1,0 +1,145 @@
+//! What a provider declares: the [`Contract`] trait and the per-case
+//! answer, [`Support`].
+
+use modelmux_core::config::Provider;
+use serde_json::Value;
+
+use crate::cases::{ErrorCase, RequestCase, ResponseCase, StreamCase};
+
+/// The result of one check: `Err` says what is wrong.
+pub type Check = Result<(), String>;
+
+/// The upstream request a translator built, for request checks.
+#[derive(Debug)]
+pub struct Upstream {
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    /// The upstream body as JSON (the client's body when forwarded as is).
+    pub body: Value,
+    /// The client's body, as JSON.
+    pub client: Value,
+}
+
+impl Upstream {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A provider-specific check of the upstream request.
+pub type RequestCheck = fn(&Upstream) -> Check;
+
+/// Supported, with its native fixture at the conventional path
+/// `tests/fixtures/contract/<provider>/<case>.json|.sse` (or, for cases
+/// whose native body is shared, none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixture;
+
+/// What the client gets for an upstream error status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorWant {
+    /// Translated: the shared client status and OpenAI `type`
+    /// (`ErrorCase::client_status`, `ErrorCase::kind`), the native
+    /// message kept.
+    Translated,
+    /// Already OpenAI's envelope: forwarded as is (same status, same JSON).
+    Forwarded,
+}
+
+/// A bug the provider has today, named so the run prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// What is wrong, precisely enough to find it.
+    Bug(&'static str),
+}
+
+/// A provider's answer for one case.
+#[derive(Debug, Clone)]
+pub enum Support<T> {
+    /// Supported: run it against this expectation.
+    Yes(T),
+    /// Request cases only: the provider cannot honour the request, and
+    /// says so with a 400 naming `param`.
+    Refused { param: &'static str },
+    /// The case does not apply to this provider, and why.
+    NotApplicable(&'static str),
+    /// Should be `want`, but a known provider bug makes it fail. The run
+    /// prints the bug and passes while `want` fails; once the bug is
+    /// fixed the case fails until the declaration says plain `want`.
+    Known(Known, Box<Support<T>>),
+}
+
+impl<T> Support<T> {
+    /// Marks this expectation as failing today because of `bug`.
+    pub fn known(self, bug: Known) -> Self {
+        Support::Known(bug, Box::new(self))
+    }
+}
+
+/// One provider's declarations. Implement every method with a `match`
+/// that has no wildcard arm, so new cases must be declared.
+pub trait Contract {
+    /// Fixture folder and report label.
+    const NAME: &'static str;
+    /// The registered kind [`Contract::provider`] must speak (guards against
+    /// a kind that is not registered yet silently becoming `openai`).
+    const KIND: &'static str;
+    /// The provider reports reasoning tokens apart from output tokens;
+    /// when not, every expected reasoning token count is 0.
+    const REASONING_TOKENS: bool;
+
+    fn provider() -> Provider;
+    /// The upstream model name the target sends.
+    fn upstream_model() -> &'static str {
+        "upstream-model"
+    }
+    /// What the provider's API requires of every request (e.g. a non-empty
+    /// conversation with a user turn): run on every translated request.
+    fn accepts(up: &Upstream) -> Check;
+
+    fn request(case: RequestCase) -> Support<RequestCheck>;
+    fn response(case: ResponseCase) -> Support<Fixture>;
+    fn error(case: ErrorCase) -> Support<ErrorWant>;
+    fn stream(case: StreamCase) -> Support<Fixture>;
+    /// Error statuses of this provider only (Anthropic's 529), beyond the
+    /// shared list; fixture `error_<status>.json`.
+    fn own_errors() -> Vec<OwnError> {
+        Vec::new()
+    }
+}
+
+/// A provider-specific error status and what the client must see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnError {
+    pub upstream: u16,
+    pub client: u16,
+    pub kind: &'static str,
+    /// The native message the client must see.
+    pub message: &'static str,
+}
+
+/// The path of a fixture of provider `P`.
+pub fn fixture_path<P: Contract>(file: &str) -> String {
+    format!(
+        "{}/tests/fixtures/contract/{}/{file}",
+        env!("CARGO_MANIFEST_DIR"),
+        P::NAME
+    )
+}
+
+/// Reads a fixture of provider `P`.
+pub fn fixture<P: Contract>(file: &str) -> Result<Vec<u8>, String> {
+    let path = fixture_path::<P>(file);
+    std::fs::read(&path).map_err(|e| format!("fixture {path}: {e}"))
+}
+
+/// Checks that `v` is a non-empty JSON array and returns it.
+pub fn non_empty<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, String> {
+    match v.as_array() {
+        Some(a) if !a.is_empty() => Ok(a),
+        _ => Err(format!("{what} must be a non-empty array, got {v}")),
+    }
+}
