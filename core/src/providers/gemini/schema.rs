@@ -245,10 +245,8 @@ impl Converter<'_> {
                 Value::Object(o) if o.is_empty() => {}
                 _ => return Err(refuse(p, "a schema for additional properties (maps)")),
             },
-            "uniqueItems" => {
-                if value != &Value::Bool(false) {
-                    return Err(refuse(p, "unique array items"));
-                }
+            "uniqueItems" if value != &Value::Bool(false) => {
+                return Err(refuse(p, "unique array items"))
             }
             k if UNSUPPORTED.contains(&k) => {
                 return Err(refuse(p, &format!("`{k}` has no Gemini equivalent")))

@@ -1,3 +1,4 @@
+mod embed;
 mod request;
 mod response;
 mod schema;
