@@ -82,11 +82,13 @@ unit-wasm:
 
 # Validation instantiates the filter (it parses its JSON config), so it needs
 # the wasm file. Placeholder keys keep it independent of the caller's env.
+# Every key the shipped configs name gets a placeholder unless it is set.
 validate: bootstrap wasm
+	for k in $$(grep -ho '"api_key_env": *"[A-Za-z0-9_]*"' envoy/*.json | sed 's/.*"\([A-Za-z0-9_]*\)"$$/\1/' | sort -u); do \
+	  export "$$k=$${!k:-validate-placeholder}"; \
+	done; \
 	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \
-	  OPENAI_API_KEY="$${OPENAI_API_KEY:-validate-placeholder}" \
-	  ANTHROPIC_API_KEY="$${ANTHROPIC_API_KEY:-validate-placeholder}" \
-	    $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
+	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
 	done
 
 e2e: bootstrap build
