@@ -1,0 +1,266 @@
+"""The official `openai` SDK through the gateway to every newer provider.
+
+One mock serves Gemini, Azure OpenAI (both URL styles) and three
+OpenAI-compatible presets, each preset on its own documented base path
+(Groq `/openai/v1`, DeepSeek at the root, Mistral `/v1`), so the preset's
+defaults are what routes the request. A dedicated Envoy is rendered by
+`modelmux render` from the filter JSON below.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+import openai
+import pytest
+from openai import OpenAI
+
+import support
+from support import expected_embedding_f32, expected_reply, words
+
+LISTENERS = [
+    "gemini=gemini@127.0.0.1:0",
+    "azure=azure@127.0.0.1:0",
+    "groq=openai:/openai/v1@127.0.0.1:0",
+    "deepseek=openai:@127.0.0.1:0",
+    "mistral=openai:/v1@127.0.0.1:0",
+]
+
+KEYS = {
+    "MOCK_OPENAI_KEY": support.MOCK_OPENAI_KEY,
+    "MOCK_GEMINI_KEY": support.MOCK_GEMINI_KEY,
+    "MOCK_AZURE_KEY": support.MOCK_AZURE_KEY,
+}
+
+# model name -> (provider, upstream model)
+CHAT = {
+    "gem": ("gemini", "gemini-2.5-flash"),
+    "gem3": ("gemini", "gemini-3-pro-preview"),
+    "az": ("azure", "gpt-4o-deployment"),
+    "az1": ("azure-v1", "gpt-4o-deployment"),
+    "groq": ("groq", "llama-3.3-70b-versatile"),
+    "deepseek": ("deepseek", "deepseek-chat"),
+    "mistral": ("mistral", "mistral-small-latest"),
+}
+EMBED = {
+    "gem-embed": ("gemini", "gemini-embedding-001"),
+    "az-embed": ("azure", "embedding-deployment"),
+    "az1-embed": ("azure-v1", "embedding-deployment"),
+    "mistral-embed": ("mistral", "mistral-embed"),
+}
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def providers(mock: support.MockProcess) -> list[dict[str, Any]]:
+    host = lambda label: f"127.0.0.1:{mock.ports[label]}"  # noqa: E731
+    return [
+        {"name": "gemini", "type": "gemini", "cluster": "gemini", "host": host("gemini"),
+         "api_key_env": "MOCK_GEMINI_KEY"},
+        {"name": "azure", "type": "azure", "cluster": "azure", "host": host("azure"),
+         "api_key_env": "MOCK_AZURE_KEY"},
+        {"name": "azure-v1", "type": "azure", "cluster": "azure-v1", "host": host("azure"),
+         "api_key_env": "MOCK_AZURE_KEY", "api_style": "v1"},
+        {"name": "groq", "type": "groq", "cluster": "groq", "host": host("groq"),
+         "api_key_env": "MOCK_OPENAI_KEY"},
+        {"name": "deepseek", "type": "deepseek", "cluster": "deepseek", "host": host("deepseek"),
+         "api_key_env": "MOCK_OPENAI_KEY"},
+        {"name": "mistral", "type": "mistral", "cluster": "mistral", "host": host("mistral"),
+         "api_key_env": "MOCK_OPENAI_KEY"},
+    ]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("providers")
+    mock = support.MockProcess(workdir / "providers-mock.log", listeners=LISTENERS).start()
+    models = [{"name": name, "targets": [{"provider": p, "model": m}]}
+              for name, (p, m) in {**CHAT, **EMBED}.items()]
+    config = {"providers": providers(mock), "models": models}
+    envoy = support.EnvoyProcess(workdir, "providers-envoy")
+    try:
+        envoy.start(support.render_yaml(config, KEYS))
+    except Exception:
+        mock.stop()
+        raise
+    yield envoy, mock
+    envoy.stop()
+    mock.stop()
+
+
+@pytest.fixture(scope="module")
+def client(env):
+    envoy, _ = env
+    c = OpenAI(base_url=envoy.gateway + "/v1", api_key="client-secret", max_retries=0, timeout=30)
+    yield c
+    c.close()
+
+
+def last_request(mock: support.MockProcess, label: str) -> dict[str, Any]:
+    seen = mock.requests(label)
+    assert seen, f"the {label} mock saw no request"
+    return seen[-1]
+
+
+@pytest.mark.parametrize("model", sorted(CHAT))
+def test_chat(client, model):
+    completion = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "system", "content": "Answer briefly."},
+                  {"role": "user", "content": "Say hello from the SDK"}],
+        max_tokens=64,
+    )
+    want = expected_reply(CHAT[model][1], "Say hello from the SDK")
+    # Translated replies name the public model; passthroughs keep the upstream's.
+    assert completion.model == (model if CHAT[model][0] == "gemini" else CHAT[model][1])
+    assert completion.choices[0].message.content == want
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage.completion_tokens >= words(want)
+    assert completion.usage.prompt_tokens >= words("Say hello from the SDK")
+
+
+@pytest.mark.parametrize("model", sorted(CHAT))
+def test_stream(client, model):
+    stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Stream through the SDK"}],
+        stream=True, stream_options={"include_usage": True},
+    )
+    text, finishes, usage = "", [], None
+    for chunk in stream:
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            if choice.finish_reason:
+                finishes.append(choice.finish_reason)
+        if chunk.usage is not None:
+            usage = chunk.usage
+    assert text == expected_reply(CHAT[model][1], "Stream through the SDK")
+    assert finishes == ["stop"]
+    assert usage is not None and usage.completion_tokens >= words(text)
+
+
+@pytest.mark.parametrize("model", sorted(CHAT))
+def test_tools_round_trip(client, model):
+    messages = [{"role": "user", "content": "Weather in Rome?"}]
+    first = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    (call,) = choice.message.tool_calls
+    assert call.id and call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "mock-city"}
+    messages.append(choice.message.model_dump(exclude_none=True))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "sunny, 25C"})
+    second = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])
+    assert second.choices[0].message.content == "Tool result received: sunny, 25C"
+
+
+def test_gemini3_thought_signature_survives_the_round_trip(client, env):
+    """Gemini 3 rejects a function call sent back without its signature."""
+    _, mock = env
+    messages = [{"role": "user", "content": "Weather in Rome?"}]
+    first = client.chat.completions.create(model="gem3", messages=messages, tools=[WEATHER_TOOL])
+    msg = first.choices[0].message.model_dump(exclude_none=True)
+    sig = msg["tool_calls"][0]["extra_content"]["google"]["thought_signature"]
+    assert sig
+    messages += [msg, {"role": "tool", "tool_call_id": msg["tool_calls"][0]["id"], "content": "rainy"}]
+    client.chat.completions.create(model="gem3", messages=messages, tools=[WEATHER_TOOL])
+    body = last_request(mock, "gemini")["body"]
+    parts = [p for c in body["contents"] for p in c["parts"] if "functionCall" in p]
+    assert parts and parts[0]["thoughtSignature"] == sig
+
+
+@pytest.mark.parametrize("model", sorted(CHAT))
+def test_tools_stream(client, model):
+    stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Weather in Rome?"}],
+        tools=[WEATHER_TOOL], stream=True,
+    )
+    name, args, ids, finishes = "", "", set(), []
+    for chunk in stream:
+        for choice in chunk.choices:
+            for tc in choice.delta.tool_calls or []:
+                ids.add(tc.id) if tc.id else None
+                name += (tc.function and tc.function.name) or ""
+                args += (tc.function and tc.function.arguments) or ""
+            if choice.finish_reason:
+                finishes.append(choice.finish_reason)
+    assert len(ids) == 1 and name == "get_weather"
+    assert json.loads(args) == {"city": "mock-city"}
+    assert finishes == ["tool_calls"]
+
+
+@pytest.mark.parametrize("model", sorted(EMBED))
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_embeddings(client, model, encoding):
+    texts = ["hello big world", "second input"]
+    got = client.embeddings.create(model=model, input=texts, dimensions=4, encoding_format=encoding)
+    assert [d.index for d in got.data] == [0, 1]
+    for d, text in zip(got.data, texts):
+        want = expected_embedding_f32(text, 4)
+        # Asked for base64 explicitly, the SDK hands over the string as sent.
+        vec = d.embedding if encoding == "float" else list(
+            struct.unpack("<4f", base64.b64decode(d.embedding)))
+        assert vec == pytest.approx(want, abs=1e-6)
+
+
+@pytest.mark.parametrize("model", sorted(EMBED))
+def test_embeddings_sdk_default(client, model):
+    """The SDK asks for base64 unasked and decodes it: every provider must answer it."""
+    got = client.embeddings.create(model=model, input="hello big world")
+    assert got.data[0].embedding == pytest.approx(expected_embedding_f32("hello big world"), abs=1e-6)
+
+
+def test_embeddings_on_a_chat_only_model_is_a_400(client):
+    with pytest.raises(openai.BadRequestError) as info:
+        client.embeddings.create(model="groq", input="hi")
+    assert "embeddings" in str(info.value)
+
+
+def test_gemini_content_filter_and_blocked_prompt(client):
+    filtered = client.chat.completions.create(
+        model="gem", messages=[{"role": "user", "content": "please MOCK_CONTENT_FILTER"}])
+    assert filtered.choices[0].finish_reason == "content_filter"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="gem", messages=[{"role": "user", "content": "please MOCK_PROMPT_FILTER"}])
+    assert info.value.code == "content_filter"
+
+
+@pytest.mark.parametrize("model", ["az", "az1"])
+def test_azure_content_filters(client, model):
+    filtered = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "please MOCK_CONTENT_FILTER"}])
+    assert filtered.choices[0].finish_reason == "content_filter"
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "please MOCK_PROMPT_FILTER"}])
+    assert info.value.code == "content_filter"
+
+
+def test_provider_keys_never_cross(client, env):
+    _, mock = env
+    client.chat.completions.create(model="gem", messages=[{"role": "user", "content": "hi"}])
+    gem = last_request(mock, "gemini")["headers"]
+    assert gem.get("x-goog-api-key") == support.MOCK_GEMINI_KEY
+    assert "authorization" not in gem and "api-key" not in gem
+    client.chat.completions.create(model="az", messages=[{"role": "user", "content": "hi"}])
+    az = last_request(mock, "azure")["headers"]
+    assert az.get("api-key") == support.MOCK_AZURE_KEY
+    assert "authorization" not in az and "x-goog-api-key" not in az
+    client.chat.completions.create(model="groq", messages=[{"role": "user", "content": "hi"}])
+    groq = last_request(mock, "groq")
+    assert groq["path"] == "/openai/v1/chat/completions"
+    assert groq["headers"].get("authorization") == f"Bearer {support.MOCK_OPENAI_KEY}"
