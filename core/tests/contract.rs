@@ -98,6 +98,8 @@ mod support;
 
 #[path = "contract/anthropic.rs"]
 mod anthropic;
+#[path = "contract/gemini.rs"]
+mod gemini;
 #[path = "contract/openai.rs"]
 mod openai;
 
@@ -141,4 +143,5 @@ macro_rules! providers {
 providers! {
     openai_contract => openai::OpenAi,
     anthropic_contract => anthropic::Anthropic,
+    gemini_contract => gemini::Gemini,
 }

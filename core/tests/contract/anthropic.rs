@@ -204,6 +204,9 @@ impl Contract for Anthropic {
             C::DeveloperOnly => {
                 Support::Yes(developer_only as RequestCheck).known(Known::Bug(SYSTEM_ONLY_BUG))
             }
+            C::MultipleChoices => Support::Refused { param: "n" },
+            C::Logprobs => Support::Refused { param: "logprobs" },
+            C::Seed => Support::Refused { param: "seed" },
             C::Streaming => Support::Yes(|up| {
                 single_user_text(up)?;
                 ensure_eq!(up.body["stream"], true, "stream");

@@ -47,6 +47,12 @@ cases! {
         DeveloperOnly => "developer_only",
         /// `stream: true` with `stream_options.include_usage`.
         Streaming => "streaming",
+        /// `n: 2`: two choices.
+        MultipleChoices => "multiple_choices",
+        /// `logprobs: true, top_logprobs: 3`.
+        Logprobs => "logprobs",
+        /// `seed: 42`.
+        Seed => "seed",
     }
 }
 
@@ -142,7 +148,10 @@ pub fn request(case: RequestCase) -> Value {
         | RequestCase::JsonObject
         | RequestCase::JsonSchema
         | RequestCase::Reasoning
-        | RequestCase::Streaming => vec![user("What is the capital of France?")],
+        | RequestCase::Streaming
+        | RequestCase::MultipleChoices
+        | RequestCase::Logprobs
+        | RequestCase::Seed => vec![user("What is the capital of France?")],
         RequestCase::MultiTurn => vec![
             user("Name a prime number."),
             json!({"role": "assistant", "content": "7"}),
@@ -191,7 +200,16 @@ pub fn request(case: RequestCase) -> Value {
         RequestCase::Streaming => {
             json!({"stream": true, "stream_options": {"include_usage": true}})
         }
-        _ => json!({}),
+        RequestCase::MultipleChoices => json!({"n": 2}),
+        RequestCase::Logprobs => json!({"logprobs": true, "top_logprobs": 3}),
+        RequestCase::Seed => json!({"seed": 42}),
+        RequestCase::Text
+        | RequestCase::MultiTurn
+        | RequestCase::SystemAndDeveloper
+        | RequestCase::ImageDataUrl
+        | RequestCase::ImageHttpsUrl
+        | RequestCase::SystemOnly
+        | RequestCase::DeveloperOnly => json!({}),
     };
     for (k, v) in extra.as_object().into_iter().flatten() {
         body[k] = v.clone();

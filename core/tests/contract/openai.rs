@@ -15,7 +15,7 @@ use crate::support::{
 pub struct OpenAi;
 
 /// The client's body with only `model` renamed.
-fn unchanged_but_model(up: &Upstream) -> Check {
+pub fn unchanged_but_model(up: &Upstream) -> Check {
     let mut want = up.client.clone();
     want["model"] = json!(OpenAi::upstream_model());
     ensure_eq!(up.body, want, "forwarded body");
@@ -52,7 +52,10 @@ impl Contract for OpenAi {
             | C::JsonSchema
             | C::Reasoning
             | C::SystemOnly
-            | C::DeveloperOnly => Support::Yes(unchanged_but_model),
+            | C::DeveloperOnly
+            | C::MultipleChoices
+            | C::Logprobs
+            | C::Seed => Support::Yes(unchanged_but_model),
             // The client asked for usage itself: nothing to inject.
             C::Streaming => Support::Yes(|up| {
                 unchanged_but_model(up)?;

@@ -199,7 +199,8 @@ pub struct StreamSummary {
 
 /// Reads OpenAI chunks, checking the framing invariants on the way:
 /// nothing after `[DONE]` or an error event, one id, usage-only chunks
-/// have `choices: []`, `usage` appears only when the client asked.
+/// have `choices: []`, `usage` appears only when the client asked. A chunk
+/// with `choices: []` and no usage carries nothing and is skipped.
 pub fn read_stream(out: &[u8], include_usage: bool) -> Result<StreamSummary, String> {
     let mut s = StreamSummary::default();
     let mut ids = HashSet::new();
@@ -218,10 +219,16 @@ pub fn read_stream(out: &[u8], include_usage: bool) -> Result<StreamSummary, Str
             s.error = Some(e.clone());
             continue;
         }
+        let usage = c.get("usage").filter(|u| !u.is_null());
+        if c["choices"] == serde_json::json!([]) && usage.is_none() {
+            // Nothing for the client (Azure's `prompt_filter_results`
+            // chunk, with empty `id` and `object`).
+            continue;
+        }
         ensure_eq!(c["object"], "chat.completion.chunk", "object of {c}");
         ids.insert(c["id"].as_str().unwrap_or_default().to_string());
-        match c.get("usage") {
-            Some(u) if !u.is_null() => {
+        match usage {
+            Some(u) => {
                 ensure!(include_usage, "usage chunk the client did not ask for: {c}");
                 ensure_eq!(
                     c["choices"],
