@@ -2,6 +2,7 @@
 
 mod blocks;
 pub mod respond;
+mod thinking;
 pub mod validate;
 
 use serde_json::{json, Map, Value};
@@ -139,13 +140,24 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
 
 fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
     let conv = respond::conversation(body);
-    let outcome = reply::compute(&conv);
-    let usage = reply::usage(&conv, &outcome, faults.cached_tokens);
-    if body.get("stream") == Some(&Value::Bool(true)) {
-        let events = respond::stream(n, &conv.model, &outcome, &usage, faults.stream_error);
-        return Response::sse(events);
+    let mut outcome = reply::compute(&conv);
+    if let reply::Outcome::Text { text, .. } = &mut outcome {
+        if let Some(json) = thinking::structured(body, text) {
+            *text = json;
+        }
     }
-    Response::json(200, &respond::message(n, &conv.model, &outcome, &usage))
+    let usage = reply::usage(&conv, &outcome, faults.cached_tokens);
+    let reply = respond::Reply {
+        n,
+        model: &conv.model,
+        outcome: &outcome,
+        usage: &usage,
+        thinking: thinking::enabled(body).then(|| thinking::text(&conv.model)),
+    };
+    if body.get("stream") == Some(&Value::Bool(true)) {
+        return Response::sse(respond::stream(&reply, faults.stream_error));
+    }
+    Response::json(200, &respond::message(&reply))
 }
 
 #[cfg(test)]

@@ -129,23 +129,40 @@ fn tool_input(arguments: &str) -> Value {
     serde_json::from_str(arguments).unwrap_or_else(|_| json!({}))
 }
 
+/// One reply to write, JSON or SSE.
+pub struct Reply<'a> {
+    pub n: u64,
+    pub model: &'a str,
+    pub outcome: &'a Outcome,
+    pub usage: &'a Usage,
+    /// Thinking text when extended thinking is on; signed by the mock.
+    pub thinking: Option<String>,
+}
+
 /// The non-streaming `message` object.
-pub fn message(n: u64, model: &str, outcome: &Outcome, usage: &Usage) -> Value {
-    let content = match outcome {
-        Outcome::Text { text, .. } => json!([{"type": "text", "text": text}]),
-        Outcome::ToolCall { name, arguments } => json!([{
+pub fn message(r: &Reply<'_>) -> Value {
+    let (n, outcome, usage) = (r.n, r.outcome, r.usage);
+    let main = match outcome {
+        Outcome::Text { text, .. } => json!({"type": "text", "text": text}),
+        Outcome::ToolCall { name, arguments } => json!({
             "type": "tool_use",
             "id": format!("toolu_mock_{n}"),
             "name": name,
             "input": tool_input(arguments),
-        }]),
+        }),
     };
+    let mut content = Vec::new();
+    if let Some(t) = &r.thinking {
+        let sig = super::thinking::signature(t);
+        content.push(json!({"type": "thinking", "thinking": t, "signature": sig}));
+    }
+    content.push(main);
     let (stop_reason, stop_sequence) = stop_fields(outcome);
     json!({
         "id": format!("msg_mock_{n}"),
         "type": "message",
         "role": "assistant",
-        "model": model,
+        "model": r.model,
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
@@ -178,26 +195,47 @@ fn block_and_deltas(n: u64, outcome: &Outcome) -> (Value, Vec<Value>) {
     }
 }
 
+/// A thinking block streamed as text deltas, then its signature.
+fn thinking_block(ev: &mut Vec<Vec<u8>>, text: &str) {
+    let start = json!({"type": "thinking", "thinking": "", "signature": ""});
+    event(
+        ev,
+        &json!({"type": "content_block_start", "index": 0, "content_block": start}),
+    );
+    for p in word_pieces(text) {
+        let d = json!({"type": "thinking_delta", "thinking": p});
+        event(
+            ev,
+            &json!({"type": "content_block_delta", "index": 0, "delta": d}),
+        );
+    }
+    let d = json!({"type": "signature_delta", "signature": super::thinking::signature(text)});
+    event(
+        ev,
+        &json!({"type": "content_block_delta", "index": 0, "delta": d}),
+    );
+    event(ev, &json!({"type": "content_block_stop", "index": 0}));
+}
+
 /// The SSE events of a streamed response (`event: <type>\ndata: <json>\n\n`).
-pub fn stream(
-    n: u64,
-    model: &str,
-    outcome: &Outcome,
-    usage: &Usage,
-    stream_error: bool,
-) -> Vec<Vec<u8>> {
+pub fn stream(r: &Reply<'_>, stream_error: bool) -> Vec<Vec<u8>> {
+    let (n, outcome, usage) = (r.n, r.outcome, r.usage);
     let mut ev = Vec::new();
     let start = json!({
         "id": format!("msg_mock_{n}"), "type": "message", "role": "assistant",
-        "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+        "model": r.model, "content": [], "stop_reason": null, "stop_sequence": null,
         "usage": usage_json(usage, 1),
     });
     event(&mut ev, &json!({"type": "message_start", "message": start}));
     event(&mut ev, &json!({"type": "ping"}));
+    if let Some(t) = &r.thinking {
+        thinking_block(&mut ev, t);
+    }
+    let index = u64::from(r.thinking.is_some());
     let (block, deltas) = block_and_deltas(n, outcome);
     event(
         &mut ev,
-        &json!({"type": "content_block_start", "index": 0, "content_block": block}),
+        &json!({"type": "content_block_start", "index": index, "content_block": block}),
     );
     for (i, delta) in deltas.into_iter().enumerate() {
         if stream_error && i == 1 {
@@ -205,7 +243,7 @@ pub fn stream(
         }
         event(
             &mut ev,
-            &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+            &json!({"type": "content_block_delta", "index": index, "delta": delta}),
         );
     }
     if stream_error {
@@ -213,7 +251,10 @@ pub fn stream(
         event(&mut ev, &err);
         return ev;
     }
-    event(&mut ev, &json!({"type": "content_block_stop", "index": 0}));
+    event(
+        &mut ev,
+        &json!({"type": "content_block_stop", "index": index}),
+    );
     let (stop_reason, stop_sequence) = stop_fields(outcome);
     event(
         &mut ev,

@@ -290,3 +290,85 @@ fn max_tokens_cut() {
     assert_eq!(v["stop_reason"], "max_tokens");
     assert_eq!(v["usage"]["output_tokens"], 3);
 }
+
+fn thinking_tools_body() -> Value {
+    let mut b = tools_body();
+    b["max_tokens"] = json!(4000);
+    b["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    b["tool_choice"] = json!({"type": "auto"});
+    b
+}
+
+#[test]
+fn thinking_reply_is_signed_and_must_come_back_first() {
+    let (status, v) = call(thinking_tools_body(), &[]);
+    assert_eq!(status, 200, "{v}");
+    let thinking = v["content"][0].clone();
+    assert_eq!(thinking["type"], "thinking");
+    let text = thinking["thinking"].as_str().unwrap();
+    assert_eq!(thinking["signature"], thinking::signature(text).as_str());
+    let call_block = v["content"][1].clone();
+    assert_eq!(call_block["type"], "tool_use");
+    let turn = |content: Value| {
+        let mut b = thinking_tools_body();
+        b["messages"] = json!([
+            {"role": "user", "content": "hello world"},
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_block["id"], "content": "ok"}]}
+        ]);
+        call(b, &[])
+    };
+    assert_eq!(turn(json!([thinking.clone(), call_block.clone()])).0, 200);
+    let (status, v) = turn(json!([call_block.clone()]));
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("must start with a thinking block"));
+    let mut forged = thinking.clone();
+    forged["signature"] = json!("mocksig-0000000000000000");
+    let (status, v) = turn(json!([forged, call_block.clone()]));
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Invalid `signature`"));
+}
+
+#[test]
+fn thinking_streams_as_deltas_then_signature() {
+    let mut b = base();
+    b["max_tokens"] = json!(4000);
+    b["stream"] = json!(true);
+    b["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    let events = sse(b, &[]);
+    let starts: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "content_block_start")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(starts[0]["content_block"]["type"], "thinking");
+    assert_eq!(starts[1]["content_block"]["type"], "text");
+    assert_eq!(starts[1]["index"], 1);
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|(n, _)| n == "content_block_delta")
+        .filter(|(_, d)| d["index"] == 0)
+        .map(|(_, d)| d["delta"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.last(), Some(&"signature_delta"));
+    assert!(kinds.iter().filter(|k| **k == "thinking_delta").count() >= 1);
+}
+
+#[test]
+fn structured_output_reply_is_json() {
+    let mut b = base();
+    b["output_config"] = json!({"format": {"type": "json_schema", "schema": {"type": "object"}}});
+    let (status, v) = call(b.clone(), &[]);
+    assert_eq!(status, 200, "{v}");
+    let text = v["content"][0]["text"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(text).unwrap();
+    assert!(parsed["reply"].as_str().unwrap().starts_with("Mock reply"));
+    b["output_config"] = json!({"format": {"type": "json_object"}});
+    assert!(error(b).contains("output_config.format.type"));
+}

@@ -24,6 +24,7 @@ pub const ALLOWED_FIELDS: &[&str] = &[
     "tool_choice",
     "thinking",
     "service_tier",
+    "output_config",
 ];
 
 pub fn join(path: &str, key: &str) -> String {
@@ -134,7 +135,10 @@ pub fn validate(body: &Map<String, Value>) -> Check {
     if let Some(th) = body.get("thinking") {
         validate_thinking(th, body.get("max_tokens").and_then(Value::as_i64))?;
     }
-    Ok(())
+    if let Some(oc) = body.get("output_config") {
+        super::thinking::validate_output_config(oc)?;
+    }
+    super::thinking::validate_history(body)
 }
 
 fn validate_system(system: Option<&Value>) -> Check {
@@ -274,9 +278,9 @@ fn validate_tool_choice(tc: &Value) -> Check {
 fn validate_thinking(th: &Value, max_tokens: Option<i64>) -> Check {
     let obj = as_obj(th, "thinking")?;
     let ty = req_str(obj, "type", "thinking")?;
-    one_of(ty, &["enabled", "disabled"], "thinking")?;
-    if ty == "disabled" {
-        return check_keys(obj, &["type"], "thinking.disabled");
+    one_of(ty, &["enabled", "disabled", "adaptive"], "thinking")?;
+    if ty == "disabled" || ty == "adaptive" {
+        return check_keys(obj, &["type"], &format!("thinking.{ty}"));
     }
     check_keys(obj, &["type", "budget_tokens"], "thinking.enabled")?;
     let budget = match obj.get("budget_tokens") {
