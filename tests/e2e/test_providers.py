@@ -31,6 +31,7 @@ LISTENERS = [
 
 KEYS = {
     "MOCK_OPENAI_KEY": support.MOCK_OPENAI_KEY,
+    "MOCK_ANTHROPIC_KEY": support.MOCK_ANTHROPIC_KEY,
     "MOCK_GEMINI_KEY": support.MOCK_GEMINI_KEY,
     "MOCK_AZURE_KEY": support.MOCK_AZURE_KEY,
 }
@@ -45,6 +46,9 @@ CHAT = {
     "deepseek": ("deepseek", "deepseek-chat"),
     "mistral": ("mistral", "mistral-small-latest"),
 }
+# Anthropic features that need the translation (thinking, structured
+# output, prompt caching), on the mock's default Anthropic listener.
+ANTHROPIC = {"claude": ("anthropic", "claude-sonnet-4-5")}
 EMBED = {
     "gem-embed": ("gemini", "gemini-embedding-001"),
     "az-embed": ("azure", "embedding-deployment"),
@@ -69,6 +73,8 @@ WEATHER_TOOL = {
 def providers(mock: support.MockProcess) -> list[dict[str, Any]]:
     host = lambda label: f"127.0.0.1:{mock.ports[label]}"  # noqa: E731
     return [
+        {"name": "anthropic", "type": "anthropic", "cluster": "anthropic", "host": host("anthropic"),
+         "api_key_env": "MOCK_ANTHROPIC_KEY"},
         {"name": "gemini", "type": "gemini", "cluster": "gemini", "host": host("gemini"),
          "api_key_env": "MOCK_GEMINI_KEY"},
         {"name": "azure", "type": "azure", "cluster": "azure", "host": host("azure"),
@@ -89,7 +95,7 @@ def env(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("providers")
     mock = support.MockProcess(workdir / "providers-mock.log", listeners=LISTENERS).start()
     models = [{"name": name, "targets": [{"provider": p, "model": m}]}
-              for name, (p, m) in {**CHAT, **EMBED}.items()]
+              for name, (p, m) in {**CHAT, **EMBED, **ANTHROPIC}.items()]
     config = {"providers": providers(mock), "models": models}
     envoy = support.EnvoyProcess(workdir, "providers-envoy")
     try:
@@ -264,3 +270,60 @@ def test_provider_keys_never_cross(client, env):
     groq = last_request(mock, "groq")
     assert groq["path"] == "/openai/v1/chat/completions"
     assert groq["headers"].get("authorization") == f"Bearer {support.MOCK_OPENAI_KEY}"
+
+
+def test_anthropic_thinking_survives_a_tool_round_trip(client):
+    """The mock rejects a tool turn that does not open with its signed thinking."""
+    messages = [{"role": "user", "content": "Weather in Rome?"}]
+    first = client.chat.completions.create(
+        model="claude", messages=messages, tools=[WEATHER_TOOL], reasoning_effort="low")
+    msg = first.choices[0].message.model_dump(exclude_none=True)
+    assert msg["reasoning_content"].startswith("Mock thinking")
+    (block,) = msg["thinking_blocks"]
+    assert block["type"] == "thinking" and block["signature"].startswith("mocksig-")
+    messages += [msg, {"role": "tool", "tool_call_id": msg["tool_calls"][0]["id"], "content": "sunny, 25C"}]
+    second = client.chat.completions.create(
+        model="claude", messages=messages, tools=[WEATHER_TOOL], reasoning_effort="low")
+    assert second.choices[0].message.content == "Tool result received: sunny, 25C"
+
+
+def test_anthropic_streamed_thinking_reassembles_into_a_valid_next_turn(client):
+    messages = [{"role": "user", "content": "Weather in Rome?"}]
+    stream = client.chat.completions.create(
+        model="claude", messages=messages, tools=[WEATHER_TOOL], reasoning_effort="low", stream=True)
+    reasoning, blocks, call = "", [], {"id": "", "name": "", "arguments": ""}
+    for chunk in stream:
+        for choice in chunk.choices:
+            extra = choice.delta.model_dump()
+            reasoning += extra.get("reasoning_content") or ""
+            blocks += extra.get("thinking_blocks") or []
+            for tc in choice.delta.tool_calls or []:
+                call["id"] += tc.id or ""
+                call["name"] += (tc.function and tc.function.name) or ""
+                call["arguments"] += (tc.function and tc.function.arguments) or ""
+    assert reasoning.startswith("Mock thinking") and len(blocks) == 1
+    assistant = {"role": "assistant", "content": None, "reasoning_content": reasoning,
+                 "thinking_blocks": blocks,
+                 "tool_calls": [{"id": call["id"], "type": "function",
+                                 "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+    messages += [assistant, {"role": "tool", "tool_call_id": call["id"], "content": "rainy"}]
+    second = client.chat.completions.create(
+        model="claude", messages=messages, tools=[WEATHER_TOOL], reasoning_effort="low")
+    assert second.choices[0].message.content == "Tool result received: rainy"
+
+
+def test_anthropic_json_schema_and_cache_control(client, env):
+    _, mock = env
+    schema = {"type": "object", "properties": {"reply": {"type": "string"}},
+              "required": ["reply"], "additionalProperties": False}
+    got = client.chat.completions.create(
+        model="claude",
+        messages=[{"role": "system", "content": "Long shared instructions.",
+                   "cache_control": {"type": "ephemeral"}},
+                  {"role": "user", "content": "Give me JSON"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}},
+    )
+    assert json.loads(got.choices[0].message.content)["reply"] == expected_reply("claude-sonnet-4-5", "Give me JSON")
+    body = last_request(mock, "anthropic")["body"]
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
