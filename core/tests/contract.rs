@@ -10,24 +10,39 @@
 //!   implements, and [`support::Support`], the answer for one case:
 //!   supported, refused with the parameter the 400 names, not applicable
 //!   (with the reason), or a known provider bug.
-//! * [`run`]: the runners; shared checks live there, so a provider cannot
-//!   opt out of them.
+//! * [`run`] and [`streams`]: the runners; shared checks live there, so a
+//!   provider cannot opt out of them.
 //! * One declaration file per provider ([`openai`], [`anthropic`], ...) and
 //!   its hand-written native fixtures under
 //!   `tests/fixtures/contract/<provider>/<case>.json|.sse`.
 //!
 //! Declarations `match` over every case enum without a wildcard arm, so a
 //! new case does not compile until every provider has declared it. The
-//! suite also fails on a fixture no supported case reads.
+//! suite also fails on a fixture no supported case reads, and when a
+//! provider's kind is not registered (`Provider::new` would otherwise fall
+//! back to `openai` silently).
+//!
+//! A `Support::Known(Known::Bug(..), want)` case runs `want`: while it
+//! fails the run prints the bug and passes; once it passes the suite fails
+//! until the declaration is plain `want` again. Every case's verdict is
+//! printed (`cargo test --test contract -- --nocapture`).
+//!
+//! Fixtures are compared with shared expectations, so a provider's native
+//! numbers are chosen to mean the same thing (e.g. Anthropic's
+//! `input_tokens` 128 + `cache_read_input_tokens` 1920 is the shared
+//! `prompt_tokens` 2048 with 1920 cached). Expectations are read from the
+//! client's JSON as values, never compared as strings.
 //!
 //! # What each kind of case checks
 //! * Request: translation succeeds; the upstream body is JSON; the
 //!   provider's own validity bar ([`support::Contract::accepts`], e.g. "a
 //!   non-empty `messages` that starts with a user turn") holds for every
 //!   case, which is what the system-only and developer-only cases are
-//!   about; then the declaration's own check of the upstream JSON. A
-//!   refusal must be a 400 `invalid_request_error` whose `param` is the
-//!   declared one.
+//!   about; `content-type: application/json`; then the declaration's own
+//!   check of the upstream JSON (and path and headers); a 200 for the
+//!   streaming case is streamed, for the others not. A refusal must be a
+//!   400 `invalid_request_error` whose `param` is the declared one (the
+//!   `n`, `logprobs` and `seed` cases tell honouring from refusing).
 //! * Response: a native 2xx body → the OpenAI `chat.completion` summary
 //!   (text, reasoning, tool calls with parsed arguments and unique ids,
 //!   finish reason, usage) and the usage in the `Outcome` equal to the
@@ -36,13 +51,22 @@
 //!   failure).
 //! * Error: a native error status and body → the client status, an OpenAI
 //!   error envelope, and `Outcome.failure` with `Cause::Status`; a
-//!   `retry-after` header is honoured. Each runs for a plain and for a
-//!   streamed request (errors on streams are buffered too).
+//!   `retry-after` header is honoured. Translated errors must carry the
+//!   shared `type` for the status and the provider's message; an error
+//!   that already is OpenAI's (the passthrough) must be forwarded as is.
+//!   Each runs for a plain and for a streamed request (errors on streams
+//!   are buffered too). A plain-text 502 from an intermediary must become
+//!   an OpenAI error for every provider.
 //! * Stream: native SSE → the summary of the OpenAI chunks (text,
 //!   reasoning, tool calls assembled by index, finish reason, usage chunk
 //!   when asked, `[DONE]` or the failure), with and without
 //!   `stream_options.include_usage`, and identical output bytes, usage and
 //!   failure for every single cut point and for byte-at-a-time delivery.
+//!   Framing invariants hold throughout: nothing after `[DONE]` or an error
+//!   event, one chunk id, usage only when asked and only in a `choices:
+//!   []` chunk, `content-length` dropped when the bytes change. A chunk
+//!   with `choices: []` and no usage carries nothing (Azure's
+//!   `prompt_filter_results`) and is skipped.
 //!
 //! A provider that reports no reasoning-token split (Anthropic counts
 //! thinking inside `output_tokens`) says so once
@@ -91,6 +115,8 @@ mod cases;
 mod run;
 #[path = "contract/sse.rs"]
 mod sse;
+#[path = "contract/streams.rs"]
+mod streams;
 #[path = "contract/summary.rs"]
 mod summary;
 #[path = "contract/support.rs"]
@@ -98,6 +124,8 @@ mod support;
 
 #[path = "contract/anthropic.rs"]
 mod anthropic;
+#[path = "contract/azure.rs"]
+mod azure;
 #[path = "contract/gemini.rs"]
 mod gemini;
 #[path = "contract/openai.rs"]
@@ -128,7 +156,7 @@ macro_rules! providers {
 
                 #[test]
                 fn streams() {
-                    run::report::<P>("streams", run::streams::<P>());
+                    run::report::<P>("streams", streams::run::<P>());
                 }
 
                 #[test]
@@ -144,4 +172,5 @@ providers! {
     openai_contract => openai::OpenAi,
     anthropic_contract => anthropic::Anthropic,
     gemini_contract => gemini::Gemini,
+    azure_contract => azure::Azure,
 }

@@ -33,6 +33,11 @@ impl Contract for OpenAi {
 
     fn accepts(up: &Upstream) -> Check {
         ensure_eq!(up.path, "/v1/chat/completions", "path");
+        ensure_eq!(
+            up.header("authorization"),
+            Some("Bearer sk-test"),
+            "authorization"
+        );
         ensure_eq!(up.body["model"], OpenAi::upstream_model(), "model");
         non_empty(&up.body["messages"], "messages")?;
         Ok(())

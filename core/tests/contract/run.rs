@@ -1,17 +1,17 @@
-//! The runners: every case of one kind against one provider, with the
-//! shared checks, each case's verdict collected for [`report`].
+//! The runners for request, response and error cases (streams: see
+//! `streams.rs`), with the shared checks; each case's verdict is collected
+//! for [`report`].
 
 use std::collections::BTreeSet;
 
 use modelmux_core::error::ApiError;
 use modelmux_core::providers::{
-    chat_body, BodyEdit, BodyMode, Cause, Failure, Outbound, Outcome, TargetCtx, Translator,
+    chat_body, BodyEdit, BodyMode, Cause, Failure, Outbound, TargetCtx, Translator,
 };
 use serde_json::Value;
 
 use crate::cases::{self, ErrorCase, RequestCase, ResponseCase, StreamCase, PUBLIC_MODEL};
-use crate::sse;
-use crate::summary::{self, End, Tokens};
+use crate::summary::{self, Tokens};
 use crate::support::{fixture, fixture_path, Check, Contract, ErrorWant, Known, Support, Upstream};
 
 const NOW: u64 = 1_750_000_000;
@@ -55,7 +55,7 @@ pub fn report<P: Contract>(kind: &str, verdicts: Verdicts) {
 
 /// Applies a declaration: runs `yes` for supported cases, `refused` for
 /// refusals, and turns known bugs around.
-fn judge<T>(
+pub fn judge<T>(
     support: Support<T>,
     yes: &dyn Fn(T) -> Check,
     refused: &dyn Fn(&'static str) -> Check,
@@ -80,7 +80,7 @@ fn judge<T>(
     }
 }
 
-fn not_a_request_case(_: &'static str) -> Check {
+pub fn not_a_request_case(_: &'static str) -> Check {
     Err("`Refused` applies to request cases only".to_string())
 }
 
@@ -104,7 +104,7 @@ fn start<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), A
     chat_body(&bytes, target)
 }
 
-fn started<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), String> {
+pub fn started<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), String> {
     start::<P>(body).map_err(|e| {
         format!(
             "translation failed: {} {} (param {:?})",
@@ -151,6 +151,11 @@ fn request_ok<P: Contract>(
         body: upstream,
         client: body.clone(),
     };
+    ensure_eq!(
+        up.header("content-type"),
+        Some("application/json"),
+        "upstream content-type"
+    );
     P::accepts(&up)
         .map_err(|e| format!("not a request the provider accepts: {e}; body {}", up.body))?;
     check(&up).map_err(|e| format!("{e}; upstream body {}", up.body))?;
@@ -371,96 +376,6 @@ fn error_once<P: Contract>(run: &ErrorRun, stream: bool) -> Check {
         retry_after_ms: retry_after.map(|s| s.parse::<u64>().unwrap() * 1000),
     };
     ensure_eq!(chat.outcome().failure, Some(want), "Outcome.failure");
-    Ok(())
-}
-
-// ---- streams ----
-
-/// A stream run's client bytes and outcome.
-#[derive(Debug, PartialEq)]
-struct Fed {
-    out: Vec<u8>,
-    outcome: Outcome,
-}
-
-/// Feeds `native` cut at `cuts` (ascending), `end` on the last piece.
-fn feed<P: Contract>(native: &[u8], include_usage: bool, cuts: &[usize]) -> Result<Fed, String> {
-    let (mut chat, _) = started::<P>(&cases::plain_request(true, include_usage))?;
-    let head = chat.response_headers(200, &|_| None);
-    ensure_eq!(head.mode, BodyMode::Stream, "mode of a streamed 200");
-    ensure_eq!(head.status, None, "status edit of a streamed 200");
-    let mut out = Vec::new();
-    let mut from = 0;
-    for (i, &to) in cuts
-        .iter()
-        .chain(std::iter::once(&native.len()))
-        .enumerate()
-    {
-        let piece = &native[from..to];
-        match chat.response_body(piece, i == cuts.len()) {
-            BodyEdit::Keep => out.extend_from_slice(piece),
-            BodyEdit::Replace(b) | BodyEdit::Fail { body: b, .. } => out.extend_from_slice(&b),
-        }
-        from = to;
-    }
-    Ok(Fed {
-        out,
-        outcome: chat.outcome(),
-    })
-}
-
-pub fn streams<P: Contract>() -> Verdicts {
-    StreamCase::ALL
-        .iter()
-        .map(|&case| {
-            let yes = |_| {
-                let native = fixture::<P>(&format!("{}.sse", case.name()))?;
-                for include_usage in [false, true] {
-                    stream_case::<P>(case, &native, include_usage)
-                        .map_err(|e| format!("{e} (include_usage: {include_usage})"))?;
-                }
-                Ok(())
-            };
-            (
-                case.name().to_string(),
-                judge(P::stream(case), &yes, &not_a_request_case),
-            )
-        })
-        .collect()
-}
-
-fn stream_case<P: Contract>(case: StreamCase, native: &[u8], include_usage: bool) -> Check {
-    let whole = feed::<P>(native, include_usage, &[])?;
-    let s = summary::read_stream(&whole.out, include_usage)?;
-    let want = cases::stream(case);
-    summary::check_stream(&s, &want)?;
-    let failure = whole.outcome.failure.map(|f| f.cause);
-    match want.end {
-        End::Done => {
-            ensure_eq!(failure, None, "Outcome.failure");
-            let tokens = want.usage.map(|t| t.for_provider(P::REASONING_TOKENS));
-            let tokens = tokens.ok_or("a complete stream case must say its usage")?;
-            ensure_eq!(
-                Tokens::of_usage(&whole.outcome.usage),
-                tokens,
-                "Outcome.usage"
-            );
-            let chunks = if include_usage { vec![tokens] } else { vec![] };
-            ensure_eq!(s.usage_chunks, chunks, "usage chunks");
-        }
-        End::Error(_) => ensure_eq!(failure, Some(Cause::ErrorEvent), "Outcome.failure cause"),
-        End::Truncated => ensure_eq!(failure, Some(Cause::Truncated), "Outcome.failure cause"),
-    }
-    for (label, cuts) in sse::splits(native.len()) {
-        let split = feed::<P>(native, include_usage, &cuts)?;
-        if split != whole {
-            let got = String::from_utf8_lossy(&split.out);
-            return Err(format!(
-                "{label}: differs from the unsplit run ({:?} vs {:?}); output {got:?}",
-                split.outcome, whole.outcome
-            ));
-        }
-    }
     Ok(())
 }
 

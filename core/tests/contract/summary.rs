@@ -227,18 +227,15 @@ pub fn read_stream(out: &[u8], include_usage: bool) -> Result<StreamSummary, Str
         }
         ensure_eq!(c["object"], "chat.completion.chunk", "object of {c}");
         ids.insert(c["id"].as_str().unwrap_or_default().to_string());
-        match usage {
-            Some(u) => {
-                ensure!(include_usage, "usage chunk the client did not ask for: {c}");
-                ensure_eq!(
-                    c["choices"],
-                    serde_json::json!([]),
-                    "choices of usage chunk"
-                );
-                s.usage_chunks.push(Tokens::of_json(u)?);
-                continue;
-            }
-            _ => {}
+        if let Some(u) = usage {
+            ensure!(include_usage, "usage chunk the client did not ask for: {c}");
+            ensure_eq!(
+                c["choices"],
+                serde_json::json!([]),
+                "choices of usage chunk"
+            );
+            s.usage_chunks.push(Tokens::of_json(u)?);
+            continue;
         }
         for choice in c["choices"].as_array().into_iter().flatten() {
             read_choice(&mut s, choice)?;
