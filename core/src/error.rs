@@ -88,7 +88,7 @@ impl ApiError {
         let mut e = Self::new(
             404,
             "invalid_request_error",
-            format!("Unknown request URL: {method} {path}. modelmux serves POST /v1/chat/completions and GET /v1/models."),
+            format!("Unknown request URL: {method} {path}. modelmux serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models."),
         );
         e.code = Some("unknown_url");
         e

@@ -68,7 +68,7 @@ def test_list_models(gateway, clean_mock, filter_config):
     "method,path",
     [
         ("POST", "/v1/completions"),
-        ("POST", "/v1/embeddings"),
+        ("POST", "/v1/audio/speech"),
         ("GET", "/v1/files"),
         ("POST", "/v1/responses"),
         ("GET", "/v1/models/gpt-4o-mini/extra"),

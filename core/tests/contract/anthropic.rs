@@ -8,15 +8,10 @@ use crate::cases::{
     SYSTEM_TEXT,
 };
 use crate::support::{
-    non_empty, Check, Contract, ErrorWant, Fixture, Known, OwnError, RequestCheck, Support,
-    Upstream,
+    non_empty, Check, Contract, ErrorWant, Fixture, OwnError, RequestCheck, Support, Upstream,
 };
 
 pub struct Anthropic;
-
-const SYSTEM_ONLY_BUG: &str = "a request whose only message is a system or developer message \
-    is refused with 400 `messages` (request.rs: `messages.is_empty()` after the system split); \
-    OpenAI accepts it, and Anthropic needs a user turn, so the translation should send one";
 
 fn roles(body: &Value) -> Vec<&str> {
     body["messages"]
@@ -64,14 +59,27 @@ fn single_user_text(up: &Upstream) -> Check {
     Ok(())
 }
 
-fn system_only(up: &Upstream) -> Check {
-    ensure_eq!(system_texts(&up.body), vec![SYSTEM_TEXT], "system");
+/// Instructions alone become the one user turn (Anthropic needs one).
+fn instructions_only(up: &Upstream, text: &str) -> Check {
+    ensure!(
+        system_texts(&up.body).is_empty(),
+        "system kept: {}",
+        up.body
+    );
+    ensure_eq!(
+        up.body["messages"],
+        serde_json::json!([{"role": "user", "content": [{"type": "text", "text": text}]}]),
+        "messages"
+    );
     Ok(())
 }
 
+fn system_only(up: &Upstream) -> Check {
+    instructions_only(up, SYSTEM_TEXT)
+}
+
 fn developer_only(up: &Upstream) -> Check {
-    ensure_eq!(system_texts(&up.body), vec![DEVELOPER_TEXT], "system");
-    Ok(())
+    instructions_only(up, DEVELOPER_TEXT)
 }
 
 impl Contract for Anthropic {
@@ -198,12 +206,8 @@ impl Contract for Anthropic {
                 ensure_eq!(up.body["max_tokens"], 16000, "max_tokens");
                 Ok(())
             }),
-            C::SystemOnly => {
-                Support::Yes(system_only as RequestCheck).known(Known::Bug(SYSTEM_ONLY_BUG))
-            }
-            C::DeveloperOnly => {
-                Support::Yes(developer_only as RequestCheck).known(Known::Bug(SYSTEM_ONLY_BUG))
-            }
+            C::SystemOnly => Support::Yes(system_only as RequestCheck),
+            C::DeveloperOnly => Support::Yes(developer_only as RequestCheck),
             C::MultipleChoices => Support::Refused { param: "n" },
             C::Logprobs => Support::Refused { param: "logprobs" },
             C::Seed => Support::Refused { param: "seed" },

@@ -101,7 +101,7 @@ pub enum End {
     /// An OpenAI error event of this `type`, last; no `[DONE]`; failure
     /// `Cause::ErrorEvent`.
     Error(&'static str),
-    /// No `[DONE]`; failure `Cause::Truncated`.
+    /// No `[DONE]`, a closing `server_error` event; failure `Cause::Truncated`.
     Truncated,
 }
 
@@ -301,7 +301,15 @@ pub fn check_stream(s: &StreamSummary, want: &StreamWant) -> Check {
                 "error event without a message: {e}"
             );
         }
-        End::Truncated => ensure!(!s.done, "[DONE] on a truncated stream"),
+        End::Truncated => {
+            ensure!(!s.done, "[DONE] on a truncated stream");
+            // A stream that just stops looks complete to most clients.
+            let e = s
+                .error
+                .as_ref()
+                .ok_or("no error event closing a truncated stream")?;
+            ensure_eq!(e["type"], "server_error", "truncation error type");
+        }
     }
     Ok(())
 }

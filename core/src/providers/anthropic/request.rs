@@ -44,15 +44,30 @@ pub(super) fn build<'r>(
     check_params(req)?;
     let plan = thinking::plan(req, opts.default_max_tokens)?;
     let format = format::convert(req)?;
-    let (mut system, messages) = convert_messages(req.messages())?;
+    let (mut system, mut messages) = convert_messages(req.messages())?;
+    if messages.is_empty() {
+        // OpenAI accepts a conversation of instructions only; Anthropic
+        // needs a user turn, so the instructions become it.
+        let content = system
+            .drain(..)
+            .map(|b| Block::Text {
+                text: b.text,
+                cache_control: b.cache_control,
+            })
+            .collect::<Vec<_>>();
+        if content.is_empty() {
+            return Err(ApiError::invalid_param(
+                "messages",
+                "`messages` must contain a user or assistant message, or non-empty instructions.",
+            ));
+        }
+        messages.push(Message {
+            role: Role::User,
+            content,
+        });
+    }
     if format.json_object {
         system.push(TextBlock::new(format::JSON_OBJECT_INSTRUCTION, None));
-    }
-    if messages.is_empty() {
-        return Err(ApiError::invalid_param(
-            "messages",
-            "`messages` must contain a user or assistant message besides system and developer messages.",
-        ));
     }
     let tools = convert_tools(req)?;
     let tool_choice = if tools.is_empty() {

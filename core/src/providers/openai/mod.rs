@@ -294,7 +294,9 @@ impl Translator for OpenAiChat {
                 mode: BodyMode::Stream,
                 status: None,
                 content_type: None,
-                drop_content_length: self.strip_usage,
+                // Bytes change when usage is stripped or a truncation is
+                // reported, so no upstream length can be trusted.
+                drop_content_length: true,
             };
         }
         if ok {

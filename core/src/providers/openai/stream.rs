@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::WireUsage;
+use crate::error::ApiError;
 use crate::providers::{BodyEdit, Cause};
 use crate::sse::{write_data_event, SseFramer};
 use crate::usage::Usage;
@@ -80,6 +81,16 @@ impl UsageStream {
             self.failure.get_or_insert(Cause::Malformed);
         } else if end && !self.done {
             self.failure.get_or_insert(Cause::Truncated);
+        }
+        if end && self.failure == Some(Cause::Truncated) {
+            // Clients treat a stream that just stops as complete; say it is not.
+            let mut o = if strip { out } else { data.to_vec() };
+            if !self.framer.is_idle() {
+                o.extend_from_slice(b"\n\n");
+            }
+            let msg = "The provider ended the stream before it was complete.";
+            write_data_event(&mut o, &ApiError::new(502, "server_error", msg).to_json());
+            return BodyEdit::Replace(o);
         }
         if strip {
             BodyEdit::Replace(out)

@@ -51,9 +51,14 @@ fn rewrites_only_the_model() {
     );
 }
 
-/// A stream whose usage chunk will be removed drops `content-length`.
+/// Whether the usage-only chunk is removed from the stream.
 fn strips_usage(chat: &mut Box<dyn Translator>) -> bool {
-    chat.response_headers(200, &|_| None).drop_content_length
+    chat.response_headers(200, &|_| None);
+    let usage_only = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n";
+    match chat.response_body(usage_only, false) {
+        BodyEdit::Replace(b) => b.is_empty(),
+        _ => false,
+    }
 }
 
 #[test]

@@ -337,8 +337,14 @@ fn harmless_parameters_are_accepted() {
 }
 
 #[test]
-fn only_system_messages_is_rejected() {
-    let e = rejected(json!({"model": "smart", "messages": [{"role": "system", "content": "s"}]}));
+fn only_instructions_become_the_user_turn() {
+    let up = upstream(json!({"model": "smart", "messages": [{"role": "system", "content": "s"}]}));
+    assert_eq!(
+        up["messages"],
+        json!([{"role": "user", "content": [{"type": "text", "text": "s"}]}])
+    );
+    assert!(up.get("system").is_none(), "{up}");
+    let e = rejected(json!({"model": "smart", "messages": [{"role": "system", "content": ""}]}));
     assert_eq!(e.param.as_deref(), Some("messages"));
     let e = rejected(
         json!({"model": "smart", "messages": [{"role": "function", "name": "f", "content": "x"}]}),
