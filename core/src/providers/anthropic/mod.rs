@@ -4,6 +4,8 @@
 //! # Request
 //! * `system` and `developer` messages, wherever they appear, become the
 //!   top-level `system` text blocks, in order: Anthropic has no system turns.
+//!   A conversation of instructions only (OpenAI accepts one) sends them as
+//!   the one user turn instead, since Anthropic needs a user message.
 //! * Anthropic requires strictly alternating user/assistant turns, so
 //!   consecutive same-role messages are merged into one message with several
 //!   blocks. `tool` messages become `tool_result` blocks of a user turn, ahead

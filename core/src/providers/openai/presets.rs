@@ -76,7 +76,7 @@ const LOCAL: Preset = Preset {
 /// Every preset. Names are unique and distinct from the provider kinds.
 ///
 /// Facts are from each vendor's documentation (the `docs` field) as read
-/// for `docs/presets.md`; where the docs say nothing the OpenAI default is
+/// for the README preset table; where the docs say nothing the OpenAI default is
 /// kept. Model-specific restrictions (a field only one model rejects) are
 /// not encoded here, since a preset applies to every model of the service.
 pub const PRESETS: &[Preset] = &[
