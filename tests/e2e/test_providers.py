@@ -2,7 +2,7 @@
 
 One mock serves Gemini, Azure OpenAI (both URL styles) and three
 OpenAI-compatible presets, each preset on its own documented base path
-(Groq `/openai/v1`, DeepSeek at the root, Mistral `/v1`), so the preset's
+(Groq `/openai/v1`, DeepSeek at the root, Mistral and Together `/v1`), so the preset's
 defaults are what routes the request. A dedicated Envoy is rendered by
 `modelmux render` from the filter JSON below.
 """
@@ -27,6 +27,7 @@ LISTENERS = [
     "groq=openai:/openai/v1@127.0.0.1:0",
     "deepseek=openai:@127.0.0.1:0",
     "mistral=openai:/v1@127.0.0.1:0",
+    "together=openai:/v1@127.0.0.1:0",
 ]
 
 KEYS = {
@@ -45,6 +46,7 @@ CHAT = {
     "groq": ("groq", "llama-3.3-70b-versatile"),
     "deepseek": ("deepseek", "deepseek-chat"),
     "mistral": ("mistral", "mistral-small-latest"),
+    "together": ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
 }
 # Anthropic features that need the translation (thinking, structured
 # output, prompt caching), on the mock's default Anthropic listener.
@@ -54,6 +56,7 @@ EMBED = {
     "az-embed": ("azure", "embedding-deployment"),
     "az1-embed": ("azure-v1", "embedding-deployment"),
     "mistral-embed": ("mistral", "mistral-embed"),
+    "together-embed": ("together", "BAAI/bge-base-en-v1.5"),
 }
 
 WEATHER_TOOL = {
@@ -86,6 +89,8 @@ def providers(mock: support.MockProcess) -> list[dict[str, Any]]:
         {"name": "deepseek", "type": "deepseek", "cluster": "deepseek", "host": host("deepseek"),
          "api_key_env": "MOCK_OPENAI_KEY"},
         {"name": "mistral", "type": "mistral", "cluster": "mistral", "host": host("mistral"),
+         "api_key_env": "MOCK_OPENAI_KEY"},
+        {"name": "together", "type": "together", "cluster": "together", "host": host("together"),
          "api_key_env": "MOCK_OPENAI_KEY"},
     ]
 
@@ -327,3 +332,22 @@ def test_anthropic_json_schema_and_cache_control(client, env):
     body = last_request(mock, "anthropic")["body"]
     assert body["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
     assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+
+
+def test_preset_quirks_reach_the_wire(client, env):
+    """Mistral: `max_tokens` only, no `stream_options`, `user` dropped; Groq: `logprobs` refused."""
+    _, mock = env
+    client.chat.completions.create(
+        model="mistral", messages=[{"role": "user", "content": "hi"}],
+        max_completion_tokens=20, user="someone")
+    body = last_request(mock, "mistral")["body"]
+    assert body["max_tokens"] == 20 and "max_completion_tokens" not in body and "user" not in body
+    list(client.chat.completions.create(
+        model="mistral", messages=[{"role": "user", "content": "hi"}], stream=True))
+    assert "stream_options" not in last_request(mock, "mistral")["body"]
+    before = len(mock.requests("groq"))
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="groq", messages=[{"role": "user", "content": "hi"}], logprobs=True)
+    assert info.value.param == "logprobs"
+    assert len(mock.requests("groq")) == before
