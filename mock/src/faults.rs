@@ -216,6 +216,7 @@ pub fn injected(req: &Request, faults: &Faults, replies: &FaultReplies) -> Optio
     let resp = match faults.error_status() {
         Some(status) => (replies.error)(status),
         None if faults.overloaded => (replies.overloaded)((replies.stream)(req)),
+        None if faults.garbage => return Some(Response::garbage()),
         None => return None,
     };
     Some(with_retry_after(resp, faults, replies.retry_after_ms))

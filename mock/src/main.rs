@@ -28,6 +28,8 @@ mod e2e_provider_tests;
 mod e2e_tests;
 #[cfg(test)]
 mod e2e_tls_tests;
+#[cfg(test)]
+mod test_support;
 
 use std::io::Write;
 use std::process::ExitCode;

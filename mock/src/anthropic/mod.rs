@@ -117,9 +117,6 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     if let Some(resp) = faults::injected(req, faults, &REPLIES) {
         return resp;
     }
-    if faults.garbage {
-        return Response::garbage();
-    }
     let n = state.next_id();
     let resp = match check_headers(req) {
         Err(msg) => error_for_status(400, &msg),

@@ -7,24 +7,8 @@ use crate::server::{Listener, Provider};
 const KEY: &str = "k-anthropic";
 
 fn request(body: &Value, extra: &[(&str, &str)]) -> Request {
-    let mut headers = vec![
-        ("x-api-key".to_string(), KEY.to_string()),
-        ("anthropic-version".to_string(), VERSION.to_string()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    for (n, v) in extra {
-        headers.retain(|(h, _)| h != n);
-        if !v.is_empty() {
-            headers.push((n.to_string(), v.to_string()));
-        }
-    }
-    Request {
-        method: "POST".into(),
-        target: PATH.into(),
-        headers,
-        body: serde_json::to_vec(body).unwrap(),
-        keep_alive: true,
-    }
+    let auth = [("x-api-key", KEY), ("anthropic-version", VERSION)];
+    crate::test_support::post(PATH, &auth, body, extra)
 }
 
 fn call(body: Value, extra: &[(&str, &str)]) -> (u16, Value) {

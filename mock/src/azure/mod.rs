@@ -170,9 +170,6 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     if let Some(resp) = faults::injected(req, faults, &REPLIES) {
         return resp;
     }
-    if faults.garbage {
-        return Response::garbage();
-    }
     let n = state.next_id();
     let deployment = route.deployment.as_deref();
     let resp = match openai::parse_object(&req.body) {

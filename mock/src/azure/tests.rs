@@ -9,23 +9,7 @@ const CHAT: &str = "/openai/deployments/dep-4o/chat/completions?api-version=2024
 const V1_CHAT: &str = "/openai/v1/chat/completions";
 
 fn request(target: &str, body: &Value, extra: &[(&str, &str)]) -> Request {
-    let mut headers = vec![
-        ("api-key".to_string(), KEY.to_string()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    for (n, v) in extra {
-        headers.retain(|(h, _)| h != n);
-        if !v.is_empty() {
-            headers.push((n.to_string(), v.to_string()));
-        }
-    }
-    Request {
-        method: "POST".into(),
-        target: target.into(),
-        headers,
-        body: serde_json::to_vec(body).unwrap(),
-        keep_alive: true,
-    }
+    crate::test_support::post(target, &[("api-key", KEY)], body, extra)
 }
 
 fn call_req(req: &Request) -> Response {

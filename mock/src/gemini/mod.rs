@@ -190,9 +190,6 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     if let Some(resp) = faults::injected(req, faults, &REPLIES) {
         return resp;
     }
-    if faults.garbage {
-        return Response::garbage();
-    }
     let n = state.next_id();
     let body = match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(body)) => body,

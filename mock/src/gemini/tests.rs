@@ -7,23 +7,7 @@ use crate::server::{Listener, Provider};
 const KEY: &str = "k-gemini";
 
 fn request(target: &str, body: &Value, extra: &[(&str, &str)]) -> Request {
-    let mut headers = vec![
-        ("x-goog-api-key".to_string(), KEY.to_string()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    for (n, v) in extra {
-        headers.retain(|(h, _)| h != n);
-        if !v.is_empty() {
-            headers.push((n.to_string(), v.to_string()));
-        }
-    }
-    Request {
-        method: "POST".into(),
-        target: target.into(),
-        headers,
-        body: serde_json::to_vec(body).unwrap(),
-        keep_alive: true,
-    }
+    crate::test_support::post(target, &[("x-goog-api-key", KEY)], body, extra)
 }
 
 fn call_req(req: &Request) -> Response {

@@ -7,21 +7,8 @@ use crate::server::{Listener, Provider};
 const KEY: &str = "k-openai";
 
 fn request(body: &Value, extra: &[(&str, &str)]) -> Request {
-    let mut headers = vec![
-        ("authorization".to_string(), format!("Bearer {KEY}")),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    for (n, v) in extra {
-        headers.retain(|(h, _)| h != n);
-        headers.push((n.to_string(), v.to_string()));
-    }
-    Request {
-        method: "POST".into(),
-        target: PATH.into(),
-        headers,
-        body: serde_json::to_vec(body).unwrap(),
-        keep_alive: true,
-    }
+    let bearer = format!("Bearer {KEY}");
+    crate::test_support::post(PATH, &[("authorization", &bearer)], body, extra)
 }
 
 fn call_req(req: &Request) -> Response {
