@@ -597,3 +597,18 @@ def expected_embedding_f32(text: str, dims: int = MOCK_EMBED_DIMS) -> list[float
 
     values = expected_embedding(text, dims)
     return list(struct.unpack(f"<{dims}f", struct.pack(f"<{dims}f", *values)))
+
+
+# The one-parameter tool the mocks call with {"city": "mock-city"}.
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}

@@ -19,7 +19,7 @@ import pytest
 from openai import OpenAI
 
 import support
-from support import expected_embedding_f32, expected_reply, words
+from support import WEATHER_TOOL, expected_embedding_f32, expected_reply, words
 
 LISTENERS = [
     "gemini=gemini@127.0.0.1:0",
@@ -58,20 +58,6 @@ EMBED = {
     "mistral-embed": ("mistral", "mistral-embed"),
     "together-embed": ("together", "BAAI/bge-base-en-v1.5"),
 }
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-
 
 def providers(mock: support.MockProcess) -> list[dict[str, Any]]:
     host = lambda label: f"127.0.0.1:{mock.ports[label]}"  # noqa: E731

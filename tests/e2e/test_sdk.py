@@ -8,23 +8,9 @@ import openai
 import pytest
 from openai import OpenAI
 
-from support import expected_reply, words
+from support import WEATHER_TOOL, expected_reply, words
 
 MODELS = ["gpt-4o-mini", "claude-sonnet"]
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
-
 
 @pytest.fixture(scope="module")
 def client(gateway):
