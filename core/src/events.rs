@@ -6,6 +6,16 @@
 //! client dialect (today OpenAI chat, see `openai::encode`) writes the
 //! client's format from these, so N providers and M dialects need N + M
 //! pieces, not N × M translators.
+//!
+//! # Several choices (OpenAI's `n`)
+//! The neutral types are shaped for the common single choice, which costs
+//! nothing extra: a [`Reply`] holds its first [`Choice`] inline and further
+//! ones in [`Reply::more`], empty (so unallocated) unless the provider
+//! returned several. A stream says which choice the following events
+//! belong to with [`Event::Choice`]; it starts at choice 0 and a
+//! single-choice stream never sends one, so its events are the same as
+//! before choices existed. Tool call indexes count per choice; usage and
+//! the reply id are per response.
 
 use std::borrow::Cow;
 
@@ -47,19 +57,39 @@ pub struct ToolCall<'a> {
     pub signature: Option<Cow<'a, str>>,
 }
 
-/// A whole (non-streamed) reply.
+/// One choice of a whole reply: what the model said and why it stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reply<'a> {
-    /// The provider's message id; empty when it sends none.
-    pub id: Cow<'a, str>,
-    /// The text; `None` when the reply is nothing but tool calls.
+pub struct Choice<'a> {
+    /// Position among the reply's choices, from 0.
+    pub index: u32,
+    /// The text; `None` when the choice is nothing but tool calls.
     pub text: Option<Cow<'a, str>>,
     /// Reasoning text (thinking, thought summaries), never mixed into `text`.
     pub reasoning: Option<Cow<'a, str>>,
     pub thinking: Vec<Thinking<'a>>,
     pub tool_calls: Vec<ToolCall<'a>>,
     pub finish: Finish,
+}
+
+/// A whole (non-streamed) reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The provider's message id; empty when it sends none.
+    pub id: Cow<'a, str>,
+    /// The first, usually the only, choice.
+    pub choice: Choice<'a>,
+    /// Further choices (`n` > 1), in any order: encoders sort all choices
+    /// by [`Choice::index`]. Empty for a single choice.
+    pub more: Vec<Choice<'a>>,
+    /// For the whole response, all choices together.
     pub usage: Usage,
+}
+
+impl<'a> Reply<'a> {
+    /// Every choice, the first one first.
+    pub fn choices(&self) -> impl Iterator<Item = &Choice<'a>> {
+        std::iter::once(&self.choice).chain(&self.more)
+    }
 }
 
 /// One step of a streamed reply, in order.
@@ -73,7 +103,11 @@ pub enum Event<'a> {
     Reasoning(&'a str),
     /// A finished thinking block's signature, or redacted thinking data.
     Thinking(Thinking<'a>),
-    /// A tool call begins; `index` counts tool calls from 0.
+    /// The following events, up to the next `Choice`, belong to the choice
+    /// with this index. A stream starts at choice 0; single-choice streams
+    /// never send this.
+    Choice(u32),
+    /// A tool call begins; `index` counts the choice's tool calls from 0.
     ToolStart {
         index: u32,
         id: &'a str,
@@ -85,10 +119,12 @@ pub enum Event<'a> {
         index: u32,
         json: &'a str,
     },
+    /// The current choice is complete.
     Finish(Finish),
     /// Cumulative usage so far (providers repeat growing counts).
     Usage(Usage),
-    /// The reply is complete.
+    /// The reply is complete (every choice; encoders close any choice
+    /// that had no `Finish` as stopped).
     End,
     /// The provider failed; nothing follows.
     Error(ApiError),

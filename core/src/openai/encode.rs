@@ -8,6 +8,15 @@
 //! without `[DONE]`, which the SDKs raise as an `APIError`; clients that
 //! ignore the `error` key still see an unfinished stream, not a clean end.
 //!
+//! Several choices (`n` > 1): every chunk still carries exactly one entry in
+//! `choices`, whose `index` is the choice the event belongs to (the latest
+//! [`Event::Choice`]), as OpenAI streams them. A choice other than 0 opens
+//! with its own role delta the first time it appears; each choice gets one
+//! finish chunk, and [`Event::End`] closes any still open with `stop`.
+//! Tool call indexes are the choice's own. A whole reply lists its choices
+//! sorted by index, each with its `finish_reason`. A single choice keeps
+//! no more state than a flag, and allocates nothing extra.
+//!
 //! Reasoning text goes to `reasoning_content` (the field DeepSeek and most
 //! compatible servers use). Signed reasoning that the provider needs back
 //! goes to `thinking_blocks`; Gemini's per-call signature to the tool call's
@@ -16,12 +25,13 @@
 //! send both back, and the request decoders restore them.
 
 use super::response::{
-    ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, CompletionUsage, Delta, ExtraContent,
-    FinishReason, FunctionDelta, GoogleExtra, ResponseFunction, ResponseMessage, ResponseToolCall,
-    ThinkingBlock, ToolCallDelta, CHUNK_OBJECT, COMPLETION_OBJECT,
+    ChatCompletion, ChatCompletionChunk, Choice as MessageChoice, ChunkChoice, CompletionUsage,
+    Delta, ExtraContent, FinishReason, FunctionDelta, GoogleExtra, ResponseFunction,
+    ResponseMessage, ResponseToolCall, ThinkingBlock, ToolCallDelta, CHUNK_OBJECT,
+    COMPLETION_OBJECT,
 };
 use crate::error::ApiError;
-use crate::events::{Encoder, Event, Finish, Meta, Reply, Thinking};
+use crate::events::{Choice, Encoder, Event, Finish, Meta, Reply, Thinking};
 use crate::sse::write_data_event;
 use crate::usage::Usage;
 
@@ -63,7 +73,13 @@ fn extra(signature: Option<&str>) -> Option<ExtraContent<'_>> {
 pub struct OpenAiEncoder {
     meta: Meta,
     id: String,
+    /// The choice the next events belong to.
+    choice: u32,
+    /// Choice 0 has had its finish chunk.
     finish_sent: bool,
+    /// Choices other than 0 seen so far, each with whether it had its
+    /// finish chunk; empty unless the stream has several choices.
+    others: Vec<(u32, bool)>,
     usage: Usage,
 }
 
@@ -72,13 +88,16 @@ impl OpenAiEncoder {
         OpenAiEncoder {
             meta,
             id: String::new(),
+            choice: 0,
             finish_sent: false,
+            others: Vec::new(),
             usage: Usage::default(),
         }
     }
 
     fn delta(&self, out: &mut Vec<u8>, delta: Delta<'_>) {
         let choices = [ChunkChoice {
+            index: self.choice,
             delta,
             ..ChunkChoice::default()
         }];
@@ -94,17 +113,58 @@ impl OpenAiEncoder {
         self.delta(out, delta);
     }
 
-    /// Sends the finish reason once, even if the provider never sent one.
+    /// The role delta that opens a choice.
+    fn open(&self, out: &mut Vec<u8>) {
+        let delta = Delta {
+            role: Some("assistant"),
+            content: Some(""),
+            ..Delta::default()
+        };
+        self.delta(out, delta);
+    }
+
+    /// Makes `index` the current choice, opening it if it is new.
+    fn switch(&mut self, out: &mut Vec<u8>, index: u32) {
+        self.choice = index;
+        if index != 0 && !self.others.iter().any(|&(i, _)| i == index) {
+            self.others.push((index, false));
+            self.open(out);
+        }
+    }
+
+    /// Sends the current choice's finish reason once.
     fn finish(&mut self, out: &mut Vec<u8>, reason: Finish) {
-        if self.finish_sent {
+        let index = self.choice;
+        let sent = if index == 0 {
+            &mut self.finish_sent
+        } else {
+            match self.others.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, sent)) => sent,
+                None => return,
+            }
+        };
+        if std::mem::replace(sent, true) {
             return;
         }
-        self.finish_sent = true;
         let choices = [ChunkChoice {
+            index,
             finish_reason: Some(finish_reason(reason)),
             ..ChunkChoice::default()
         }];
         self.chunk(out, &choices, self.meta.include_usage.then_some(None));
+    }
+
+    /// Finishes every choice the provider left open, even if it never sent
+    /// a finish reason.
+    fn finish_all(&mut self, out: &mut Vec<u8>) {
+        self.choice = 0;
+        self.finish(out, Finish::Stop);
+        for k in 0..self.others.len() {
+            if let Some(&(index, false)) = self.others.get(k) {
+                self.choice = index;
+                self.finish(out, Finish::Stop);
+            }
+        }
     }
 
     fn chunk(
@@ -136,13 +196,9 @@ impl Encoder for OpenAiEncoder {
         match ev {
             Event::Start { id } => {
                 id.clone_into(&mut self.id);
-                let delta = Delta {
-                    role: Some("assistant"),
-                    content: Some(""),
-                    ..Delta::default()
-                };
-                self.delta(out, delta);
+                self.open(out);
             }
+            Event::Choice(index) => self.switch(out, index),
             Event::Text(t) if !t.is_empty() => self.delta(
                 out,
                 Delta {
@@ -198,7 +254,7 @@ impl Encoder for OpenAiEncoder {
             Event::Finish(f) => self.finish(out, f),
             Event::Usage(u) => self.usage.merge_max(u),
             Event::End => {
-                self.finish(out, Finish::Stop);
+                self.finish_all(out);
                 if self.meta.include_usage {
                     let usage = CompletionUsage::from_usage(&self.usage);
                     self.chunk(out, &[], Some(Some(usage)));
@@ -210,43 +266,14 @@ impl Encoder for OpenAiEncoder {
     }
 
     fn reply(&self, r: &Reply<'_>) -> Result<Vec<u8>, ApiError> {
-        let thinking: Vec<ThinkingBlock<'_>> = r.thinking.iter().map(thinking_block).collect();
-        let calls: Vec<ResponseToolCall<'_>> = r
-            .tool_calls
-            .iter()
-            .map(|c| ResponseToolCall {
-                id: &c.id,
-                kind: "function",
-                function: ResponseFunction {
-                    name: &c.name,
-                    arguments: std::borrow::Cow::Borrowed(&c.arguments),
-                },
-                extra_content: extra(c.signature.as_deref()),
-            })
-            .collect();
-        // Content is `null` only when the reply is nothing but tool calls.
-        let content = match (&r.text, calls.is_empty()) {
-            (Some(t), _) => Some(std::borrow::Cow::Borrowed(t.as_ref())),
-            (None, true) => Some(std::borrow::Cow::Borrowed("")),
-            (None, false) => None,
-        };
+        let mut choices: Vec<MessageChoice<'_>> = r.choices().map(message_choice).collect();
+        choices.sort_by_key(|c| c.index);
         let completion = ChatCompletion {
             id: &r.id,
             object: COMPLETION_OBJECT,
             created: self.meta.created,
             model: &self.meta.model,
-            choices: vec![Choice {
-                index: 0,
-                message: ResponseMessage {
-                    role: "assistant",
-                    content,
-                    reasoning_content: r.reasoning.as_deref(),
-                    thinking_blocks: (!thinking.is_empty()).then_some(thinking),
-                    tool_calls: (!calls.is_empty()).then_some(calls),
-                },
-                finish_reason: finish_reason(r.finish),
-                logprobs: None,
-            }],
+            choices,
             usage: CompletionUsage::from_usage(&r.usage),
         };
         serde_json::to_vec(&completion)
@@ -255,6 +282,42 @@ impl Encoder for OpenAiEncoder {
 
     fn error(&self, err: &ApiError) -> Vec<u8> {
         err.to_json()
+    }
+}
+
+/// One choice of a whole reply as OpenAI's `choices[]` entry.
+fn message_choice<'a>(c: &'a Choice<'_>) -> MessageChoice<'a> {
+    let thinking: Vec<ThinkingBlock<'_>> = c.thinking.iter().map(thinking_block).collect();
+    let calls: Vec<ResponseToolCall<'_>> = c
+        .tool_calls
+        .iter()
+        .map(|t| ResponseToolCall {
+            id: &t.id,
+            kind: "function",
+            function: ResponseFunction {
+                name: &t.name,
+                arguments: std::borrow::Cow::Borrowed(&t.arguments),
+            },
+            extra_content: extra(t.signature.as_deref()),
+        })
+        .collect();
+    // Content is `null` only when the choice is nothing but tool calls.
+    let content = match (&c.text, calls.is_empty()) {
+        (Some(t), _) => Some(std::borrow::Cow::Borrowed(t.as_ref())),
+        (None, true) => Some(std::borrow::Cow::Borrowed("")),
+        (None, false) => None,
+    };
+    MessageChoice {
+        index: c.index,
+        message: ResponseMessage {
+            role: "assistant",
+            content,
+            reasoning_content: c.reasoning.as_deref(),
+            thinking_blocks: (!thinking.is_empty()).then_some(thinking),
+            tool_calls: (!calls.is_empty()).then_some(calls),
+        },
+        finish_reason: finish_reason(c.finish),
+        logprobs: None,
     }
 }
 

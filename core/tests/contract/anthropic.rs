@@ -237,6 +237,9 @@ impl Contract for Anthropic {
             C::UsageReasoning => Support::NotApplicable(
                 "Anthropic counts thinking inside output_tokens and reports no reasoning split",
             ),
+            C::MultipleChoices => {
+                Support::NotApplicable("a message is one choice: `n` > 1 is refused (400)")
+            }
         }
     }
 

@@ -71,7 +71,8 @@ impl Contract for Azure {
             | C::UsageCached
             | C::UsageReasoning
             | C::Length
-            | C::ContentFilter => Support::Yes(Fixture),
+            | C::ContentFilter
+            | C::MultipleChoices => Support::Yes(Fixture),
             C::Reasoning => Support::NotApplicable(NO_REASONING_TEXT),
             C::NotTheShape => Support::NotApplicable(
                 "the OpenAI passthrough forwards 2xx bodies untouched (BodyMode::Tail); an \

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::summary::{End, ReplyWant, StreamWant, Tokens};
+use crate::summary::{ChoiceWant, End, ReplyWant, StreamWant, Tokens};
 
 /// A case enum with its list and its fixture names, from one definition
 /// (so `ALL` cannot miss a variant).
@@ -74,6 +74,8 @@ cases! {
         Length => "length",
         /// Stopped by a safety filter: `content_filter`.
         ContentFilter => "content_filter",
+        /// `n: 2`: a text choice and a tool call choice.
+        MultipleChoices => "multiple_choices",
         /// `{"not":"a response"}` behind a 200: must be a 502 (no fixture).
         NotTheShape => "not_the_shape",
     }
@@ -235,6 +237,15 @@ pub fn plain_request(stream: bool, include_usage: bool) -> Value {
     body
 }
 
+/// The request behind a response case (`n: 2` for `MultipleChoices`).
+pub fn response_request(case: ResponseCase) -> Value {
+    let mut body = plain_request(false, false);
+    if case == ResponseCase::MultipleChoices {
+        body["n"] = json!(2);
+    }
+    body
+}
+
 /// Arguments of the tool calls the fixtures make.
 pub fn paris() -> Value {
     json!({"city": "Paris", "unit": "celsius"})
@@ -290,6 +301,16 @@ pub fn reply(case: ResponseCase) -> Option<ReplyWant> {
             text: "",
             finish: "content_filter",
             usage: Tokens::new(15, 0),
+            ..base
+        },
+        ResponseCase::MultipleChoices => ReplyWant {
+            text: "It is sunny in Paris.",
+            more: vec![ChoiceWant {
+                tools: vec![(WEATHER_TOOL, paris())],
+                finish: "tool_calls",
+                ..ChoiceWant::default()
+            }],
+            usage: Tokens::new(80, 30),
             ..base
         },
         ResponseCase::NotTheShape => return None,

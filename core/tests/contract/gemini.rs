@@ -199,7 +199,11 @@ impl Contract for Gemini {
                 );
                 user_text(up, DEVELOPER_TEXT)
             }),
-            C::MultipleChoices => Support::Refused { param: "n" },
+            C::MultipleChoices => Support::Yes(|up| {
+                let config = &up.body["generationConfig"];
+                ensure_eq!(config["candidateCount"], 2, "candidateCount");
+                capital_question(up)
+            }),
             C::Logprobs => Support::Refused { param: "logprobs" },
             C::Seed => Support::Yes(|up| {
                 ensure_eq!(up.body["generationConfig"]["seed"], 42, "seed");
@@ -223,6 +227,7 @@ impl Contract for Gemini {
             | C::UsageReasoning
             | C::Length
             | C::ContentFilter
+            | C::MultipleChoices
             | C::NotTheShape => Support::Yes(Fixture),
         }
     }

@@ -79,7 +79,8 @@ impl Contract for OpenAi {
             | C::UsageCached
             | C::UsageReasoning
             | C::Length
-            | C::ContentFilter => Support::Yes(Fixture),
+            | C::ContentFilter
+            | C::MultipleChoices => Support::Yes(Fixture),
             // OpenAI itself returns no reasoning text on chat completions;
             // compatible servers (DeepSeek, vLLM) send `reasoning_content`,
             // which passes through.

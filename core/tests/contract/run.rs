@@ -229,7 +229,7 @@ pub fn responses<P: Contract>() -> Verdicts {
 }
 
 fn response_case<P: Contract>(case: ResponseCase) -> Check {
-    let (mut chat, _) = started::<P>(&cases::plain_request(false, false))?;
+    let (mut chat, _) = started::<P>(&cases::response_request(case))?;
     let head = chat.response_headers(200, &|_| None);
     ensure!(
         matches!(head.mode, BodyMode::Buffer | BodyMode::Tail(_)),

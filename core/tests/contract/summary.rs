@@ -77,6 +77,8 @@ pub struct ReplyWant {
     pub reasoning: &'static str,
     pub tools: Vec<Call>,
     pub finish: &'static str,
+    /// The choices after the first (`n` > 1), by index from 1.
+    pub more: Vec<ChoiceWant>,
     pub usage: Tokens,
 }
 
@@ -87,7 +89,29 @@ impl Default for ReplyWant {
             reasoning: "",
             tools: Vec::new(),
             finish: "stop",
+            more: Vec::new(),
             usage: Tokens::default(),
+        }
+    }
+}
+
+/// A further choice of the expected `chat.completion`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceWant {
+    /// `""` means no text (`content` null or empty).
+    pub text: &'static str,
+    pub reasoning: &'static str,
+    pub tools: Vec<Call>,
+    pub finish: &'static str,
+}
+
+impl Default for ChoiceWant {
+    fn default() -> Self {
+        ChoiceWant {
+            text: "",
+            reasoning: "",
+            tools: Vec::new(),
+            finish: "stop",
         }
     }
 }
@@ -148,12 +172,31 @@ fn check_calls(calls: &[(String, String, String)], want: &[Call]) -> Check {
     Ok(())
 }
 
-/// Compares a `chat.completion` with the expectation.
+/// Compares a `chat.completion` with the expectation: its choices in
+/// index order 0, 1, ...
 pub fn check_reply(v: &Value, want: &ReplyWant) -> Check {
     ensure_eq!(v["object"], "chat.completion", "object of {v}");
     let choices = v["choices"].as_array().ok_or(format!("no choices: {v}"))?;
-    ensure_eq!(choices.len(), 1, "number of choices");
-    let choice = &choices[0];
+    ensure_eq!(choices.len(), 1 + want.more.len(), "number of choices");
+    let first = ChoiceWant {
+        text: want.text,
+        reasoning: want.reasoning,
+        tools: want.tools.clone(),
+        finish: want.finish,
+    };
+    for (i, (choice, want)) in choices
+        .iter()
+        .zip(std::iter::once(&first).chain(&want.more))
+        .enumerate()
+    {
+        ensure_eq!(choice["index"], i, "index of choice {i}");
+        check_choice(choice, want).map_err(|e| format!("choice {i}: {e}"))?;
+    }
+    ensure_eq!(Tokens::of_json(&v["usage"])?, want.usage, "usage");
+    Ok(())
+}
+
+fn check_choice(choice: &Value, want: &ChoiceWant) -> Check {
     let msg = &choice["message"];
     ensure_eq!(msg["role"], "assistant", "message.role");
     let text = match &msg["content"] {
@@ -179,7 +222,6 @@ pub fn check_reply(v: &Value, want: &ReplyWant) -> Check {
     }
     check_calls(&calls, &want.tools)?;
     ensure_eq!(choice["finish_reason"], want.finish, "finish_reason");
-    ensure_eq!(Tokens::of_json(&v["usage"])?, want.usage, "usage");
     Ok(())
 }
 

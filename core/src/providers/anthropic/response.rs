@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::errors;
 use super::wire::{BlockType, MessageResponse, ResponseBlock, StopReason, WireUsage};
 use crate::error::ApiError;
-use crate::events::{Finish, Reply, Thinking, ToolCall};
+use crate::events::{Choice, Finish, Reply, Thinking, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
 use crate::usage::Usage;
@@ -62,18 +62,21 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
     let mut r = Reply {
         id: msg.id,
         usage: msg.usage.as_ref().map(usage_from_wire).unwrap_or_default(),
-        finish: finish_reason(msg.stop_reason),
+        choice: Choice {
+            finish: finish_reason(msg.stop_reason),
+            ..Choice::default()
+        },
         ..Reply::default()
     };
     for b in msg.content {
-        add_block(&mut r, b);
+        add_block(&mut r.choice, b);
     }
     Ok(r)
 }
 
 /// Text blocks are concatenated (Anthropic splits text around citations);
 /// thinking goes to `reasoning` and, signed, to `thinking` for the round trip.
-fn add_block<'a>(r: &mut Reply<'a>, b: ResponseBlock<'a>) {
+fn add_block<'a>(r: &mut Choice<'a>, b: ResponseBlock<'a>) {
     match b.kind {
         BlockType::Text => append(&mut r.text, b.text.unwrap_or_default()),
         BlockType::ToolUse => r.tool_calls.push(ToolCall {

@@ -10,6 +10,8 @@
 //!
 //! # Request
 //! Messages: see `contents.rs`; tool schemas: see `schema.rs`.
+//! * `n` > 1 → `candidateCount` (1 is the default and not sent; 0 is a
+//!   400); each candidate becomes the choice of its `index`.
 //! * `max_completion_tokens` (else `max_tokens`) → `maxOutputTokens`;
 //!   `temperature`, `top_p`, `stop`, `seed` (must fit in 32 bits),
 //!   `presence_penalty` and `frequency_penalty` map to their
@@ -40,9 +42,8 @@
 //!   thinking reject one) and the model's default applies.
 //!
 //! Parameters that would change the output and cannot be honoured are a 400
-//! naming them: `n` > 1 (the reply carries one choice), `logprobs`,
-//! `top_logprobs`, `logit_bias`, `audio`, non-text `modalities`,
-//! `prediction`, `web_search_options`, the deprecated
+//! naming them: `logprobs`, `top_logprobs`, `logit_bias`, `audio`,
+//! non-text `modalities`, `prediction`, `web_search_options`, the deprecated
 //! `functions`/`function_call`, `parallel_tool_calls: false` while tools
 //! may be called (Gemini cannot limit itself to one call), and any
 //! parameter the schema does not know. `store`, `metadata`,
@@ -50,12 +51,14 @@
 //! `safety_identifier` are accepted and ignored.
 //!
 //! # Response
-//! Text parts → `content`, `thought: true` parts → `reasoning_content`,
-//! `functionCall` parts → `tool_calls` (ids synthesised, see
-//! `response::call_id`; `thoughtSignature` → `extra_content.google.
-//! thought_signature`). `finishReason`: `MAX_TOKENS` → `length`; `SAFETY`,
+//! Each candidate is one choice: `index` (absent means 0) → the choice's
+//! `index`, choices sorted by it; two candidates with one index are a 502.
+//! In a candidate, text parts → `content`, `thought: true` parts →
+//! `reasoning_content`, `functionCall` parts → `tool_calls` (ids
+//! synthesised, see `response::call_id`; `thoughtSignature` →
+//! `extra_content.google.thought_signature`). `finishReason`: `MAX_TOKENS` → `length`; `SAFETY`,
 //! `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII`, `IMAGE_SAFETY` →
-//! `content_filter`; `STOP` → `tool_calls` when there are calls, else
+//! `content_filter`; `STOP` → `tool_calls` when the candidate has calls, else
 //! `stop`; anything else (also unknown values) → `stop`. A prompt blocked
 //! outright (`promptFeedback.blockReason`, no candidates) is a 400 with code
 //! `content_filter` naming the reason. Usage: `promptTokenCount` (cached
@@ -126,7 +129,8 @@ impl Kind for Gemini {
             include_usage: req.include_usage(),
         };
         let stream = req.is_stream();
-        let chat = Decoded::new(GeminiCodec::default(), input.dialect.encoder(meta), stream);
+        let codec = GeminiCodec::new(req.n.unwrap_or(1));
+        let chat = Decoded::new(codec, input.dialect.encoder(meta), stream);
         let method = if stream {
             "streamGenerateContent?alt=sse"
         } else {
@@ -149,6 +153,15 @@ impl Kind for Gemini {
 #[derive(Debug, Default)]
 pub struct GeminiCodec {
     stream: stream::StreamDecoder,
+}
+
+impl GeminiCodec {
+    /// For a request of `candidates` candidates (OpenAI's `n`).
+    pub fn new(candidates: u32) -> Self {
+        GeminiCodec {
+            stream: stream::StreamDecoder::new(candidates),
+        }
+    }
 }
 
 impl Codec for GeminiCodec {

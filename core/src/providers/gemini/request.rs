@@ -61,8 +61,10 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
     }
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
         && req.tool_choice != Some(ChatToolChoice::None);
+    if req.n == Some(0) {
+        return Err(ApiError::invalid_param("n", "`n` must be at least 1."));
+    }
     let rejected = [
-        ("n", req.n.is_some_and(|n| n > 1)),
         (
             "response_format",
             req.response_format
@@ -93,10 +95,6 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         ),
     ];
     match rejected.iter().find(|(_, bad)| *bad) {
-        Some(("n", _)) => Err(ApiError::invalid_param(
-            "n",
-            "`n` > 1 is not supported by provider gemini: the gateway returns one choice.",
-        )),
         Some((param, _)) => Err(unsupported(param)),
         None => Ok(()),
     }
@@ -133,6 +131,7 @@ fn generation_config<'r>(
         .transpose()?;
     let (response_mime_type, response_json_schema) = response_format(req)?;
     Ok(GenerationConfig {
+        candidate_count: req.n.filter(|&n| n > 1),
         stop_sequences: stop_sequences(req),
         max_output_tokens,
         temperature: req.temperature,

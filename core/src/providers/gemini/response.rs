@@ -1,13 +1,16 @@
 //! Gemini `GenerateContentResponse` → neutral [`Reply`], plus the pieces
 //! the stream decoder shares (usage, finish reason, call ids, blocks).
+//!
+//! Each candidate becomes the choice of its `index` (absent means 0; the
+//! encoder sorts them); two candidates with one index are not a response.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::errors;
-use super::wire::{FinishReason, GenerateContentResponse, ResponsePart, UsageMetadata};
+use super::wire::{Candidate, FinishReason, GenerateContentResponse, ResponsePart, UsageMetadata};
 use crate::error::ApiError;
-use crate::events::{Finish, Reply, ToolCall};
+use crate::events::{Choice, Finish, Reply, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
 use crate::usage::Usage;
@@ -54,10 +57,11 @@ pub(super) fn blocked_error(reason: &str) -> ApiError {
     .with_code("content_filter")
 }
 
-/// The id of function call `n` of a response: Gemini's own `id` when it
-/// sends one, else `call_` + a hash of the response id + `_n`, unique per
-/// response and the same however the stream was split.
-pub(super) fn call_id(own: Option<&str>, response_id: &str, n: u32) -> String {
+/// The id of function call `n` of candidate `choice`: Gemini's own `id`
+/// when it sends one, else `call_` + a hash of the response id + `_n`
+/// (`_choice_n` for candidates after the first), unique per response and
+/// the same however the stream was split.
+pub(super) fn call_id(own: Option<&str>, response_id: &str, choice: u32, n: u32) -> String {
     if let Some(id) = own.filter(|id| !id.is_empty()) {
         return id.to_string();
     }
@@ -65,8 +69,12 @@ pub(super) fn call_id(own: Option<&str>, response_id: &str, n: u32) -> String {
     let hash = response_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let mut id = String::with_capacity(24);
-    let _ = write!(id, "call_{hash:016x}_{n}");
+    let mut id = String::with_capacity(28);
+    let _ = if choice == 0 {
+        write!(id, "call_{hash:016x}_{n}")
+    } else {
+        write!(id, "call_{hash:016x}_{choice}_{n}")
+    };
     id
 }
 
@@ -89,31 +97,48 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
     }
     let usage = resp.usage_metadata.as_ref().map(usage_from_wire);
     let response_id = resp.response_id.unwrap_or_default();
-    let Some(candidate) = resp.candidates.and_then(|c| c.into_iter().next()) else {
+    let mut candidates = resp.candidates.unwrap_or_default().into_iter();
+    let Some(first) = candidates.next() else {
         return Err(malformed("no candidates"));
     };
-    let mut r = Reply {
+    let choice = to_choice(first, &response_id);
+    let more: Vec<Choice<'_>> = candidates.map(|c| to_choice(c, &response_id)).collect();
+    for (k, c) in more.iter().enumerate() {
+        let mut earlier = std::iter::once(&choice).chain(more.iter().take(k));
+        if earlier.any(|e| e.index == c.index) {
+            return Err(malformed(&format!("two candidates with index {}", c.index)));
+        }
+    }
+    Ok(Reply {
+        id: response_id,
+        choice,
+        more,
         usage: usage.unwrap_or_default(),
-        ..Reply::default()
+    })
+}
+
+fn to_choice<'a>(candidate: Candidate<'a>, response_id: &str) -> Choice<'a> {
+    let mut c = Choice {
+        index: candidate.index.unwrap_or(0),
+        ..Choice::default()
     };
     let parts = candidate.content.and_then(|c| c.parts).unwrap_or_default();
     for part in parts {
-        add_part(&mut r, part, &response_id);
+        add_part(&mut c, part, response_id);
     }
-    r.finish = finish_reason(candidate.finish_reason, !r.tool_calls.is_empty());
-    r.id = response_id;
-    Ok(r)
+    c.finish = finish_reason(candidate.finish_reason, !c.tool_calls.is_empty());
+    c
 }
 
 /// Text parts are concatenated, thought parts go to `reasoning`, function
 /// calls to `tool_calls` with their signature. A signature on a text part
 /// is dropped: chat completions has no place for it and Gemini validates
 /// only those of function calls.
-fn add_part<'a>(r: &mut Reply<'a>, part: ResponsePart<'a>, response_id: &str) {
+fn add_part<'a>(r: &mut Choice<'a>, part: ResponsePart<'a>, response_id: &str) {
     if let Some(call) = part.function_call {
         let n = u32::try_from(r.tool_calls.len()).unwrap_or(u32::MAX);
         r.tool_calls.push(ToolCall {
-            id: Cow::Owned(call_id(call.id.as_deref(), response_id, n)),
+            id: Cow::Owned(call_id(call.id.as_deref(), response_id, r.index, n)),
             name: call.name,
             arguments: Cow::Owned(
                 call.args

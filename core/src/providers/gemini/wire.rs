@@ -150,6 +150,9 @@ pub struct FunctionCallingConfig<'r> {
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerationConfig<'r> {
+    /// OpenAI's `n`; absent for one candidate (the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate_count: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop_sequences: Vec<&'r str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,7 +177,8 @@ pub struct GenerationConfig<'r> {
 
 impl GenerationConfig<'_> {
     pub fn is_empty(&self) -> bool {
-        self.stop_sequences.is_empty()
+        self.candidate_count.is_none()
+            && self.stop_sequences.is_empty()
             && self.max_output_tokens.is_none()
             && self.temperature.is_none()
             && self.top_p.is_none()
@@ -218,9 +222,9 @@ pub struct GenerateContentResponse<'a> {
 }
 
 impl GenerateContentResponse<'_> {
-    /// The first candidate, the only one the gateway asks for.
-    pub fn candidate(&self) -> Option<&Candidate<'_>> {
-        self.candidates.as_ref()?.first()
+    /// The candidates (none when absent).
+    pub fn candidates(&self) -> &[Candidate<'_>] {
+        self.candidates.as_deref().unwrap_or(&[])
     }
 
     /// The block reason when the prompt was refused and nothing generated.
@@ -236,6 +240,10 @@ impl GenerateContentResponse<'_> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Candidate<'a> {
+    /// Which of the `candidateCount` candidates this is; proto3 JSON omits
+    /// the default, so absent means 0.
+    #[serde(default)]
+    pub index: Option<u32>,
     #[serde(borrow, default)]
     pub content: Option<ResponseContent<'a>>,
     #[serde(default)]

@@ -409,7 +409,7 @@ fn tools_and_tool_choice() {
 #[test]
 fn unsupported_parameters_are_refused_by_name() {
     for (param, value) in [
-        ("n", json!(2)),
+        ("n", json!(0)),
         ("logprobs", json!(true)),
         ("top_logprobs", json!(2)),
         ("audio", json!({"voice": "alloy", "format": "wav"})),
