@@ -187,7 +187,12 @@ fn without_failover_models_there_is_no_failover_route_or_rotation() {
     assert_eq!(routes.len(), 1);
     assert_eq!(routes[0]["route"]["cluster_header"], "x-route-to");
     assert_eq!(routes[0]["request_headers_to_remove"][0], "x-route-to");
-    assert_eq!(items(&doc, &["static_resources", "clusters"]).len(), 2);
+    // One cluster per provider, and no rotation clusters.
+    let providers = v["providers"].as_array().unwrap().len();
+    assert_eq!(
+        items(&doc, &["static_resources", "clusters"]).len(),
+        providers
+    );
 }
 
 #[test]
@@ -205,8 +210,19 @@ fn tls_providers_get_a_socket_match_per_endpoint() {
         (addr["address"].as_str(), addr["port_value"].as_u64()),
         (Some("api.anthropic.com"), Some(443))
     );
+    // One match per target of `smart` (all over TLS).
+    let smart: Value = serde_json::from_str(REAL).unwrap();
+    let targets = smart["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "smart")
+        .unwrap()["targets"]
+        .as_array()
+        .unwrap()
+        .len();
     let matches = c["transport_socket_matches"].as_array().unwrap();
-    assert_eq!(matches.len(), 2);
+    assert_eq!(matches.len(), targets);
     let m = matches
         .iter()
         .find(|m| m["match"] == json!({"provider": "anthropic"}))
@@ -292,9 +308,16 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
         config["vm_config"]["code"]["local"]["filename"],
         DEFAULT_WASM
     );
+    let real: Value = serde_json::from_str(REAL).unwrap();
+    let keys: Vec<&Value> = real["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["api_key_env"])
+        .collect();
     assert_eq!(
         config["vm_config"]["environment_variables"],
-        json!({"host_env_keys": ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]})
+        json!({"host_env_keys": keys})
     );
     let value = config["configuration"]["value"].as_str().unwrap();
     let embedded: Value = serde_json::from_str(value).unwrap();
@@ -309,9 +332,14 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
     };
     let doc = render_value(REAL, &opts);
     let vm = &hcm(&doc)["http_filters"][0]["typed_config"]["config"]["vm_config"];
+    // A key given on the command line is embedded; the rest stay host keys.
+    let host: Vec<&Value> = keys
+        .into_iter()
+        .filter(|k| *k != "OPENAI_API_KEY")
+        .collect();
     assert_eq!(
         vm["environment_variables"],
-        json!({"host_env_keys": ["ANTHROPIC_API_KEY"], "key_values": {"OPENAI_API_KEY": "sk-x"}})
+        json!({"host_env_keys": host, "key_values": {"OPENAI_API_KEY": "sk-x"}})
     );
     assert_eq!(vm["code"]["local"]["filename"], "/abs/modelmux.wasm");
     let bad = Options {
