@@ -11,12 +11,10 @@ use modelmux_core::providers::{BodyEdit, BodyMode, TargetCtx, Translator};
 use modelmux_core::usage::Usage;
 use serde_json::{json, Value};
 
+mod common;
+
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/gemini/{name}.sse",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("gemini", name)
 }
 
 fn provider() -> Provider {
@@ -125,31 +123,15 @@ fn run(input: &[u8], n: u32, include_usage: bool, cuts: &[usize]) -> Run {
         "stream_options": {"include_usage": include_usage}}))
     .unwrap();
     assert_eq!(chat.response_headers(200, &|_| None).mode, BodyMode::Stream);
-    let mut out = Vec::new();
-    let mut from = 0;
-    for (i, &to) in cuts.iter().chain(std::iter::once(&input.len())).enumerate() {
-        match chat.response_body(&input[from..to], i == cuts.len()) {
-            BodyEdit::Replace(bytes) => out.extend_from_slice(&bytes),
-            other => panic!("stream bytes must be replaced, got {other:?}"),
-        }
-        from = to;
-    }
-    let text = String::from_utf8(out).unwrap();
-    let events = text
-        .split_terminator("\n\n")
-        .map(|ev| {
-            let data = ev.strip_prefix("data: ").unwrap();
-            if data == "[DONE]" {
-                json!("[DONE]")
-            } else {
-                serde_json::from_str(data).unwrap()
-            }
-        })
-        .collect();
+    let r = common::run(chat, input, cuts);
+    let events = r.events.into_iter().map(|e| match e {
+        common::Event::Chunk(v) => v,
+        common::Event::Done => json!("[DONE]"),
+    });
     Run {
-        events,
-        usage: chat.usage(),
-        failed: chat.failed(),
+        events: events.collect(),
+        usage: r.usage,
+        failed: r.failed,
     }
 }
 

@@ -12,6 +12,9 @@ use modelmux_core::providers::{BodyEdit, BodyMode, TargetCtx, Translator};
 use modelmux_core::usage::Usage;
 use serde_json::{json, Value};
 
+mod common;
+use common::{chunks, text_of, Event, Run};
+
 const FIXTURES: &[&str] = &[
     "text",
     "tool_calls",
@@ -24,27 +27,6 @@ const FIXTURES: &[&str] = &[
 
 /// Fixtures short enough to cut at every pair of offsets.
 const SHORT: &[&str] = &["blocked", "truncated"];
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/gemini/{name}.sse",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Event {
-    Chunk(Value),
-    Done,
-}
-
-#[derive(Debug, PartialEq)]
-struct Run {
-    events: Vec<Event>,
-    usage: Usage,
-    failed: bool,
-}
 
 fn provider() -> Provider {
     Provider::new("gem", "gemini", "generativelanguage.googleapis.com").with_key("k")
@@ -77,62 +59,12 @@ fn translator(include_usage: bool) -> Box<dyn Translator> {
     chat
 }
 
-/// Feeds `input` cut at `cuts` (ascending byte offsets), `end` on the last piece.
 fn run(input: &[u8], include_usage: bool, cuts: &[usize]) -> Run {
-    let mut chat = translator(include_usage);
-    let mut out = Vec::new();
-    let mut from = 0;
-    for (i, &to) in cuts.iter().chain(std::iter::once(&input.len())).enumerate() {
-        let last = i == cuts.len();
-        match chat.response_body(&input[from..to], last) {
-            BodyEdit::Replace(bytes) => out.extend_from_slice(&bytes),
-            other => panic!("stream bytes must be replaced, got {other:?}"),
-        }
-        from = to;
-    }
-    Run {
-        events: parse_output(&out),
-        usage: chat.usage(),
-        failed: chat.failed(),
-    }
+    common::run(translator(include_usage), input, cuts)
 }
 
-fn parse_output(out: &[u8]) -> Vec<Event> {
-    let text = std::str::from_utf8(out).expect("output is UTF-8");
-    assert!(
-        text.is_empty() || text.ends_with("\n\n"),
-        "unterminated output: {text:?}"
-    );
-    text.split_terminator("\n\n")
-        .map(|ev| {
-            let data = ev
-                .strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("not a data event: {ev:?}"));
-            assert!(!data.contains('\n'), "multi-line event: {ev:?}");
-            if data == "[DONE]" {
-                Event::Done
-            } else {
-                Event::Chunk(serde_json::from_str(data).unwrap())
-            }
-        })
-        .collect()
-}
-
-fn chunks(run: &Run) -> Vec<&Value> {
-    run.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Chunk(v) => Some(v),
-            Event::Done => None,
-        })
-        .collect()
-}
-
-fn text_of(run: &Run) -> String {
-    chunks(run)
-        .iter()
-        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
-        .collect()
+fn fixture(name: &str) -> Vec<u8> {
+    common::fixture("gemini", name)
 }
 
 fn chunk(id: &str, delta: Value, finish: Value) -> Event {
