@@ -12,6 +12,7 @@
 
 pub mod embeddings;
 pub mod encode;
+pub mod features;
 pub mod request;
 pub mod response;
 

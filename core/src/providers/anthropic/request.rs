@@ -20,10 +20,7 @@ const EMPTY_OBJECT: &str = "{}";
 
 /// 400 for a parameter OpenAI accepts but Anthropic cannot honour.
 pub(super) fn unsupported(param: &str) -> ApiError {
-    ApiError::invalid_param(
-        param,
-        format!("`{param}` is not supported by provider anthropic."),
-    )
+    crate::openai::features::unsupported("anthropic", param)
 }
 
 /// Serialises the Messages API body for `req`.
@@ -102,50 +99,25 @@ const EXTENSIONS: &[&str] = &["thinking"];
 
 /// Rejects parameters that would be silently ignored otherwise.
 fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
-    let unknown = req.extra.keys().find(|k| !EXTENSIONS.contains(&k.as_str()));
-    if let Some(name) = unknown {
-        return Err(ApiError::invalid_param(
-            name,
-            format!("Unrecognized request argument supplied: {name}"),
-        ));
-    }
-    let non_zero = |v: Option<f64>| v.is_some_and(|x| x != 0.0);
-    let rejected = [
-        ("n", req.n.is_some_and(|n| n > 1)),
-        ("logprobs", req.logprobs == Some(true)),
-        ("top_logprobs", req.top_logprobs.is_some()),
-        ("audio", req.audio.is_some()),
-        (
-            "modalities",
-            req.modalities
-                .iter()
-                .flatten()
-                .any(|m| m.as_str() != "text"),
-        ),
-        ("presence_penalty", non_zero(req.presence_penalty)),
-        ("frequency_penalty", non_zero(req.frequency_penalty)),
-        (
-            "logit_bias",
-            req.logit_bias.is_some_and(|b| !is_empty_object(b)),
-        ),
-        ("seed", req.seed.is_some()),
-        ("prediction", req.prediction.is_some()),
-        ("web_search_options", req.web_search_options.is_some()),
-        ("functions", req.functions.is_some()),
-        ("function_call", req.function_call.is_some()),
+    use crate::openai::features::Feature as F;
+    const LACKING: &[F] = &[
+        F::Choices,
+        F::Logprobs,
+        F::TopLogprobs,
+        F::Audio,
+        F::NonTextModalities,
+        F::PresencePenalty,
+        F::FrequencyPenalty,
+        F::LogitBias,
+        F::Seed,
+        F::Prediction,
+        F::WebSearch,
+        F::Functions,
+        F::FunctionCall,
     ];
-    if let Some((param, _)) = rejected.iter().find(|(_, bad)| *bad) {
-        return Err(unsupported(param));
-    }
+    req.refuse("anthropic", LACKING, EXTENSIONS)?;
     check_unit_range("temperature", req.temperature)?;
     check_unit_range("top_p", req.top_p)
-}
-
-fn is_empty_object(raw: &RawValue) -> bool {
-    raw.get()
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .eq("{}".chars())
 }
 
 /// Anthropic samples on 0..=1; OpenAI's temperature goes up to 2 and there

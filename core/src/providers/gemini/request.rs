@@ -16,10 +16,7 @@ use crate::openai::{
 
 /// 400 for a parameter OpenAI accepts but Gemini cannot honour.
 pub(super) fn unsupported(param: &str) -> ApiError {
-    ApiError::invalid_param(
-        param,
-        format!("`{param}` is not supported by provider gemini."),
-    )
+    crate::openai::features::unsupported("gemini", param)
 }
 
 /// Serialises the `generateContent` body for `req` to `model`.
@@ -53,12 +50,19 @@ pub(super) fn build<'r>(
 
 /// Rejects parameters that would otherwise be silently ignored.
 fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
-    if let Some(name) = req.extra.keys().next() {
-        return Err(ApiError::invalid_param(
-            name,
-            format!("Unrecognized request argument supplied: {name}"),
-        ));
-    }
+    use crate::openai::features::Feature as F;
+    const LACKING: &[F] = &[
+        F::Logprobs,
+        F::TopLogprobs,
+        F::Audio,
+        F::NonTextModalities,
+        F::LogitBias,
+        F::Prediction,
+        F::WebSearch,
+        F::Functions,
+        F::FunctionCall,
+    ];
+    req.refuse("gemini", LACKING, &[])?;
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
         && req.tool_choice != Some(ChatToolChoice::None);
     if req.n == Some(0) {
@@ -71,24 +75,6 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
                 .as_ref()
                 .is_some_and(|f| f.kind == ResponseFormatType::Unknown),
         ),
-        ("logprobs", req.logprobs == Some(true)),
-        ("top_logprobs", req.top_logprobs.is_some()),
-        ("audio", req.audio.is_some()),
-        (
-            "modalities",
-            req.modalities
-                .iter()
-                .flatten()
-                .any(|m| m.as_str() != "text"),
-        ),
-        (
-            "logit_bias",
-            req.logit_bias.is_some_and(|b| !is_empty_object(b)),
-        ),
-        ("prediction", req.prediction.is_some()),
-        ("web_search_options", req.web_search_options.is_some()),
-        ("functions", req.functions.is_some()),
-        ("function_call", req.function_call.is_some()),
         (
             "parallel_tool_calls",
             calls_possible && req.parallel_tool_calls == Some(false),
@@ -98,13 +84,6 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         Some((param, _)) => Err(unsupported(param)),
         None => Ok(()),
     }
-}
-
-fn is_empty_object(raw: &RawValue) -> bool {
-    raw.get()
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .eq("{}".chars())
 }
 
 fn generation_config<'r>(
