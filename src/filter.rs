@@ -41,7 +41,10 @@ impl HttpContext for DownFilter {
         action(self.session.on_response_headers(&mut Calls, end))
     }
     fn on_http_response_body(&mut self, size: usize, end: bool) -> Action {
-        action(self.session.on_response_body(&mut Calls, size, end))
+        action(
+            self.session
+                .on_response_body(&self.worker, &mut Calls, size, end),
+        )
     }
     fn on_log(&mut self) {
         self.session.on_done(&self.worker, &Calls);
@@ -78,6 +81,9 @@ impl HttpContext for UpFilter {
         )
     }
     fn on_http_response_body(&mut self, size: usize, end: bool) -> Action {
-        action(self.attempt.on_response_body(&mut Calls, size, end))
+        action(
+            self.attempt
+                .on_response_body(&self.worker, &mut Calls, size, end),
+        )
     }
 }

@@ -91,6 +91,13 @@ impl Host for Calls {
     fn now_ms(&self) -> u64 {
         now_ms()
     }
+
+    fn now_us(&self) -> u64 {
+        hc::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
 }
 
 /// Proxy-wasm shared data: one store for every worker's VM.

@@ -10,7 +10,7 @@
 //! defines one Envoy counter per [`Stats::names`] entry at load and flushes
 //! the pending amounts on its one-second tick.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::config::Config;
 use crate::usage::Usage;
@@ -22,10 +22,19 @@ pub enum Counter {
     Requests,
     /// Of those, answered with an error.
     Errors,
+    /// Every prompt token (OpenAI's `prompt_tokens`).
     InputTokens,
-    OutputTokens,
+    /// Prompt tokens neither read from nor written to a cache.
+    UncachedInputTokens,
+    /// Prompt tokens read from a cache.
     CachedTokens,
+    /// Prompt tokens written to a cache.
+    CacheWriteTokens,
+    /// Every generated token, reasoning included.
+    OutputTokens,
     ReasoningTokens,
+    /// Micro-USD, for targets with a price.
+    CostMicroUsd,
     /// Upstream attempts sent to this target (failover models).
     Attempts,
     /// Failed attempts, by class.
@@ -45,13 +54,20 @@ pub enum Counter {
 }
 
 impl Counter {
-    pub const ALL: [Counter; 16] = [
+    /// Broken down by consumer when consumers are configured.
+    pub const PER_CONSUMER: [Counter; 9] = [
         Counter::Requests,
         Counter::Errors,
         Counter::InputTokens,
-        Counter::OutputTokens,
+        Counter::UncachedInputTokens,
         Counter::CachedTokens,
+        Counter::CacheWriteTokens,
+        Counter::OutputTokens,
         Counter::ReasoningTokens,
+        Counter::CostMicroUsd,
+    ];
+    /// Per model and target only.
+    pub const PLAIN: [Counter; 10] = [
         Counter::Attempts,
         Counter::Failures429,
         Counter::Failures5xx,
@@ -69,9 +85,12 @@ impl Counter {
             Counter::Requests => "requests",
             Counter::Errors => "errors",
             Counter::InputTokens => "input_tokens",
-            Counter::OutputTokens => "output_tokens",
+            Counter::UncachedInputTokens => "uncached_input_tokens",
             Counter::CachedTokens => "cached_tokens",
+            Counter::CacheWriteTokens => "cache_write_tokens",
+            Counter::OutputTokens => "output_tokens",
             Counter::ReasoningTokens => "reasoning_tokens",
+            Counter::CostMicroUsd => "cost_micro_usd",
             Counter::Attempts => "attempts",
             Counter::Failures429 => "failures_429",
             Counter::Failures5xx => "failures_5xx",
@@ -85,10 +104,47 @@ impl Counter {
         }
     }
 
-    fn index(self) -> usize {
-        Counter::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    /// `(per consumer, index within its group)`.
+    fn place(self) -> (bool, usize) {
+        match Counter::PER_CONSUMER.iter().position(|c| *c == self) {
+            Some(i) => (true, i),
+            None => (
+                false,
+                Counter::PLAIN.iter().position(|c| *c == self).unwrap_or(0),
+            ),
+        }
     }
 }
+
+/// The per model/target histograms (Envoy native histograms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Histogram {
+    /// Request headers to the end of the response, in ms.
+    RequestDurationMs,
+    /// Streams: request headers to the first content-bearing chunk, in ms.
+    TtftMs,
+    /// Streams: from the first content to the end, per output token, in µs.
+    TimePerOutputTokenUs,
+}
+
+impl Histogram {
+    pub const ALL: [Histogram; 3] = [
+        Histogram::RequestDurationMs,
+        Histogram::TtftMs,
+        Histogram::TimePerOutputTokenUs,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Histogram::RequestDurationMs => "request_duration_ms",
+            Histogram::TtftMs => "ttft_ms",
+            Histogram::TimePerOutputTokenUs => "time_per_output_token_us",
+        }
+    }
+}
+
+/// Samples held for the next flush; beyond this they are counted as dropped.
+pub const MAX_SAMPLES: usize = 1 << 16;
 
 /// Requests rejected before a model was resolved (bad JSON, unknown model...).
 pub const REJECTED: &str = "modelmux.rejected";
@@ -110,37 +166,80 @@ pub fn sanitize(label: &str) -> String {
 }
 
 pub fn metric_name(model: &str, provider: &str, counter: Counter) -> String {
+    series(model, provider, None, counter.as_str())
+}
+
+/// `modelmux.m.<model>.p.<provider>[.c.<consumer>].<name>`.
+pub fn series(model: &str, provider: &str, consumer: Option<&str>, name: &str) -> String {
+    let c = consumer.map_or(String::new(), |c| format!("c.{}.", sanitize(c)));
     format!(
-        "modelmux.m.{}.p.{}.{}",
+        "modelmux.m.{}.p.{}.{c}{name}",
         sanitize(model),
-        sanitize(provider),
-        counter.as_str()
+        sanitize(provider)
     )
 }
 
-/// Pending counter increments, one slot per name, flushed by the shell.
+/// Histogram samples dropped because the flush fell behind.
+pub const SAMPLES_DROPPED: &str = "modelmux.histogram_samples_dropped";
+
+/// Pending counter increments, one slot per name, flushed by the shell,
+/// and histogram samples waiting for the flush.
 #[derive(Debug)]
 pub struct Stats {
+    /// Counter names by slot; empty for a slot with no series (the cost of
+    /// a target without a price).
     names: Vec<String>,
     pending: Vec<Cell<u64>>,
+    /// Slots whose pending amount is nano-USD, flushed as micro-USD.
+    nano: Vec<bool>,
     /// Offset of each model's first slot; target rows follow.
     model_base: Vec<usize>,
+    /// Consumer label values (one unnamed group when not configured).
+    consumers: usize,
+    histograms: Vec<String>,
+    hist_base: Vec<usize>,
+    samples: RefCell<Vec<(u32, u64)>>,
 }
 
 impl Stats {
-    const N: usize = Counter::ALL.len();
+    const H: usize = Histogram::ALL.len();
 
     pub fn new(cfg: &Config) -> Self {
-        let mut names = vec![REJECTED.to_string(), CONFIG_MISMATCH.to_string()];
-        let mut model_base = Vec::with_capacity(cfg.models.len());
+        let labels: Vec<Option<&str>> = match &cfg.consumers {
+            Some(c) => c.labels().map(Some).collect(),
+            None => vec![None],
+        };
+        let mut names = vec![
+            REJECTED.to_string(),
+            CONFIG_MISMATCH.to_string(),
+            SAMPLES_DROPPED.to_string(),
+        ];
+        let mut nano = vec![false; names.len()];
+        let (mut model_base, mut histograms, mut hist_base) = (Vec::new(), Vec::new(), Vec::new());
         for m in &cfg.models {
             model_base.push(names.len());
+            hist_base.push(histograms.len());
             for t in &m.targets {
                 let provider = cfg.provider(t.provider).map_or("", |p| p.name.as_str());
-                names.extend(
-                    Counter::ALL
+                for c in Counter::PLAIN {
+                    names.push(series(&m.name, provider, None, c.as_str()));
+                    nano.push(false);
+                }
+                for label in &labels {
+                    for c in Counter::PER_CONSUMER {
+                        let cost = c == Counter::CostMicroUsd;
+                        names.push(if cost && t.price.is_none() {
+                            String::new()
+                        } else {
+                            series(&m.name, provider, *label, c.as_str())
+                        });
+                        nano.push(cost);
+                    }
+                }
+                histograms.extend(
+                    Histogram::ALL
                         .iter()
-                        .map(|c| metric_name(&m.name, provider, *c)),
+                        .map(|h| series(&m.name, provider, None, h.as_str())),
                 );
             }
         }
@@ -148,13 +247,27 @@ impl Stats {
         Stats {
             names,
             pending,
+            nano,
             model_base,
+            consumers: labels.len(),
+            histograms,
+            hist_base,
+            samples: RefCell::new(Vec::new()),
         }
     }
 
-    /// Every stat name, in slot order.
+    /// Every counter name, in slot order (empty: no series for that slot).
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Every histogram name, in slot order.
+    pub fn histogram_names(&self) -> &[String] {
+        &self.histograms
+    }
+
+    fn row(&self) -> usize {
+        Counter::PLAIN.len() + self.consumers * Counter::PER_CONSUMER.len()
     }
 
     fn add_slot(&self, slot: usize, v: u64) {
@@ -163,12 +276,34 @@ impl Stats {
         }
     }
 
+    fn slot(
+        &self,
+        model: usize,
+        target: usize,
+        consumer: usize,
+        counter: Counter,
+    ) -> Option<usize> {
+        let base = *self.model_base.get(model)? + target * self.row();
+        Some(match counter.place() {
+            (false, i) => base + i,
+            (true, i) => {
+                let group = consumer.min(self.consumers.saturating_sub(1));
+                base + Counter::PLAIN.len() + group * Counter::PER_CONSUMER.len() + i
+            }
+        })
+    }
+
+    /// Adds to a counter; per-consumer counters go to consumer 0.
     pub fn add(&self, model: usize, target: usize, counter: Counter, v: u64) {
+        self.add_for(model, target, 0, counter, v);
+    }
+
+    pub fn add_for(&self, model: usize, target: usize, consumer: usize, counter: Counter, v: u64) {
         if v == 0 {
             return;
         }
-        if let Some(base) = self.model_base.get(model) {
-            self.add_slot(base + target * Self::N + counter.index(), v);
+        if let Some(slot) = self.slot(model, target, consumer, counter) {
+            self.add_slot(slot, v);
         }
     }
 
@@ -180,23 +315,74 @@ impl Stats {
         self.add_slot(1, 1);
     }
 
-    /// A finished client request answered from `target`.
-    pub fn request(&self, model: usize, target: usize, failed: bool, usage: &Usage) {
-        self.add(model, target, Counter::Requests, 1);
-        self.add(model, target, Counter::Errors, u64::from(failed));
-        self.add(model, target, Counter::InputTokens, usage.input);
-        self.add(model, target, Counter::OutputTokens, usage.output);
-        self.add(model, target, Counter::CachedTokens, usage.cache_read);
-        self.add(model, target, Counter::ReasoningTokens, usage.reasoning);
+    /// The tokens of a served exchange, every kind apart, and their cost
+    /// when the target has a price; returns the cost in nano-USD.
+    pub fn tokens(&self, cfg: &Config, at: Tally, usage: &Usage) -> Option<u64> {
+        let add = |c, v| self.add_for(at.model, at.target, at.consumer, c, v);
+        add(Counter::InputTokens, usage.input);
+        add(Counter::UncachedInputTokens, usage.uncached_input());
+        add(Counter::CachedTokens, usage.cache_read);
+        add(Counter::CacheWriteTokens, usage.cache_write);
+        add(Counter::OutputTokens, usage.output);
+        add(Counter::ReasoningTokens, usage.reasoning);
+        let price = cfg.models.get(at.model)?.targets.get(at.target)?.price?;
+        let cost = price.cost_nano(usage);
+        add(Counter::CostMicroUsd, cost);
+        Some(cost)
     }
 
-    /// Hands each non-zero pending amount to `sink(slot, amount)`.
+    /// A finished client request answered from `at`.
+    pub fn request(&self, cfg: &Config, at: Tally, failed: bool, usage: &Usage) -> Option<u64> {
+        self.add_for(at.model, at.target, at.consumer, Counter::Requests, 1);
+        self.add_for(
+            at.model,
+            at.target,
+            at.consumer,
+            Counter::Errors,
+            u64::from(failed),
+        );
+        self.tokens(cfg, at, usage)
+    }
+
+    /// Queues a histogram sample for the next flush.
+    pub fn sample(&self, model: usize, target: usize, h: Histogram, v: u64) {
+        let Some(base) = self.hist_base.get(model) else {
+            return;
+        };
+        let slot =
+            base + target * Self::H + Histogram::ALL.iter().position(|x| *x == h).unwrap_or(0);
+        let mut samples = self.samples.borrow_mut();
+        if samples.len() >= MAX_SAMPLES {
+            drop(samples);
+            self.add_slot(2, 1);
+            return;
+        }
+        samples.push((u32::try_from(slot).unwrap_or(u32::MAX), v));
+    }
+
+    /// Hands each non-zero pending amount to `sink(slot, amount)`; nano-USD
+    /// slots hand over whole micro-USD and keep the remainder.
     pub fn drain(&self, mut sink: impl FnMut(usize, u64)) {
         for (slot, c) in self.pending.iter().enumerate() {
-            let v = c.replace(0);
+            let nano = self.nano.get(slot).copied().unwrap_or(false);
+            let v = if nano {
+                let whole = c.get() / 1000;
+                c.set(c.get() % 1000);
+                whole
+            } else {
+                c.replace(0)
+            };
             if v > 0 {
                 sink(slot, v);
             }
+        }
+    }
+
+    /// Hands every queued histogram sample to `sink(slot, value)`.
+    pub fn drain_samples(&self, mut sink: impl FnMut(usize, u64)) {
+        let samples = std::mem::take(&mut *self.samples.borrow_mut());
+        for (slot, v) in samples {
+            sink(slot as usize, v);
         }
     }
 
@@ -208,6 +394,27 @@ impl Stats {
             .and_then(|i| self.pending.get(i))
             .map_or(0, Cell::get)
     }
+
+    /// Queued samples of one histogram, by name (tests).
+    pub fn pending_samples(&self, name: &str) -> Vec<u64> {
+        let Some(slot) = self.histograms.iter().position(|n| n == name) else {
+            return Vec::new();
+        };
+        self.samples
+            .borrow()
+            .iter()
+            .filter(|(s, _)| *s as usize == slot)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+}
+
+/// Where a request's tokens are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub model: usize,
+    pub target: usize,
+    pub consumer: usize,
 }
 
 #[cfg(test)]

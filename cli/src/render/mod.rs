@@ -167,6 +167,10 @@ fn stats_config() -> Node {
                     "provider",
                     r"^wasmcustom\.modelmux\.m\.[^.]+\.(p\.([^.]+)\.)",
                 ),
+                tag(
+                    "consumer",
+                    r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)",
+                ),
             ]),
         )]),
     )

@@ -27,6 +27,32 @@ pub fn access_log_format() -> Vec<(&'static str, &'static str)> {
         ("attempts", "%UPSTREAM_REQUEST_ATTEMPT_COUNT%"),
         ("model", "%FILTER_STATE(wasm.modelmux_model:PLAIN)%"),
         ("provider", "%FILTER_STATE(wasm.modelmux_provider:PLAIN)%"),
+        (
+            "upstream_model",
+            "%FILTER_STATE(wasm.modelmux_upstream_model:PLAIN)%",
+        ),
+        (
+            "input_tokens",
+            "%FILTER_STATE(wasm.modelmux_input_tokens:PLAIN)%",
+        ),
+        (
+            "output_tokens",
+            "%FILTER_STATE(wasm.modelmux_output_tokens:PLAIN)%",
+        ),
+        (
+            "cached_tokens",
+            "%FILTER_STATE(wasm.modelmux_cached_tokens:PLAIN)%",
+        ),
+        (
+            "cache_write_tokens",
+            "%FILTER_STATE(wasm.modelmux_cache_write_tokens:PLAIN)%",
+        ),
+        (
+            "reasoning_tokens",
+            "%FILTER_STATE(wasm.modelmux_reasoning_tokens:PLAIN)%",
+        ),
+        ("cost_usd", "%FILTER_STATE(wasm.modelmux_cost_usd:PLAIN)%"),
+        ("ttft_ms", "%FILTER_STATE(wasm.modelmux_ttft_ms:PLAIN)%"),
     ]
 }
 

@@ -381,6 +381,11 @@ fn bootstrap_listener_admin_and_access_log() {
         tags[1]["regex"],
         r"^wasmcustom\.modelmux\.m\.[^.]+\.(p\.([^.]+)\.)"
     );
+    assert_eq!(
+        tags[2]["regex"],
+        r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)"
+    );
+    assert_eq!(tags[2]["tag_name"], "consumer");
     let hcm = hcm(&doc);
     assert_eq!(hcm["stat_prefix"], "gateway");
     assert_eq!(hcm["codec_type"], "AUTO");
@@ -390,7 +395,7 @@ fn bootstrap_listener_admin_and_access_log() {
     let format = log["typed_config"]["log_format"]["json_format"]
         .as_object()
         .unwrap();
-    assert_eq!(format.len(), 12);
+    assert_eq!(format.len(), 20);
     assert_eq!(format["request_id"], "%REQ(X-REQUEST-ID)%");
     assert_eq!(format["attempts"], "%UPSTREAM_REQUEST_ATTEMPT_COUNT%");
     assert_eq!(

@@ -13,11 +13,13 @@ use crate::providers::auth::Auth;
 use crate::providers::Options;
 
 mod failover;
+mod telemetry;
 
 pub use failover::{
     default_cluster, Endpoint, Failover, FailoverSettings, HealthCheck, METADATA_NAMESPACE,
     METADATA_PROVIDER_KEY,
 };
+pub use telemetry::{Consumers, Price};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-modelmux-cluster";
 
@@ -30,6 +32,8 @@ struct RawConfig {
     cluster_header: Option<String>,
     #[serde(default)]
     failover: Option<failover::RawFailover>,
+    #[serde(default)]
+    consumers: Option<telemetry::RawConsumers>,
 }
 
 /// The fields every provider has; the rest belongs to its `type` and is
@@ -72,6 +76,8 @@ struct RawTarget {
     model: String,
     #[serde(default)]
     weight: Option<u32>,
+    #[serde(default)]
+    price: Option<telemetry::RawPrice>,
 }
 
 /// A configuration mistake, with the JSON path of the offending field.
@@ -176,6 +182,8 @@ pub struct Target {
     pub provider: usize,
     pub model: String,
     pub weight: u32,
+    /// For the cost counters; `None` means no cost series.
+    pub price: Option<Price>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +218,8 @@ pub struct Config {
     pub models: Vec<Model>,
     pub cluster_header: String,
     pub failover: FailoverSettings,
+    /// The optional `consumer` label.
+    pub consumers: Option<Consumers>,
     by_name: HashMap<String, usize>,
 }
 
@@ -290,6 +300,10 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         models,
         cluster_header,
         failover: failover::compile_settings(raw.failover)?,
+        consumers: raw
+            .consumers
+            .map(telemetry::compile_consumers)
+            .transpose()?,
         by_name,
     })
 }
@@ -403,10 +417,15 @@ fn compile_model(
             ));
         }
         total_weight += u64::from(weight);
+        let price = t
+            .price
+            .map(|p| telemetry::compile_price(p, &format!("{tpath}.price")))
+            .transpose()?;
         targets.push(Target {
             provider,
             model: t.model,
             weight,
+            price,
         });
     }
     if total_weight == 0 {

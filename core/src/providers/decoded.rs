@@ -65,6 +65,7 @@ pub struct Decoded<C> {
     state: State,
     usage: Usage,
     failure: Option<Failure>,
+    content: bool,
 }
 
 impl<C: Codec> Decoded<C> {
@@ -76,6 +77,7 @@ impl<C: Codec> Decoded<C> {
             state: State::Sent,
             usage: Usage::default(),
             failure: None,
+            content: false,
         }
     }
 
@@ -116,6 +118,7 @@ impl<C: Codec> Decoded<C> {
             phase,
             usage: &mut self.usage,
             failure: &mut self.failure,
+            content: &mut self.content,
         };
         if *sink.phase == Phase::Open {
             let codec = &mut self.codec;
@@ -147,6 +150,7 @@ struct Sink<'s> {
     phase: &'s mut Phase,
     usage: &'s mut Usage,
     failure: &'s mut Option<Failure>,
+    content: &'s mut bool,
 }
 
 impl Sink<'_> {
@@ -160,6 +164,8 @@ impl Sink<'_> {
         }
         match &ev {
             Event::Usage(u) => self.usage.merge_max(*u),
+            Event::Text(t) | Event::Reasoning(t) if !t.is_empty() => *self.content = true,
+            Event::ToolStart { .. } => *self.content = true,
             Event::End => *self.phase = Phase::Done,
             Event::Error(e) => {
                 *self.phase = Phase::Failed;
@@ -240,6 +246,7 @@ impl<C: Codec> Translator for Decoded<C> {
         Outcome {
             usage: self.usage,
             failure: self.failure,
+            content: self.content || matches!(self.state, State::Finished),
         }
     }
 }

@@ -300,6 +300,9 @@ pub struct Failure {
 pub struct Outcome {
     pub usage: Usage,
     pub failure: Option<Failure>,
+    /// Content (text, reasoning or a tool call) has gone to the client: the
+    /// first token, for time-to-first-token.
+    pub content: bool,
 }
 
 /// Looks up an upstream response header by lowercase name.

@@ -17,10 +17,13 @@ use crate::stats::Counter;
 
 use super::health;
 use super::response::{FailureClass, ResponseFlow};
+use super::telemetry::{set_log_fields, LogFields, Timing};
 use super::worker::{RequestRecord, Worker};
 use super::{
     send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
 };
+use crate::stats::Tally;
+use crate::usage::Usage;
 
 const JSON: &str = "application/json";
 /// Envoy's per-request override of the route's `num_retries`.
@@ -62,12 +65,17 @@ struct FailoverState {
 #[derive(Debug)]
 pub struct Downstream {
     state: State,
+    timing: Timing,
+    /// The client asked for a stream.
+    stream: bool,
 }
 
 impl Default for Downstream {
     fn default() -> Self {
         Downstream {
             state: State::Bypass,
+            timing: Timing::default(),
+            stream: false,
         }
     }
 }
@@ -138,6 +146,7 @@ impl Downstream {
         // The request goes no further until the body phase either answers
         // locally or replaces the whole header set.
         self.state = State::AwaitBody(headers, op);
+        self.timing = Timing::start(w, host);
         Flow::Pause
     }
 
@@ -161,6 +170,7 @@ impl Downstream {
         let body = host.request_body(size);
         let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
             host.set_filter_state("modelmux_model", &model.name);
+            self.stream = matches!(&req, Request::Chat { probe, .. } if probe.stream);
             match model.failover {
                 None => {
                     let target = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
@@ -272,7 +282,10 @@ impl Downstream {
         host.set_request_headers(&routed);
         w.insert(
             id.clone(),
-            RequestRecord::new(model_idx, req.operation(), headers),
+            RequestRecord {
+                consumer: self.timing.consumer,
+                ..RequestRecord::new(model_idx, req.operation(), headers)
+            },
         );
         self.state = State::Failover(Box::new(FailoverState {
             model: model_idx,
@@ -336,15 +349,59 @@ impl Downstream {
         }
     }
 
-    pub fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+    pub fn on_response_body(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        size: usize,
+        end: bool,
+    ) -> Flow {
         match &mut self.state {
             State::EnvoyReply { status } => rewrite_envoy_reply(host, *status, size, end),
             State::Failover(f) if f.envoy_reply => {
                 rewrite_envoy_reply(host, f.status.unwrap_or(503), size, end)
             }
-            State::Single { flow, .. } => flow.on_body(host, size, end),
+            State::Single {
+                flow,
+                model,
+                target,
+            } => {
+                let verdict = flow.on_body(host, size, end);
+                let out = flow.outcome();
+                self.timing.progress(host, self.stream && out.content, end);
+                if end {
+                    let at = (*model, *target);
+                    self.log_fields(w, host, at, out.usage);
+                }
+                verdict
+            }
+            State::Failover(f) if !f.envoy_reply => {
+                // Attempts are translated upstream: the first bytes the
+                // attempt releases stand for the first content.
+                self.timing.progress(host, self.stream && size > 0, end);
+                if end {
+                    let record = w.with_record(&f.id, |r| (r.served.or(r.last), r.usage));
+                    if let Some((target, usage)) = record {
+                        let at = (f.model, target.unwrap_or(f.head));
+                        self.log_fields(w, host, at, usage.unwrap_or_default());
+                    }
+                }
+                Flow::Continue
+            }
             _ => Flow::Continue,
         }
+    }
+
+    fn log_fields(&self, w: &Worker, host: &mut dyn Host, at: (usize, usize), usage: Usage) {
+        let target = w.cfg.models.get(at.0).and_then(|m| m.targets.get(at.1));
+        let cost_nano = target.and_then(|t| t.price).map(|p| p.cost_nano(&usage));
+        let fields = LogFields {
+            upstream_model: target.map_or("", |t| t.model.as_str()),
+            usage,
+            cost_nano,
+            ttft_ms: self.stream.then(|| self.timing.ttft_ms()).flatten(),
+        };
+        set_log_fields(host, &fields);
     }
 
     /// End of the client's request: count it.
@@ -362,10 +419,14 @@ impl Downstream {
                         "modelmux: upstream exchange failed or was cut short",
                     );
                 }
-                w.stats.request(model, target, failed, &flow.usage());
+                let at = self.tally(model, target);
+                let usage = flow.usage();
+                w.stats.request(&w.cfg, at, failed, &usage);
+                self.timing.record(w, at, self.stream, &usage);
             }
             State::Local { model, target } => {
-                w.stats.request(model, target, true, &Default::default());
+                let at = self.tally(model, target);
+                w.stats.request(&w.cfg, at, true, &Default::default());
             }
             State::EnvoyReply { .. } => w.stats.rejected(),
             State::Failover(f) => {
@@ -376,15 +437,30 @@ impl Downstream {
                     .unwrap_or(f.head);
                 let status = f.status.unwrap_or(0);
                 let ok = (200..300).contains(&status);
-                w.stats.add(f.model, target, Counter::Requests, 1);
+                let at = self.tally(f.model, target);
                 w.stats
-                    .add(f.model, target, Counter::Errors, u64::from(!ok));
+                    .add_for(f.model, target, at.consumer, Counter::Requests, 1);
+                let failed = u64::from(!ok);
+                w.stats
+                    .add_for(f.model, target, at.consumer, Counter::Errors, failed);
+                let usage = record.as_ref().and_then(|r| r.usage).unwrap_or_default();
+                self.timing.record(w, at, self.stream, &usage);
                 // No status: the client went away first, nothing was exhausted.
                 if FailureClass::of_status(status).is_some() {
                     w.stats.add(f.model, target, Counter::Exhausted, 1);
                 }
             }
             State::Bypass | State::AwaitBody(..) => {}
+        }
+    }
+}
+
+impl Downstream {
+    fn tally(&self, model: usize, target: usize) -> Tally {
+        Tally {
+            model,
+            target,
+            consumer: self.timing.consumer,
         }
     }
 }

@@ -24,6 +24,7 @@
 pub mod downstream;
 pub mod health;
 pub mod response;
+pub mod telemetry;
 pub mod upstream;
 pub mod worker;
 
@@ -79,8 +80,12 @@ pub trait Host {
     /// Filter state for access logs (`%FILTER_STATE(wasm.<name>:PLAIN)%`).
     fn set_filter_state(&mut self, name: &str, value: &str);
     fn log(&self, level: Level, message: &str);
-    /// Wall clock in Unix ms (a host call: used on the failover path only).
+    /// Wall clock in Unix ms (a host call).
     fn now_ms(&self) -> u64;
+    /// Wall clock in Unix µs (a host call), for latency histograms.
+    fn now_us(&self) -> u64 {
+        self.now_ms().saturating_mul(1000)
+    }
 }
 
 /// Process-wide key/value store with compare-and-swap (proxy-wasm shared

@@ -192,9 +192,22 @@ impl Upstream {
         flow.on_headers(host, status, end)
     }
 
-    pub fn on_response_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+    pub fn on_response_body(
+        &mut self,
+        w: &Worker,
+        host: &mut dyn Host,
+        size: usize,
+        end: bool,
+    ) -> Flow {
         match &mut self.state {
-            State::Sent(_, flow) => flow.on_body(host, size, end),
+            State::Sent(a, flow) => {
+                let verdict = flow.on_body(host, size, end);
+                if end {
+                    let usage = flow.usage();
+                    w.with_record(&a.id, |r| r.usage = Some(usage));
+                }
+                verdict
+            }
             _ => Flow::Continue,
         }
     }
@@ -209,11 +222,13 @@ impl Upstream {
         match flow.verdict() {
             Some(Verdict::Served) => {
                 w.with_record(&a.id, |r| r.served = Some(a.target));
-                let u = flow.usage();
-                stats.add(a.model, a.target, Counter::InputTokens, u.input);
-                stats.add(a.model, a.target, Counter::OutputTokens, u.output);
-                stats.add(a.model, a.target, Counter::CachedTokens, u.cache_read);
-                stats.add(a.model, a.target, Counter::ReasoningTokens, u.reasoning);
+                let consumer = w.with_record(&a.id, |r| r.consumer).unwrap_or(0);
+                let at = crate::stats::Tally {
+                    model: a.model,
+                    target: a.target,
+                    consumer,
+                };
+                stats.tokens(&w.cfg, at, &flow.usage());
                 if a.number > 1 {
                     count(Counter::Failovers);
                 }

@@ -30,6 +30,10 @@ pub struct RequestRecord {
     pub last: Option<usize>,
     /// Target whose 2xx went to the client.
     pub served: Option<usize>,
+    /// The served attempt's tokens, once its response ended.
+    pub usage: Option<crate::usage::Usage>,
+    /// The request's consumer label index.
+    pub consumer: usize,
 }
 
 impl RequestRecord {
@@ -42,6 +46,8 @@ impl RequestRecord {
             first: None,
             last: None,
             served: None,
+            usage: None,
+            consumer: 0,
         }
     }
 }

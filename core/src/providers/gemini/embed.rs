@@ -137,6 +137,7 @@ impl Translator for GeminiEmbeddings {
 
     fn outcome(&self) -> Outcome {
         Outcome {
+            content: false,
             usage: Default::default(),
             failure: self.failure,
         }

@@ -353,6 +353,10 @@ impl Translator for OpenAiChat {
         Outcome {
             usage: self.usage,
             failure: self.failure,
+            content: match &self.state {
+                State::Streaming(s) => s.content(),
+                _ => false,
+            },
         }
     }
 }

@@ -32,6 +32,7 @@ pub struct UsageStream {
     usage: Usage,
     done: bool,
     failure: Option<Cause>,
+    content: bool,
 }
 
 impl UsageStream {
@@ -42,11 +43,17 @@ impl UsageStream {
             usage: Usage::default(),
             done: false,
             failure: None,
+            content: false,
         }
     }
 
     pub fn usage(&self) -> Usage {
         self.usage
+    }
+
+    /// A chunk with content (text, reasoning or a tool call) went by.
+    pub fn content(&self) -> bool {
+        self.content
     }
 
     /// Why the stream failed: an error event, bad framing, or no `[DONE]`.
@@ -58,12 +65,16 @@ impl UsageStream {
         let mut out = Vec::new();
         let strip = self.strip_usage;
         let (usage, done, failure) = (&mut self.usage, &mut self.done, &mut self.failure);
+        let content = &mut self.content;
         let res = self.framer.push(data, |ev| {
             if ev.data == "[DONE]" {
                 *done = true;
             } else if let Ok(probe) = serde_json::from_str::<ChunkProbe<'_>>(&ev.data) {
                 if probe.error.is_some() {
                     failure.get_or_insert(Cause::ErrorEvent);
+                }
+                if !*content {
+                    *content = probe.choices.is_some_and(|c| carries_content(c.get()));
                 }
                 if let Some(u) = &probe.usage {
                     usage.merge_max(u.to_usage());
@@ -98,4 +109,21 @@ impl UsageStream {
             BodyEdit::Keep
         }
     }
+}
+
+/// Whether a chunk's `choices` carry content: non-empty text or reasoning,
+/// or a tool call. A scan of the raw text: the role-only first chunk and
+/// empty deltas do not count.
+fn carries_content(choices: &str) -> bool {
+    let non_empty = |key: &str| {
+        choices.match_indices(key).any(|(at, k)| {
+            let rest = choices.get(at + k.len()..).unwrap_or("").trim_start();
+            rest.strip_prefix(':')
+                .map(str::trim_start)
+                .is_some_and(|v| v.starts_with('"') && !v.starts_with("\"\""))
+        })
+    };
+    non_empty("\"content\"")
+        || non_empty("\"reasoning_content\"")
+        || choices.contains("\"tool_calls\"")
 }

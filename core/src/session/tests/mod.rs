@@ -4,3 +4,4 @@ mod embeddings;
 pub mod fake;
 mod flows;
 pub mod router;
+mod telemetry;

@@ -226,8 +226,9 @@ pub fn run(
                     uh.resp_headers = vec![(":status".to_string(), status.to_string())];
                     uh.resp_headers.extend(headers);
                     let hf = up.on_response_headers(w, &mut uh, chunks.is_empty());
-                    let (_, out) =
-                        pump(&mut uh, &chunks, hf, |h, s, e| up.on_response_body(h, s, e));
+                    let (_, out) = pump(&mut uh, &chunks, hf, |h, s, e| {
+                        up.on_response_body(w, h, s, e)
+                    });
                     let released = status_of(&uh);
                     let retriable = released == 429 || (500..600).contains(&released);
                     up.on_done(w, &uh);
@@ -247,7 +248,9 @@ pub fn run(
         chunks_of(&final_resp.1, 7)
     };
     let hf = d.on_response_headers(&mut dh, chunks.is_empty());
-    let (_, out) = pump(&mut dh, &chunks, hf, |h, s, e| d.on_response_body(h, s, e));
+    let (_, out) = pump(&mut dh, &chunks, hf, |h, s, e| {
+        d.on_response_body(w, h, s, e)
+    });
     d.on_done(w, &dh);
     Outcome {
         status: status_of(&dh),
