@@ -266,6 +266,11 @@ def test_access_log_shows_model_provider_attempts_and_status(client):
     assert entry["provider"] == "an"
     assert str(entry["attempts"]) == "2"
     assert str(entry["status"]) == "200"
+    # What the serving attempt used, as counted by the filter.
+    usage = resp.json()["usage"]
+    assert entry["upstream_model"] == "claude-sonnet-4-5"
+    assert str(entry["input_tokens"]) == str(usage["prompt_tokens"])
+    assert str(entry["output_tokens"]) == str(usage["completion_tokens"])
 
 
 def test_an_endpoint_the_config_does_not_know_is_an_error_not_a_guess(client):

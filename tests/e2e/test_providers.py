@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import struct
+import time
 from typing import Any
 
 import openai
@@ -48,6 +50,9 @@ CHAT = {
     "mistral": ("mistral", "mistral-small-latest"),
     "together": ("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
 }
+# USD per million tokens on the `gem` target (for the cost fields).
+PRICE = {"input": 0.3, "output": 2.5}
+
 # Anthropic features that need the translation (thinking, structured
 # output, prompt caching), on the mock's default Anthropic listener.
 ANTHROPIC = {"claude": ("anthropic", "claude-sonnet-4-5")}
@@ -87,7 +92,11 @@ def env(tmp_path_factory):
     mock = support.MockProcess(workdir / "providers-mock.log", listeners=LISTENERS).start()
     models = [{"name": name, "targets": [{"provider": p, "model": m}]}
               for name, (p, m) in {**CHAT, **EMBED, **ANTHROPIC}.items()]
-    config = {"providers": providers(mock), "models": models}
+    for m in models:
+        if m["name"] == "gem":
+            m["targets"][0]["price"] = PRICE
+    config = {"providers": providers(mock), "models": models,
+              "consumers": {"header": "x-team", "allowed": ["alpha"]}}
     envoy = support.EnvoyProcess(workdir, "providers-envoy")
     try:
         envoy.start(support.render_yaml(config, KEYS))
@@ -337,3 +346,68 @@ def test_preset_quirks_reach_the_wire(client, env):
             model="groq", messages=[{"role": "user", "content": "hi"}], logprobs=True)
     assert info.value.param == "logprobs"
     assert len(mock.requests("groq")) == before
+
+
+def test_access_log_carries_tokens_cost_and_ttft(client, env):
+    envoy, _ = env
+    rid = f"log-{time.monotonic_ns()}"
+    stream = client.chat.completions.create(
+        model="gem", messages=[{"role": "user", "content": "Stream for the access log"}],
+        stream=True, stream_options={"include_usage": True}, extra_headers={"x-request-id": rid})
+    usage = [c.usage for c in stream if c.usage is not None][0]
+
+    def line():
+        for raw in envoy.log().splitlines():
+            if raw.startswith('{"') and rid in raw:
+                return json.loads(raw)
+        return None
+
+    entry = support.wait_until(line, 10, what="access log line")
+    assert entry["model"] == "gem" and entry["provider"] == "gemini"
+    assert entry["upstream_model"] == "gemini-2.5-flash"
+    assert int(entry["input_tokens"]) == usage.prompt_tokens
+    assert int(entry["output_tokens"]) == usage.completion_tokens
+    nano = usage.prompt_tokens * 300 + usage.completion_tokens * 2500
+    assert entry["cost_usd"] == f"{nano // 10**9}.{nano % 10**9:09d}"
+    assert int(entry["ttft_ms"]) >= 0
+    assert "Stream for the access log" not in json.dumps(entry)
+
+
+def test_prometheus_series_carry_consumer_and_histograms(client, env):
+    """Labels come from the bootstrap's stats_tags; histograms are native."""
+    envoy, _ = env
+    for team in ["alpha", "mallory"]:
+        client.chat.completions.create(
+            model="gem", messages=[{"role": "user", "content": "count me"}],
+            extra_headers={"x-team": team})
+    want_in = words("count me")
+
+    def value_in(lines, name, **labels):
+        for ln in lines:
+            if not ln.startswith(name + "{"):
+                continue
+            got = dict(re.findall(r'([a-z_]+)="([^"]*)"', ln.split("}")[0]))
+            if got == labels:
+                return float(ln.rsplit(" ", 1)[1])
+        return None
+
+    def flushed():
+        lines = envoy.prometheus().splitlines()
+        ok = all((value_in(lines, "modelmux_requests", consumer=c, model="gem", provider="gemini") or 0) >= 1
+                 for c in ["alpha", "other"])
+        return lines if ok else None
+
+    lines = support.wait_until(flushed, 10, what="consumer series flushed")
+    text = "\n".join(lines)
+
+    def value(name, **labels):
+        return value_in(lines, name, **labels)
+
+    assert value("modelmux_requests", consumer="alpha", model="gem", provider="gemini") >= 1
+    assert value("modelmux_requests", consumer="other", model="gem", provider="gemini") >= 1
+    assert "mallory" not in text
+    assert value("modelmux_input_tokens", consumer="other", model="gem", provider="gemini") == want_in
+    assert value("modelmux_cost_micro_usd", consumer="other", model="gem", provider="gemini") is not None
+    assert not any(ln.startswith("modelmux_cost_micro_usd{") and 'model="gem3"' in ln for ln in lines)
+    assert any(ln.startswith("modelmux_request_duration_ms_bucket{") and 'model="gem"' in ln for ln in lines)
+    assert any(ln.startswith("# TYPE modelmux_request_duration_ms histogram") for ln in lines)
