@@ -43,10 +43,11 @@ fi
 
 mock_pid=""
 envoy_pid=""
+prom_pid=""
 
 stop_children() {
     local pids=() pid
-    for pid in "$envoy_pid" "$mock_pid"; do
+    for pid in "$envoy_pid" "$mock_pid" "${prom_pid:-}"; do
         [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
     done
     ((${#pids[@]})) || return 0
@@ -93,12 +94,28 @@ wait_http "http://$ANTHROPIC_ADDR/_mock/health" "$mock_pid" mock
 envoy_pid=$!
 wait_http "http://$ADMIN/ready" "$envoy_pid" envoy
 
+# `make run PROMETHEUS=1`: a Prometheus scraping the demo, with the alerts.
+prom_line=""
+if [[ "${PROMETHEUS:-0}" == 1 ]]; then
+    command -v prometheus >/dev/null || { say "prometheus not installed (scripts/bootstrap.sh installs it)"; exit 1; }
+    mkdir -p .run/prometheus
+    # rule_files resolve relative to the config file: alerts.yaml beside it.
+    prometheus --config.file=envoy/prometheus/prometheus.yml --storage.tsdb.path=.run/prometheus/data \
+        --web.listen-address=127.0.0.1:9090 --log.level=warn &
+    prom_pid=$!
+    wait_http "http://127.0.0.1:9090/-/ready" "$prom_pid" prometheus
+    prom_line="    prometheus http://127.0.0.1:9090  (try: sum by (model) (modelmux_cost_micro_usd) / 1e6)"
+fi
+
 cat >&2 <<BANNER
 
   modelmux demo is up
     gateway  http://$GATEWAY/v1   (models: gpt-4o-mini -> mock OpenAI, claude-sonnet -> mock Anthropic,
                                    smart -> mock OpenAI, failing over to mock Anthropic; split -> 10/90)
     admin    http://$ADMIN        (stats: http://$ADMIN/stats?filter=modelmux)
+    metrics  http://$ADMIN/stats/prometheus   (modelmux_* series: requests, tokens, cost_micro_usd,
+                                   latency histograms; labels model, provider, consumer from x-team)
+$prom_line
 
   try:
     curl -s http://$GATEWAY/v1/chat/completions -H 'content-type: application/json' \\

@@ -73,6 +73,9 @@ fn load(raw: &[u8]) -> Option<(Rc<Worker>, Rc<Metrics>)> {
         worker.cfg.providers.len(),
         worker.cfg.models.len()
     );
+    for (model, provider) in worker.cfg.unpriced_targets() {
+        info!("modelmux: model `{model}` via `{provider}` has no price: no cost series for it");
+    }
     LOADED.with(|l| {
         l.borrow_mut().push(Loaded {
             config: raw.to_vec(),

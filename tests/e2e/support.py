@@ -266,6 +266,8 @@ def render_bootstrap(filter_config: dict[str, Any] | str, *_ports: int) -> str:
 def test_filter_config(openai_port: int, anthropic_port: int, extra_models: Iterable[dict] = ()) -> dict[str, Any]:
     """The demo's filter JSON pointed at the running mock, plus `extra_models`."""
     config = demo_filter_config()
+    # The stats tests name series without a consumer segment.
+    config.pop("consumers", None)
     ports = {"openai": openai_port, "anthropic": anthropic_port}
     for provider in config["providers"]:
         provider["host"] = f"127.0.0.1:{ports[provider['type']]}"

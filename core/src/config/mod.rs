@@ -249,6 +249,20 @@ impl Config {
         self.providers.get(idx)
     }
 
+    /// `(model, provider)` of every target without a price (logged at load:
+    /// they get no cost series).
+    pub fn unpriced_targets(&self) -> Vec<(&str, &str)> {
+        self.models
+            .iter()
+            .flat_map(|m| m.targets.iter().map(move |t| (m, t)))
+            .filter(|(_, t)| t.price.is_none())
+            .map(|(m, t)| {
+                let provider = self.provider(t.provider).map_or("", |p| p.name.as_str());
+                (m.name.as_str(), provider)
+            })
+            .collect()
+    }
+
     /// The provider of a model's target.
     pub fn target_provider(&self, model: usize, target: usize) -> Option<&Provider> {
         let t = self.models.get(model)?.targets.get(target)?;
