@@ -153,3 +153,42 @@ pub(super) fn compile_consumers(raw: RawConsumers) -> Result<Consumers, ConfigEr
         values: raw.allowed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Usage;
+
+    fn price(v: serde_json::Value) -> Result<Price, ConfigError> {
+        compile_price(serde_json::from_value(v).unwrap(), "p")
+    }
+
+    #[test]
+    fn gemini_shape_bills_thoughts_at_their_own_price() {
+        // Gemini: 1000 prompt (200 cached), 500 output of which 300 thoughts.
+        let u = Usage {
+            input: 1000,
+            cache_read: 200,
+            cache_write: 0,
+            output: 500,
+            reasoning: 300,
+        };
+        let p = price(
+            serde_json::json!({"input": 0.3, "cache_read": 0.03, "output": 2.5, "reasoning": 3.5}),
+        )
+        .unwrap();
+        // 800 × 0.3 + 200 × 0.03 + 200 × 2.5 + 300 × 3.5 µUSD = 240 + 6 + 500 + 1050.
+        assert_eq!(p.cost_nano(&u), 1_796_000);
+        let p = price(serde_json::json!({"input": 0.3, "output": 2.5})).unwrap();
+        // Defaults: cache reads at input, reasoning at output: 300 + 1250.
+        assert_eq!(p.cost_nano(&u), 1_550_000);
+    }
+
+    #[test]
+    fn prices_are_refused_with_the_field_named() {
+        let e = price(serde_json::json!({"input": 0.0001, "output": 1})).unwrap_err();
+        assert_eq!(e.path, "p.input");
+        let e = price(serde_json::json!({"input": 1, "output": -2})).unwrap_err();
+        assert_eq!(e.path, "p.output");
+    }
+}
