@@ -376,12 +376,15 @@ impl Downstream {
                 verdict
             }
             State::Failover(f) if !f.envoy_reply => {
-                // Attempts are translated upstream: the first bytes the
-                // attempt releases stand for the first content.
-                self.timing.progress(host, self.stream && size > 0, end);
+                // Attempts are translated upstream: the serving attempt
+                // noted when its first content went out.
+                self.timing.progress(host, false, end);
                 if end {
-                    let record = w.with_record(&f.id, |r| (r.served.or(r.last), r.usage));
-                    if let Some((target, usage)) = record {
+                    let record = w.with_record(&f.id, |r| {
+                        (r.served.or(r.last), r.usage, r.first_content_us)
+                    });
+                    if let Some((target, usage, first)) = record {
+                        self.timing.content_at(first.filter(|_| self.stream));
                         let at = (f.model, target.unwrap_or(f.head));
                         self.log_fields(w, host, at, usage.unwrap_or_default());
                     }

@@ -52,6 +52,13 @@ impl Timing {
         }
     }
 
+    /// The first content's time as another role measured it.
+    pub fn content_at(&mut self, us: Option<u64>) {
+        if self.first_content_us.is_none() {
+            self.first_content_us = us;
+        }
+    }
+
     /// Milliseconds to the first content, if any came.
     pub fn ttft_ms(&self) -> Option<u64> {
         self.first_content_us

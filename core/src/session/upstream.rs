@@ -29,6 +29,8 @@ struct Attempt {
     /// 1 for the first attempt of the request.
     number: u32,
     started_ms: u64,
+    /// Its first content went out (noted in the record for TTFT).
+    content_seen: bool,
 }
 
 #[derive(Debug)]
@@ -97,6 +99,7 @@ impl Upstream {
             target,
             number,
             started_ms: host.now_ms(),
+            content_seen: false,
         });
         Flow::Pause
     }
@@ -202,6 +205,12 @@ impl Upstream {
         match &mut self.state {
             State::Sent(a, flow) => {
                 let verdict = flow.on_body(host, size, end);
+                let first = !a.content_seen && flow.outcome().content;
+                if first {
+                    a.content_seen = true;
+                    let now = host.now_us();
+                    w.with_record(&a.id, |r| r.first_content_us = Some(now));
+                }
                 if end {
                     let usage = flow.usage();
                     w.with_record(&a.id, |r| r.usage = Some(usage));

@@ -34,6 +34,8 @@ pub struct RequestRecord {
     pub usage: Option<crate::usage::Usage>,
     /// The request's consumer label index.
     pub consumer: usize,
+    /// When the serving attempt's first content went out (µs).
+    pub first_content_us: Option<u64>,
 }
 
 impl RequestRecord {
@@ -48,6 +50,7 @@ impl RequestRecord {
             served: None,
             usage: None,
             consumer: 0,
+            first_content_us: None,
         }
     }
 }

@@ -247,3 +247,38 @@ fn a_request_queues_one_duration_sample_and_streams_queue_ttft() {
         2
     );
 }
+
+/// An Anthropic stream; `text` empty means a reply without any content.
+fn anthropic_stream(text: &str) -> Answer {
+    let mut sse = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n");
+    if !text.is_empty() {
+        sse.push_str("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+        sse.push_str(&format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{text}\"}}}}\n\n"));
+    }
+    sse.push_str("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n");
+    sse.push_str("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    respond(
+        200,
+        &[("content-type", "text/event-stream")],
+        &[sse.as_bytes()],
+    )
+}
+
+#[test]
+fn failover_ttft_is_the_serving_attempts_first_content() {
+    let w = worker();
+    let ttft = "modelmux.m.smart.p.an.ttft_ms";
+    let out = run(&w, &client(None), &body("smart", true), |_, _| {
+        anthropic_stream("")
+    });
+    assert_eq!(out.status, 200);
+    // The role chunk went out, but no content: no time to first token.
+    assert!(w.stats.pending_samples(ttft).is_empty());
+    assert!(!out.filter_state.contains_key("modelmux_ttft_ms"));
+    let out = run(&w, &client(None), &body("smart", true), |_, _| {
+        anthropic_stream("hi")
+    });
+    assert_eq!(out.status, 200);
+    assert_eq!(w.stats.pending_samples(ttft).len(), 1);
+    assert!(out.filter_state.contains_key("modelmux_ttft_ms"));
+}
