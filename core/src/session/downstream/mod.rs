@@ -7,23 +7,20 @@
 //! Envoy's own replies (every attempt refused or timed out, no healthy
 //! upstream) into OpenAI errors.
 
-use crate::config::Model;
 use crate::error::{normalize_error_body, ApiError};
-use crate::gateway::headers::sanitized;
 use crate::gateway::{
     classify, model_json, resolve, translate, Endpoint, Operation, Request, RouteError, Routed,
 };
 use crate::stats::Counter;
 
-use super::health;
 use super::response::{FailureClass, ResponseFlow};
 use super::telemetry::{set_log_fields, LogFields, Timing};
-use super::worker::{RequestRecord, Worker};
-use super::{
-    send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
-};
+use super::worker::Worker;
+use super::{send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, STATUS_HEADER};
 use crate::stats::Tally;
 use crate::usage::Usage;
+
+mod failover;
 
 const JSON: &str = "application/json";
 /// Envoy's per-request override of the route's `num_retries`.
@@ -229,74 +226,6 @@ impl Downstream {
 }
 
 impl Downstream {
-    /// Routes a failover model: every target must be able to take the
-    /// request (an attempt that cannot be translated could not be retried
-    /// elsewhere), then the rotation starting at a target whose circuit is
-    /// closed is chosen.
-    fn start_failover(
-        &mut self,
-        w: &Worker,
-        host: &mut dyn Host,
-        client: Vec<(String, String)>,
-        req: &Request<'_>,
-        (model_idx, model): (usize, &Model),
-    ) -> Result<(), RouteError> {
-        let body = req.body();
-        let limit = w.cfg.failover.retry_buffer_bytes;
-        if u64::try_from(body.len()).unwrap_or(u64::MAX) > limit {
-            host.log(
-                Level::Warn,
-                &format!("modelmux: {} byte body over the retry buffer ({limit} bytes) of failover model `{}`: refused, it could not be replayed", body.len(), model.name),
-            );
-            let e = ApiError::new(413, "invalid_request_error", format!("The request body is larger than the gateway's failover buffer ({limit} bytes)."));
-            return Err(RouteError {
-                model_idx: Some(model_idx),
-                target_idx: Some(0),
-                error: e,
-            });
-        }
-        for t in 0..model.targets.len() {
-            translate(&w.cfg, req, model_idx, t, 0)?;
-        }
-        let head = choose_head(w, model_idx, model);
-        let rotations = model
-            .failover
-            .as_ref()
-            .map(|f| f.rotations.as_slice())
-            .unwrap_or(&[]);
-        let cluster = rotations.get(head).map_or("", String::as_str);
-        let (id, fresh) = w.claim_id(find(&client, REQUEST_ID).map(str::to_string));
-        let mut headers = sanitized(client, &w.cfg.cluster_header);
-        if fresh {
-            headers.retain(|(n, _)| n != REQUEST_ID);
-            headers.push((REQUEST_ID.to_string(), id.clone()));
-        }
-        headers.retain(|(n, _)| n != MAX_RETRIES);
-        let mut routed = headers.clone();
-        routed.push((w.cfg.cluster_header.clone(), cluster.to_string()));
-        routed.push((FAILOVER_HEADER.to_string(), "1".to_string()));
-        // The route's retry count covers the model with the most targets;
-        // each model tries each of its targets once.
-        let retries = model.targets.len().saturating_sub(1);
-        routed.push((MAX_RETRIES.to_string(), retries.to_string()));
-        host.set_request_headers(&routed);
-        w.insert(
-            id.clone(),
-            RequestRecord {
-                consumer: self.timing.consumer,
-                ..RequestRecord::new(model_idx, req.operation(), headers)
-            },
-        );
-        self.state = State::Failover(Box::new(FailoverState {
-            model: model_idx,
-            head,
-            id,
-            status: None,
-            envoy_reply: false,
-        }));
-        Ok(())
-    }
-
     pub fn on_response_headers(&mut self, host: &mut dyn Host, end: bool) -> Flow {
         let status_of = |host: &dyn Host| {
             host.response_header(":status")
@@ -466,27 +395,6 @@ impl Downstream {
             consumer: self.timing.consumer,
         }
     }
-}
-
-/// The rotation to start with: by weight, skipping heads whose circuit is
-/// open (in list order, wrapping). If every circuit is open, the weighted
-/// pick stands: trying beats failing without a try.
-fn choose_head(w: &Worker, model_idx: usize, model: &Model) -> usize {
-    let picked = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
-    let n = model.targets.len();
-    let now = w.now_ms();
-    for step in 0..n {
-        let k = (picked + step) % n;
-        let provider = w
-            .cfg
-            .target_provider(model_idx, k)
-            .map_or("", |p| p.name.as_str());
-        if !health::is_open(w.store(), provider, now) {
-            return k;
-        }
-        w.stats.add(model_idx, k, Counter::CircuitSkips, 1);
-    }
-    picked
 }
 
 fn rewrite_envoy_reply(host: &mut dyn Host, status: u16, size: usize, end: bool) -> Flow {
