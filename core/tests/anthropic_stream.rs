@@ -29,6 +29,7 @@ fn translator(include_usage: bool) -> Box<dyn Translator> {
         model: "claude-sonnet-4-5",
         public_model: "smart",
         now_unix_secs: 1_750_000_000,
+        tokens: &modelmux_core::providers::auth::NoTokens,
     };
     let body = json!({"model": "smart", "stream": true, "stream_options": {"include_usage": include_usage},
                       "messages": [{"role": "user", "content": "hi"}]});
@@ -331,6 +332,7 @@ fn thinking_signature_and_tool_use_stream_round_trip() {
         model: "claude-sonnet-4-5",
         public_model: "smart",
         now_unix_secs: 0,
+        tokens: &modelmux_core::providers::auth::NoTokens,
     };
     let next = json!({"model": "smart", "reasoning_effort": "low", "messages": [
         {"role": "user", "content": "Weather in Zürich?"},

@@ -29,6 +29,7 @@ fn start(extra: Value) -> Result<(Box<dyn Translator>, Value), modelmux_core::er
         model: "gemini-2.5-flash",
         public_model: "smart",
         now_unix_secs: 1_750_000_000,
+        tokens: &modelmux_core::providers::auth::NoTokens,
     };
     let mut body = json!({"model": "smart", "messages": [{"role": "user", "content": "hi"}]});
     for (k, v) in extra.as_object().unwrap() {

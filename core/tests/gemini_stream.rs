@@ -38,6 +38,7 @@ fn target(provider: &Provider) -> TargetCtx<'_> {
         model: "gemini-2.5-flash",
         public_model: "smart",
         now_unix_secs: 1_750_000_000,
+        tokens: &modelmux_core::providers::auth::NoTokens,
     }
 }
 

@@ -372,6 +372,12 @@ fn compile_provider(
         }
         None => None,
     };
+    let auth = options.auth(crate::providers::AuthInput {
+        provider: &p.name,
+        key: api_key,
+        env,
+        path,
+    })?;
     let endpoint = failover::compile_endpoint(p.endpoint, &host, path)?;
     let health_check = failover::compile_health_check(p.health_check, path)?;
     Ok(Provider {
@@ -381,7 +387,7 @@ fn compile_provider(
         cluster: p.cluster,
         host,
         base_path: base_path.trim_end_matches('/').to_string(),
-        auth: Auth::new(defaults.auth, api_key),
+        auth,
         options,
     })
 }

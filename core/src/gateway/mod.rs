@@ -9,6 +9,7 @@ use crate::config::{Config, Model};
 use crate::error::ApiError;
 use crate::events::Dialect;
 use crate::openai::embeddings::parse_embeddings_request;
+use crate::providers::auth::AuthEnv;
 use crate::providers::{ChatInput, EmbedRequest, Outbound, TargetCtx, Translator};
 use probe::Probe;
 
@@ -155,7 +156,7 @@ pub fn translate<'c>(
     req: &Request<'_>,
     model_idx: usize,
     target_idx: usize,
-    now_unix_secs: u64,
+    env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
     let missing = || reject(ApiError::internal("target missing"), Some(model_idx), None);
     let model = cfg.models.get(model_idx).ok_or_else(missing)?;
@@ -165,7 +166,8 @@ pub fn translate<'c>(
         provider,
         model: &target.model,
         public_model: &model.name,
-        now_unix_secs,
+        now_unix_secs: env.now_unix_secs,
+        tokens: env.tokens,
     };
     let started = match req {
         Request::Chat { body, probe } => {
@@ -196,7 +198,7 @@ pub fn route<'c>(
     op: Operation,
     body: &[u8],
     ticket: u64,
-    now_unix_secs: u64,
+    env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
     let (req, model_idx, model) = resolve(cfg, op, body)?;
     let (target_idx, _) = model.pick(ticket).ok_or_else(|| {
@@ -206,7 +208,7 @@ pub fn route<'c>(
             None,
         )
     })?;
-    translate(cfg, &req, model_idx, target_idx, now_unix_secs)
+    translate(cfg, &req, model_idx, target_idx, env)
 }
 
 /// [`route`] for a chat request.
@@ -214,9 +216,9 @@ pub fn route_chat<'c>(
     cfg: &'c Config,
     body: &[u8],
     ticket: u64,
-    now_unix_secs: u64,
+    env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
-    route(cfg, Operation::Chat, body, ticket, now_unix_secs)
+    route(cfg, Operation::Chat, body, ticket, env)
 }
 
 #[derive(Serialize)]

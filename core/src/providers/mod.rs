@@ -21,12 +21,13 @@ pub mod openai;
 
 use serde::de::DeserializeOwned;
 
+use crate::config::Secret;
 use crate::config::{ConfigError, Provider};
 use crate::error::ApiError;
 use crate::events::Dialect;
 use crate::gateway::probe::Probe;
 use crate::usage::Usage;
-use auth::AuthScheme;
+use auth::{Auth, AuthEnv, AuthScheme, TokenSource};
 
 /// The registry: config `type` → provider module. One line per provider.
 macro_rules! providers {
@@ -67,6 +68,11 @@ macro_rules! providers {
 
             fn chat(&self, input: &ChatInput<'_>, t: TargetCtx<'_>) -> Started {
                 match self { $(Options::$variant(o) => <$kind as Kind>::chat(o, input, t),)* }
+            }
+
+            /// The compiled credential (see [`Kind::auth`]).
+            pub fn auth(&self, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
+                match self { $(Options::$variant(o) => <$kind as Kind>::auth(o, input),)* }
             }
 
             fn embeddings(&self, input: &EmbedRequest<'_>, t: TargetCtx<'_>) -> Started {
@@ -147,6 +153,11 @@ pub trait Kind {
         Ok(())
     }
     fn defaults(opts: &Self::Options) -> Defaults;
+    /// The credential: by default the config's key in the kind's scheme.
+    /// Kinds that sign requests or fetch tokens build their own.
+    fn auth(opts: &Self::Options, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
+        Ok(Auth::new(Self::defaults(opts).auth, input.key))
+    }
     /// `POST /v1/chat/completions`.
     fn chat(opts: &Self::Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started;
     /// `POST /v1/embeddings`; kinds without embeddings keep the default.
@@ -168,6 +179,18 @@ pub fn no_embeddings(target: TargetCtx<'_>) -> ApiError {
             target.public_model, target.provider.name
         ),
     )
+}
+
+/// What a kind may build its credential from, at config load.
+pub struct AuthInput<'a> {
+    /// The provider's configured name (the cache slot of fetched tokens).
+    pub provider: &'a str,
+    /// The key read from `api_key_env`, if the config gave one.
+    pub key: Option<Secret>,
+    /// The VM's environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Config path of the provider, for errors.
+    pub path: &'a str,
 }
 
 /// The client's embeddings request, parsed, with its raw body.
@@ -196,19 +219,32 @@ pub struct TargetCtx<'a> {
     pub public_model: &'a str,
     /// Wall clock, for `created` and for signing schemes.
     pub now_unix_secs: u64,
+    /// Tokens the VM fetched (OAuth providers).
+    pub tokens: &'a dyn TokenSource,
+}
+
+impl<'a> TargetCtx<'a> {
+    fn auth_env(&self) -> AuthEnv<'a> {
+        AuthEnv {
+            now_unix_secs: self.now_unix_secs,
+            tokens: self.tokens,
+        }
+    }
 }
 
 /// Starts a chat exchange with the target's provider, credential applied.
 pub fn chat(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
     let (translator, mut out) = target.provider.options.chat(input, target)?;
-    target.provider.auth.apply(&mut out, target.now_unix_secs);
+    let p = target.provider;
+    p.auth.apply(&mut out, &p.host, target.auth_env())?;
     Ok((translator, out))
 }
 
 /// Starts an embeddings exchange with the target's provider.
 pub fn embeddings(input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
     let (translator, mut out) = target.provider.options.embeddings(input, target)?;
-    target.provider.auth.apply(&mut out, target.now_unix_secs);
+    let p = target.provider;
+    p.auth.apply(&mut out, &p.host, target.auth_env())?;
     Ok((translator, out))
 }
 

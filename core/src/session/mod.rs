@@ -25,6 +25,7 @@ pub mod downstream;
 pub mod health;
 pub mod response;
 pub mod telemetry;
+pub mod tokens;
 pub mod upstream;
 pub mod worker;
 

@@ -159,7 +159,7 @@ impl Upstream {
                 target_idx: None,
                 error,
             })
-            .and_then(|req| translate(&w.cfg, &req, a.model, a.target, w.now_ms() / 1000));
+            .and_then(|req| translate(&w.cfg, &req, a.model, a.target, w.auth_env()));
         let r = match routed {
             Ok(r) => r,
             Err(e) => {

@@ -55,6 +55,12 @@ impl RequestRecord {
     }
 }
 
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
 pub struct Worker {
     pub cfg: Config,
     pub models_json: Vec<u8>,
@@ -95,6 +101,14 @@ impl Worker {
 
     pub fn tick(&self, now_ms: u64) {
         self.now_ms.set(now_ms);
+    }
+
+    /// Clock and fetched tokens, for building a request's credential.
+    pub fn auth_env(&self) -> crate::providers::auth::AuthEnv<'_> {
+        crate::providers::auth::AuthEnv {
+            now_unix_secs: self.now_ms() / 1000,
+            tokens: self,
+        }
     }
 
     pub fn now_ms(&self) -> u64 {

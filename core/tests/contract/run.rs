@@ -99,6 +99,7 @@ fn start<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), A
         model: P::upstream_model(),
         public_model: PUBLIC_MODEL,
         now_unix_secs: NOW,
+        tokens: &modelmux_core::providers::auth::NoTokens,
     };
     let bytes = serde_json::to_vec(body).unwrap();
     chat_body(&bytes, target)

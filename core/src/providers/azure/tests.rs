@@ -27,6 +27,7 @@ fn ctx<'a>(p: &'a Provider, deployment: &'a str) -> TargetCtx<'a> {
         model: deployment,
         public_model: "public",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     }
 }
 

@@ -72,6 +72,7 @@ mod tests {
             model: upstream,
             public_model: "public",
             now_unix_secs: 0,
+            tokens: &crate::providers::auth::NoTokens,
         };
         crate::providers::embeddings(&input, ctx)
     }

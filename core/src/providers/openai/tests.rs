@@ -17,6 +17,7 @@ fn start(body: &[u8], upstream: &str, key: Option<&str>) -> (Box<dyn Translator>
         model: upstream,
         public_model: "public",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     crate::providers::chat_body(body, ctx).unwrap()
 }
@@ -98,6 +99,7 @@ fn stream_usage_opt_out_leaves_body_alone() {
         model: "m",
         public_model: "m",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     let (mut chat, out) = crate::providers::chat_body(body, ctx).unwrap();
     assert!(out.body.is_none());

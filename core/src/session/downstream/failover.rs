@@ -6,6 +6,7 @@ use crate::config::Model;
 use crate::error::ApiError;
 use crate::gateway::headers::sanitized;
 use crate::gateway::{translate, Request, RouteError};
+use crate::providers::auth::{AuthEnv, ValidateOnly};
 use crate::session::health;
 use crate::session::worker::{RequestRecord, Worker};
 use crate::session::{Host, Level, FAILOVER_HEADER, REQUEST_ID};
@@ -39,7 +40,16 @@ impl Downstream {
             });
         }
         for t in 0..model.targets.len() {
-            translate(&w.cfg, req, model_idx, t, 0)?;
+            translate(
+                &w.cfg,
+                req,
+                model_idx,
+                t,
+                AuthEnv {
+                    now_unix_secs: 0,
+                    tokens: &ValidateOnly,
+                },
+            )?;
         }
         let head = choose_head(w, model_idx, model);
         let rotations = model

@@ -171,7 +171,7 @@ impl Downstream {
             match model.failover {
                 None => {
                     let target = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
-                    let routed = translate(&w.cfg, &req, model_idx, target, w.now_ms() / 1000)?;
+                    let routed = translate(&w.cfg, &req, model_idx, target, w.auth_env())?;
                     Ok(Some(routed))
                 }
                 Some(_) => {

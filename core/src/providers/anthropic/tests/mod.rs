@@ -21,6 +21,7 @@ fn start(body: &Value) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
         model: "claude-sonnet-4-5",
         public_model: "smart",
         now_unix_secs: 1_700_000_000,
+        tokens: &crate::providers::auth::NoTokens,
     };
     crate::providers::chat_body(&serde_json::to_vec(body).unwrap(), ctx)
 }

@@ -31,6 +31,7 @@ fn no_api_key_header_without_key() {
         model: "m",
         public_model: "m",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     let body = serde_json::to_vec(&with(json!({}))).unwrap();
     let (_, out) = crate::providers::chat_body(&body, ctx).unwrap();
@@ -411,6 +412,7 @@ fn encoder_matches_serde_byte_for_byte() {
         model: "claude-x",
         public_model: "x",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     for case in cases {
         let bytes = serde_json::to_vec(&case).unwrap();

@@ -15,6 +15,7 @@ fn start(body: &Value) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
         model: "gemini-embedding-001",
         public_model: "embed",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     crate::providers::embeddings(&input, ctx)
 }

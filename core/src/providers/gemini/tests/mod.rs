@@ -20,6 +20,7 @@ fn start_model(body: &Value, model: &str) -> Result<(Box<dyn Translator>, Outbou
         model,
         public_model: "smart",
         now_unix_secs: 1_700_000_000,
+        tokens: &crate::providers::auth::NoTokens,
     };
     crate::providers::chat_body(&serde_json::to_vec(body).unwrap(), ctx)
 }

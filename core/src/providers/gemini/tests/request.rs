@@ -464,6 +464,7 @@ fn base_path_from_config() {
         model: "gemini-2.5-pro",
         public_model: "m",
         now_unix_secs: 0,
+        tokens: &crate::providers::auth::NoTokens,
     };
     let body = serde_json::to_vec(&with(json!({}))).unwrap();
     let (_, out) = crate::providers::chat_body(&body, ctx).unwrap();
