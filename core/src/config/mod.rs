@@ -335,9 +335,9 @@ fn compile_provider(
     if p.cluster.is_empty() {
         return Err(err(format!("{path}.cluster"), "must name an Envoy cluster"));
     }
-    let host = match (p.host, defaults.host) {
+    let host = match (p.host, options.default_host()) {
         (Some(h), _) => h,
-        (None, Some(h)) => h.to_string(),
+        (None, Some(h)) => h,
         (None, None) => {
             return Err(err(
                 format!("{path}.host"),

@@ -70,6 +70,12 @@ macro_rules! providers {
                 match self { $(Options::$variant(o) => <$kind as Kind>::chat(o, input, t),)* }
             }
 
+            /// Where the provider lives unless the config says (see
+            /// [`Kind::default_host`]).
+            pub fn default_host(&self) -> Option<String> {
+                match self { $(Options::$variant(o) => <$kind as Kind>::default_host(o),)* }
+            }
+
             /// The compiled credential (see [`Kind::auth`]).
             pub fn auth(&self, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
                 match self { $(Options::$variant(o) => <$kind as Kind>::auth(o, input),)* }
@@ -153,6 +159,11 @@ pub trait Kind {
         Ok(())
     }
     fn defaults(opts: &Self::Options) -> Defaults;
+    /// The host when the config gives none: by default `defaults().host`.
+    /// Kinds whose host depends on their options (a region) compute it.
+    fn default_host(opts: &Self::Options) -> Option<String> {
+        Self::defaults(opts).host.map(str::to_string)
+    }
     /// The credential: by default the config's key in the kind's scheme.
     /// Kinds that sign requests or fetch tokens build their own.
     fn auth(opts: &Self::Options, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
