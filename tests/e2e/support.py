@@ -291,6 +291,8 @@ class EnvoyProcess:
     admin: str = ""
     gateway: str = ""
     extra_args: list[str] = field(default_factory=list)
+    # Added to Envoy's environment (e.g. AWS credentials for its signer).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def log_path(self) -> Path:
@@ -324,6 +326,7 @@ class EnvoyProcess:
             self.proc = subprocess.Popen(
                 cmd,
                 cwd=REPO,
+                env={**os.environ, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -9,7 +9,9 @@ use super::{
     Downstream, Problems,
 };
 use crate::input::Loaded;
-use crate::render::{HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC, UPSTREAM_ROOT_ID};
+use crate::render::{
+    AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC, UPSTREAM_ROOT_ID,
+};
 
 const TLS_CONTEXT: &str = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
 
@@ -70,6 +72,7 @@ fn check_provider_cluster(c: &Value, loc: &str, provider: &Provider, p: &mut Pro
             check_tls(c, lb, &lb_loc, provider, p);
         }
     }
+    check_envoy_signing(c, loc, provider, p);
     if !any {
         p.add(
             &format!("{loc}.load_assignment"),
@@ -77,6 +80,44 @@ fn check_provider_cluster(c: &Value, loc: &str, provider: &Provider, p: &mut Pro
                 "no endpoint at {} (provider `{}`)",
                 endpoint_addr(&provider.endpoint),
                 provider.name
+            ),
+        );
+    }
+}
+
+/// A provider left to Envoy's SigV4 signer needs that filter on its
+/// cluster, for its service and region: without it requests go unsigned.
+fn check_envoy_signing(c: &Value, loc: &str, provider: &Provider, p: &mut Problems) {
+    let Some(want) = provider.options.envoy_signing() else {
+        return;
+    };
+    let floc = format!("{loc}.typed_extension_protocol_options.\"{HTTP_OPTIONS}\".http_filters");
+    let filters = items(
+        c,
+        &[
+            "typed_extension_protocol_options",
+            HTTP_OPTIONS,
+            "http_filters",
+        ],
+    );
+    let signer = filters.iter().find(|f| {
+        has_type(
+            f,
+            "envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning",
+        )
+    });
+    let Some(signer) = signer else {
+        p.add(&floc, format!("provider `{}` has auth type `envoy` but its cluster has no {AWS_SIGNING} filter: requests would go unsigned", provider.name));
+        return;
+    };
+    let field = |k: &str| str_at(signer, &["typed_config", k]);
+    if field("service_name") != Some(want.service) || field("region") != Some(want.region.as_str())
+    {
+        p.add(
+            &floc,
+            format!(
+                "{AWS_SIGNING} must sign for service `{}` in region `{}` (provider `{}`)",
+                want.service, want.region, provider.name
             ),
         );
     }

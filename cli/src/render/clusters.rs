@@ -5,6 +5,8 @@ use modelmux_core::config::{
     Config, Endpoint, HealthCheck, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
 };
 
+use modelmux_core::providers::EnvoySigning;
+
 use super::{duration_ms, BUFFER_LIMIT, UPSTREAM_ROOT_ID};
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
@@ -12,6 +14,7 @@ use crate::yaml::{commented, map, s, seq, typed, Node};
 pub const SOCKET_MATCH_NAMESPACE: &str = "envoy.transport_socket_match";
 pub const HTTP_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 pub const UPSTREAM_CODEC: &str = "envoy.filters.http.upstream_codec";
+pub const AWS_SIGNING: &str = "envoy.filters.http.aws_request_signing";
 
 /// One cluster per distinct `providers[].cluster`; providers sharing a
 /// name must agree on the endpoint.
@@ -59,10 +62,69 @@ fn provider_cluster(p: &Provider, members: &[&Provider]) -> Node {
         members,
         ("load_assignment", load_assignment(&p.cluster, endpoints)),
     );
+    if let Some(signing) = p.options.envoy_signing() {
+        entries.push((
+            "typed_extension_protocol_options",
+            signing_filters(&signing),
+        ));
+    }
     if ep.tls {
         entries.push(("transport_socket", tls_socket(ep)));
     }
     map(entries)
+}
+
+/// Envoy's SigV4 signer as the cluster's upstream filter: it signs the
+/// request modelmux already rewrote (final path and body), with Envoy's own
+/// credential providers (environment, profile, IRSA, instance metadata).
+fn signing_filters(signing: &EnvoySigning) -> Node {
+    let signer = map([
+        ("name", s(AWS_SIGNING)),
+        (
+            "typed_config",
+            typed(
+                "envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning",
+                vec![
+                    ("service_name", s(signing.service)),
+                    ("region", s(&signing.region)),
+                    ("use_unsigned_payload", Node::Bool(false)),
+                ],
+            ),
+        ),
+    ]);
+    let options = typed(
+        HTTP_OPTIONS,
+        vec![
+            (
+                "explicit_http_config",
+                map([("http_protocol_options", map::<&str>([]))]),
+            ),
+            (
+                "http_filters",
+                commented(
+                    &[
+                        "SigV4 by Envoy (auth type `envoy`): signs the final body that",
+                        "modelmux wrote, with credentials from Envoy's AWS providers.",
+                    ],
+                    seq([signer, codec()]),
+                ),
+            ),
+        ],
+    );
+    map([(HTTP_OPTIONS, options)])
+}
+
+fn codec() -> Node {
+    map([
+        ("name", s(UPSTREAM_CODEC)),
+        (
+            "typed_config",
+            typed(
+                "envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec",
+                vec![],
+            ),
+        ),
+    ])
 }
 
 /// The rotation clusters of a failover model: cluster `k` has target
@@ -346,16 +408,6 @@ fn upstream_filters() -> Node {
             ),
         ),
     ]);
-    let codec = map([
-        ("name", s(UPSTREAM_CODEC)),
-        (
-            "typed_config",
-            typed(
-                "envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec",
-                vec![],
-            ),
-        ),
-    ]);
     let options = typed(
         HTTP_OPTIONS,
         vec![
@@ -370,7 +422,7 @@ fn upstream_filters() -> Node {
                         "Runs once per attempt: rewrites path, auth and body for the",
                         "provider of the endpoint the attempt landed on (its metadata).",
                     ],
-                    seq([wasm, codec]),
+                    seq([wasm, codec()]),
                 ),
             ),
         ],

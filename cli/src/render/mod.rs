@@ -3,7 +3,7 @@
 mod clusters;
 mod routes;
 
-pub use clusters::{HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
+pub use clusters::{AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
 pub use routes::CREDENTIAL_HEADERS;
 
 use crate::input::{HostPort, Loaded};

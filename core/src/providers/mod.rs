@@ -76,6 +76,13 @@ macro_rules! providers {
                 match self { $(Options::$variant(o) => <$kind as Kind>::default_host(o),)* }
             }
 
+            /// The region Envoy's `aws_request_signing` filter must sign
+            /// for, when the kind leaves SigV4 to Envoy (see
+            /// [`Kind::envoy_signing`]).
+            pub fn envoy_signing(&self) -> Option<EnvoySigning> {
+                match self { $(Options::$variant(o) => <$kind as Kind>::envoy_signing(o),)* }
+            }
+
             /// The compiled credential (see [`Kind::auth`]).
             pub fn auth(&self, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
                 match self { $(Options::$variant(o) => <$kind as Kind>::auth(o, input),)* }
@@ -164,6 +171,12 @@ pub trait Kind {
     fn default_host(opts: &Self::Options) -> Option<String> {
         Self::defaults(opts).host.map(str::to_string)
     }
+    /// `Some` when requests must be signed by Envoy's
+    /// `envoy.filters.http.aws_request_signing` upstream filter on the
+    /// provider's cluster (rendered by `modelmux render`).
+    fn envoy_signing(_opts: &Self::Options) -> Option<EnvoySigning> {
+        None
+    }
     /// The credential: by default the config's key in the kind's scheme.
     /// Kinds that sign requests or fetch tokens build their own.
     fn auth(opts: &Self::Options, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
@@ -190,6 +203,13 @@ pub fn no_embeddings(target: TargetCtx<'_>) -> ApiError {
             target.public_model, target.provider.name
         ),
     )
+}
+
+/// SigV4 left to Envoy: what its signing filter needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvoySigning {
+    pub service: &'static str,
+    pub region: String,
 }
 
 /// What a kind may build its credential from, at config load.
