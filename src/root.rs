@@ -9,15 +9,16 @@
 //! configuration.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use log::{error, info};
 use modelmux_core::config::Config;
-use modelmux_core::session::{Downstream, Upstream, Worker, UPSTREAM_ROOT_ID};
+use modelmux_core::session::{Downstream, Level, Upstream, Worker, UPSTREAM_ROOT_ID};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::ContextType;
+use proxy_wasm::types::{BufferType, ContextType, MapType};
 
 use crate::filter::{DownFilter, UpFilter};
 use crate::host::{now_ms, Shared};
@@ -33,14 +34,93 @@ thread_local! {
     static LOADED: RefCell<Vec<Loaded>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The tick period; shorter while an OAuth token is still missing, so the
+/// first fetch goes out right after load and a failed one is retried when
+/// its backoff ends rather than up to a second later.
+const TICK: Duration = Duration::from_secs(1);
+const FAST_TICK: Duration = Duration::from_millis(200);
+
 #[derive(Default)]
 pub struct Root {
     worker: Option<Rc<Worker>>,
     metrics: Option<Rc<Metrics>>,
     upstream: bool,
+    /// Token calls in flight: dispatch token → slot.
+    calls: HashMap<u32, String>,
+    fast: bool,
 }
 
-impl Context for Root {}
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body: usize,
+        _trailers: usize,
+    ) {
+        let (Some(slot), Some(w)) = (self.calls.remove(&token), &self.worker) else {
+            return;
+        };
+        // A reset or timeout comes back without headers: status 0.
+        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0);
+        let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        w.token_response(&slot, status, &body, now_ms());
+        log_notes(w);
+    }
+}
+
+fn log_notes(w: &Worker) {
+    for (level, message) in w.token_notes() {
+        match level {
+            Level::Warn => log::warn!("{message}"),
+            Level::Debug => log::debug!("{message}"),
+            Level::Trace => log::trace!("{message}"),
+        }
+    }
+}
+
+impl Root {
+    /// Dispatches the token calls the core asks for. Only the downstream
+    /// root does: the upstream root shares its VM and reads the same cache.
+    fn fetch_tokens(&mut self, w: &Worker, now: u64) {
+        for f in w.token_fetches(now) {
+            let headers = f
+                .call
+                .headers
+                .iter()
+                .map(|(n, v)| (*n, v.as_str()))
+                .collect();
+            let timeout = Duration::from_millis(f.call.timeout_ms);
+            let body = f.call.body.as_deref();
+            match hostcalls::dispatch_http_call(&f.call.cluster, headers, body, vec![], timeout) {
+                Ok(token) => {
+                    self.calls.insert(token, f.slot);
+                }
+                Err(status) => {
+                    log::warn!(
+                        "modelmux: cannot call cluster `{}` for the token of `{}`: {status:?}",
+                        f.call.cluster,
+                        f.slot
+                    );
+                    w.token_failed(&f.slot, now);
+                }
+            }
+        }
+        log_notes(w);
+        let fast = w.tokens_missing(now);
+        if fast != self.fast {
+            self.fast = fast;
+            self.set_tick_period(if fast { FAST_TICK } else { TICK });
+        }
+    }
+}
 
 fn load(raw: &[u8]) -> Option<(Rc<Worker>, Rc<Metrics>)> {
     let existing = LOADED.with(|l| {
@@ -102,16 +182,22 @@ impl RootContext for Root {
         let Some((worker, metrics)) = load(&raw) else {
             return false;
         };
+        self.fast = !self.upstream && worker.tokens_missing(now_ms());
         self.worker = Some(worker);
         self.metrics = Some(metrics);
-        self.set_tick_period(Duration::from_secs(1));
+        self.set_tick_period(if self.fast { FAST_TICK } else { TICK });
         true
     }
 
     fn on_tick(&mut self) {
-        if let (Some(w), Some(m)) = (&self.worker, &self.metrics) {
-            w.tick(now_ms());
-            m.flush(&w.stats);
+        let (Some(w), Some(m)) = (self.worker.clone(), &self.metrics) else {
+            return;
+        };
+        let now = now_ms();
+        w.tick(now);
+        m.flush(&w.stats);
+        if !self.upstream {
+            self.fetch_tokens(&w, now);
         }
     }
 

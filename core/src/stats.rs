@@ -182,6 +182,16 @@ pub fn series(model: &str, provider: &str, consumer: Option<&str>, name: &str) -
 /// Histogram samples dropped because the flush fell behind.
 pub const SAMPLES_DROPPED: &str = "modelmux.histogram_samples_dropped";
 
+/// Per-provider counters of the OAuth token fetches, for providers whose
+/// credential the filter fetches itself.
+pub const TOKEN_REFRESHES: &str = "token_refreshes";
+pub const TOKEN_FAILURES: &str = "token_failures";
+
+/// `modelmux.p.<provider>.<name>`: series of a provider, not of a model.
+pub fn provider_series(provider: &str, name: &str) -> String {
+    format!("modelmux.p.{}.{name}", sanitize(provider))
+}
+
 /// Pending counter increments, one slot per name, flushed by the shell,
 /// and histogram samples waiting for the flush.
 #[derive(Debug)]
@@ -199,6 +209,9 @@ pub struct Stats {
     histograms: Vec<String>,
     hist_base: Vec<usize>,
     samples: RefCell<Vec<(u32, u64)>>,
+    /// Per provider: slot of its `token_refreshes` (`token_failures`
+    /// follows), for providers with a fetched token.
+    token_base: Vec<Option<usize>>,
 }
 
 impl Stats {
@@ -243,6 +256,17 @@ impl Stats {
                 );
             }
         }
+        let mut token_base = Vec::new();
+        for p in &cfg.providers {
+            let fetched = matches!(p.auth, crate::providers::auth::Auth::OAuth(_));
+            token_base.push(fetched.then_some(names.len()));
+            if fetched {
+                for n in [TOKEN_REFRESHES, TOKEN_FAILURES] {
+                    names.push(provider_series(&p.name, n));
+                    nano.push(false);
+                }
+            }
+        }
         let pending = names.iter().map(|_| Cell::new(0)).collect();
         Stats {
             names,
@@ -253,6 +277,21 @@ impl Stats {
             histograms,
             hist_base,
             samples: RefCell::new(Vec::new()),
+            token_base,
+        }
+    }
+
+    /// A token fetch for provider `provider` (config index) succeeded.
+    pub fn token_refreshed(&self, provider: usize) {
+        if let Some(Some(slot)) = self.token_base.get(provider) {
+            self.add_slot(*slot, 1);
+        }
+    }
+
+    /// A token fetch for provider `provider` failed.
+    pub fn token_failed(&self, provider: usize) {
+        if let Some(Some(slot)) = self.token_base.get(provider) {
+            self.add_slot(slot + 1, 1);
         }
     }
 

@@ -76,6 +76,8 @@ pub struct Worker {
     next_id: Cell<u64>,
     /// Distinguishes generated request ids of this VM from other workers'.
     nonce: u64,
+    /// OAuth token fetches of this VM (see [`super::tokens`]).
+    pub(crate) token_scheduler: super::tokens::Scheduler,
 }
 
 impl Worker {
@@ -92,6 +94,7 @@ impl Worker {
             records: RefCell::new(HashMap::new()),
             next_id: Cell::new(0),
             nonce,
+            token_scheduler: super::tokens::Scheduler::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! keys. A credential that is not there yet (no OAuth token so far) is an
 //! error for this attempt: the request is never sent unauthenticated.
 
+pub mod jwt;
 pub mod oauth;
 
 use crate::config::Secret;

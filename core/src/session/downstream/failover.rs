@@ -1,5 +1,7 @@
 //! Starting a failover request: checked against every target up front,
-//! then sent to the rotation whose head's circuit is closed.
+//! then sent to the rotation whose head can take it: its circuit closed
+//! and, for a provider whose OAuth token the VM fetches, a token at hand
+//! (an attempt without one fails locally and cannot be retried elsewhere).
 
 use super::{find, Downstream, FailoverState, State, MAX_RETRIES};
 use crate::config::Model;
@@ -92,22 +94,24 @@ impl Downstream {
 }
 
 /// The rotation to start with: by weight, skipping heads whose circuit is
-/// open (in list order, wrapping). If every circuit is open, the weighted
-/// pick stands: trying beats failing without a try.
+/// open or whose credential is not ready (in list order, wrapping). If no
+/// head qualifies, the weighted pick stands: trying beats failing without
+/// a try.
 fn choose_head(w: &Worker, model_idx: usize, model: &Model) -> usize {
     let picked = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
     let n = model.targets.len();
     let now = w.now_ms();
     for step in 0..n {
         let k = (picked + step) % n;
-        let provider = w
-            .cfg
-            .target_provider(model_idx, k)
-            .map_or("", |p| p.name.as_str());
-        if !health::is_open(w.store(), provider, now) {
+        let provider = w.cfg.target_provider(model_idx, k);
+        let name = provider.map_or("", |p| p.name.as_str());
+        if health::is_open(w.store(), name, now) {
+            w.stats.add(model_idx, k, Counter::CircuitSkips, 1);
+            continue;
+        }
+        if provider.is_none_or(|p| w.credential_ready(p)) {
             return k;
         }
-        w.stats.add(model_idx, k, Counter::CircuitSkips, 1);
     }
     picked
 }
