@@ -130,6 +130,8 @@ mod azure;
 mod gemini;
 #[path = "contract/openai.rs"]
 mod openai;
+#[path = "contract/vertex.rs"]
+mod vertex;
 
 /// One test module per provider, one test per kind of case.
 macro_rules! providers {
@@ -173,4 +175,6 @@ providers! {
     anthropic_contract => anthropic::Anthropic,
     gemini_contract => gemini::Gemini,
     azure_contract => azure::Azure,
+    vertex_gemini_contract => vertex::VertexGemini,
+    vertex_claude_contract => vertex::VertexClaude,
 }

@@ -18,6 +18,7 @@ pub mod azure;
 pub mod decoded;
 pub mod gemini;
 pub mod openai;
+pub mod vertex;
 
 use serde::de::DeserializeOwned;
 
@@ -102,6 +103,7 @@ providers! {
     "anthropic" => Anthropic(anthropic::Anthropic),
     "gemini" => Gemini(gemini::Gemini),
     "azure" => Azure(azure::Azure),
+    "vertex" => Vertex(vertex::Vertex),
 }
 
 impl Options {

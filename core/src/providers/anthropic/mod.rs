@@ -87,7 +87,7 @@ mod cache;
 mod encode;
 mod errors;
 mod format;
-mod request;
+pub(crate) mod request;
 mod response;
 mod stream;
 mod thinking;

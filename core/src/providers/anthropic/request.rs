@@ -24,7 +24,7 @@ pub(super) fn unsupported(param: &str) -> ApiError {
 }
 
 /// Serialises the Messages API body for `req`.
-pub(super) fn messages_body(
+pub(crate) fn messages_body(
     opts: &super::Options,
     req: &ChatRequest<'_>,
     target: &TargetCtx<'_>,

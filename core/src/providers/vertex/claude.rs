@@ -1,0 +1,135 @@
+//! Claude on Vertex AI: `:rawPredict` and `:streamRawPredict`.
+//!
+//! The body is the Anthropic Messages request the Anthropic provider
+//! builds, with `model` removed (Vertex rejects it: the model is in the
+//! path) and `anthropic_version: "vertex-2023-10-16"` added (Vertex reads
+//! the version from the body; there is no `anthropic-version` header).
+//! `stream: true` stays in the body, as Vertex wants for
+//! `:streamRawPredict`. Responses and stream events are Anthropic's and are
+//! decoded by the Anthropic codec.
+//!
+//! Errors come in two shapes: the Vertex front end (authentication,
+//! permission, quota, unknown model) answers google.rpc errors
+//! `{"error":{"code","message","status"}}`, while Claude's own errors are
+//! Anthropic's `{"type":"error","error":{"type","message"}}`. The shape is
+//! told by `error.status`, which only google.rpc errors have.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{Options, Publisher, CLAUDE_VERSION};
+use crate::error::ApiError;
+use crate::events::{Event, Meta, Reply};
+use crate::openai::parse_chat_request;
+use crate::providers::anthropic::{self, AnthropicCodec};
+use crate::providers::decoded::{Codec, Decoded, Rejection};
+use crate::providers::gemini::GeminiCodec;
+use crate::providers::{ChatInput, Outbound, Started, TargetCtx};
+
+/// Starts a Claude exchange for `model` (publisher prefix removed).
+pub(super) fn chat(
+    opts: &Options,
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+    model: &str,
+) -> Started {
+    let req = parse_chat_request(input.body)?;
+    let anthropic_opts = anthropic::Options {
+        default_max_tokens: opts.default_max_tokens,
+        ..anthropic::Options::default()
+    };
+    let target = TargetCtx { model, ..target };
+    let messages = anthropic::request::messages_body(&anthropic_opts, &req, &target)?;
+    let body = vertex_body(&messages)?;
+    let meta = Meta {
+        model: target.public_model.to_string(),
+        created: target.now_unix_secs,
+        include_usage: req.include_usage(),
+    };
+    let stream = req.is_stream();
+    let chat = Decoded::new(
+        VertexClaudeCodec::default(),
+        input.dialect.encoder(meta),
+        stream,
+    );
+    let method = if stream {
+        "streamRawPredict"
+    } else {
+        "rawPredict"
+    };
+    let out = Outbound {
+        path: opts.path(
+            &target.provider.base_path,
+            Publisher::Anthropic,
+            model,
+            method,
+        ),
+        headers: vec![("content-type", "application/json".to_string())],
+        body: Some(body),
+    };
+    Ok((Box::new(chat), out))
+}
+
+/// The Messages body without `model` and with the Vertex version. Values
+/// are kept as raw JSON, so prompt text is copied, not re-escaped.
+pub(super) fn vertex_body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let bad = |e: serde_json::Error| ApiError::internal(format!("cannot encode the request: {e}"));
+    let mut fields: BTreeMap<&str, &RawValue> = serde_json::from_slice(messages).map_err(bad)?;
+    fields.remove("model");
+    let version = serde_json::to_string(CLAUDE_VERSION).map_err(bad)?;
+    let version = RawValue::from_string(version).map_err(bad)?;
+    fields.insert("anthropic_version", &version);
+    serde_json::to_vec(&fields).map_err(bad)
+}
+
+/// Anthropic's formats, with Vertex's google.rpc errors understood too.
+#[derive(Debug, Default)]
+pub struct VertexClaudeCodec {
+    inner: AnthropicCodec,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    error: Option<ProbeError>,
+}
+
+#[derive(Deserialize)]
+struct ProbeError {
+    status: Option<serde::de::IgnoredAny>,
+}
+
+/// The body is a google.rpc error (it has `error.status`).
+fn is_rpc_error(body: &[u8]) -> bool {
+    serde_json::from_slice::<Probe>(body)
+        .ok()
+        .and_then(|p| p.error)
+        .is_some_and(|e| e.status.is_some())
+}
+
+impl Codec for VertexClaudeCodec {
+    fn name(&self) -> &'static str {
+        "vertex"
+    }
+
+    fn client_status(&self, upstream: u16) -> u16 {
+        self.inner.client_status(upstream)
+    }
+
+    fn error(&self, status: u16, body: &[u8]) -> ApiError {
+        if is_rpc_error(body) {
+            GeminiCodec::default().error(status, body)
+        } else {
+            self.inner.error(status, body)
+        }
+    }
+
+    fn reply<'b>(&self, body: &'b [u8]) -> Result<Reply<'b>, Rejection> {
+        self.inner.reply(body)
+    }
+
+    fn stream_event(&mut self, data: &str, emit: &mut dyn FnMut(Event<'_>)) {
+        self.inner.stream_event(data, emit);
+    }
+}

@@ -1,0 +1,252 @@
+use serde_json::{json, Value};
+
+use super::{publisher, Publisher};
+use crate::config::{Config, ConfigError, Provider};
+use crate::error::ApiError;
+use crate::providers::auth::{oauth, Auth, TokenSource};
+use crate::providers::{BodyEdit, EmbedRequest, Outbound, TargetCtx, Translator};
+
+#[derive(Debug)]
+struct OneToken;
+
+impl TokenSource for OneToken {
+    fn token(&self, slot: &str) -> Option<String> {
+        (slot == "vx").then(|| "ya29.token".to_string())
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    (name == "SOME_KEY").then(|| "k".to_string())
+}
+
+fn config(provider: Value) -> Result<Config, ConfigError> {
+    let v = json!({
+        "providers": [provider],
+        "models": [{"name": "m", "targets": [{"provider": "vx", "model": "gemini-2.5-flash"}]}]
+    });
+    Config::from_json(v.to_string().as_bytes(), &env)
+}
+
+fn vertex(location: &str) -> Value {
+    json!({"name": "vx", "type": "vertex", "cluster": "c_vx", "project": "proj-1",
+           "location": location, "auth": {"source": "metadata", "cluster": "c_md"}})
+}
+
+fn provider() -> Provider {
+    config(vertex("us-central1")).unwrap().providers.remove(0)
+}
+
+fn start(body: &Value, model: &str) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
+    let p = provider();
+    let ctx = TargetCtx {
+        provider: &p,
+        model,
+        public_model: "m",
+        now_unix_secs: 1_700_000_000,
+        tokens: &OneToken,
+    };
+    crate::providers::chat_body(&serde_json::to_vec(body).unwrap(), ctx)
+}
+
+fn chat(stream: bool) -> Value {
+    json!({"model": "m", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+fn header<'o>(out: &'o Outbound, name: &str) -> Option<&'o str> {
+    out.headers
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn body(out: &Outbound) -> Value {
+    serde_json::from_slice(out.body.as_deref().unwrap()).unwrap()
+}
+
+#[test]
+fn host_follows_location_and_auth_is_oauth() {
+    let p = provider();
+    assert_eq!(p.host, "us-central1-aiplatform.googleapis.com");
+    assert_eq!(p.base_path, "/v1");
+    let Auth::OAuth(source) = &p.auth else {
+        panic!("not oauth: {:?}", p.auth)
+    };
+    assert_eq!(source.slot, "vx");
+    assert_eq!(source.cluster, "c_md");
+    assert_eq!(source.kind, oauth::SourceKind::Metadata);
+    let global = config(vertex("global")).unwrap();
+    assert_eq!(global.providers[0].host, "aiplatform.googleapis.com");
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    let mut v = vertex("us-central1");
+    v["api_key_env"] = json!("SOME_KEY");
+    assert_eq!(config(v).unwrap_err().path, "providers[0].api_key_env");
+    let mut v = vertex("us-central1");
+    v["anthropic_version"] = json!("x");
+    let e = config(v).unwrap_err();
+    assert!(e.to_string().contains("anthropic_version"), "{e}");
+    let mut v = vertex("us-central1");
+    v.as_object_mut().unwrap().remove("project");
+    assert!(config(v).unwrap_err().to_string().contains("project"));
+    let mut v = vertex("us/central1");
+    v["location"] = json!("us/central1");
+    assert_eq!(config(v).unwrap_err().path, "providers[0].location");
+    let mut v = vertex("us-central1");
+    v["auth"] = json!({"source": "metadata"});
+    assert!(config(v).unwrap_err().to_string().contains("cluster"));
+}
+
+#[test]
+fn publisher_follows_model_and_prefix() {
+    assert_eq!(
+        publisher("claude-sonnet-4@20250514"),
+        (Publisher::Anthropic, "claude-sonnet-4@20250514")
+    );
+    assert_eq!(
+        publisher("anthropic/my-tuned"),
+        (Publisher::Anthropic, "my-tuned")
+    );
+    assert_eq!(
+        publisher("google/claude-like"),
+        (Publisher::Google, "claude-like")
+    );
+    assert_eq!(
+        publisher("models/gemini-2.5-pro"),
+        (Publisher::Google, "gemini-2.5-pro")
+    );
+    assert_eq!(
+        publisher("gemini-2.5-pro"),
+        (Publisher::Google, "gemini-2.5-pro")
+    );
+}
+
+#[test]
+fn gemini_paths_and_bearer_token() {
+    let base = "/v1/projects/proj-1/locations/us-central1/publishers/google/models";
+    let (_, out) = start(&chat(false), "gemini-2.5-flash").unwrap();
+    assert_eq!(out.path, format!("{base}/gemini-2.5-flash:generateContent"));
+    assert_eq!(header(&out, "authorization"), Some("Bearer ya29.token"));
+    assert_eq!(header(&out, "x-goog-api-key"), None);
+    let b = body(&out);
+    assert_eq!(
+        b["contents"],
+        json!([{"role": "user", "parts": [{"text": "hi"}]}])
+    );
+    let (_, out) = start(&chat(true), "google/gemini-2.5-flash").unwrap();
+    let want = format!("{base}/gemini-2.5-flash:streamGenerateContent?alt=sse");
+    assert_eq!(out.path, want);
+}
+
+#[test]
+fn claude_body_has_version_and_no_model() {
+    let base = "/v1/projects/proj-1/locations/us-central1/publishers/anthropic/models";
+    let model = "claude-sonnet-4@20250514";
+    let (_, out) = start(&chat(false), model).unwrap();
+    assert_eq!(out.path, format!("{base}/{model}:rawPredict"));
+    assert_eq!(header(&out, "anthropic-version"), None);
+    assert_eq!(header(&out, "authorization"), Some("Bearer ya29.token"));
+    let want = json!({
+        "anthropic_version": "vertex-2023-10-16",
+        "max_tokens": 4096,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    });
+    assert_eq!(body(&out), want);
+    let (_, out) = start(&chat(true), model).unwrap();
+    assert_eq!(out.path, format!("{base}/{model}:streamRawPredict"));
+    assert_eq!(body(&out)["stream"], true);
+    assert!(body(&out).get("model").is_none());
+}
+
+/// The client's answer for an upstream error status and body.
+fn client_error(model: &str, status: u16, native: &Value) -> Value {
+    let (mut t, _) = start(&chat(false), model).unwrap();
+    t.response_headers(status, &|_| None);
+    let edit = t.response_body(native.to_string().as_bytes(), true);
+    let BodyEdit::Replace(bytes) = edit else {
+        panic!("{edit:?}")
+    };
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn claude_reads_both_error_shapes() {
+    let rpc = json!({"error": {"code": 429, "message": "Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model.", "status": "RESOURCE_EXHAUSTED"}});
+    let e = client_error("claude-x", 429, &rpc);
+    assert_eq!(e["error"]["code"], "resource_exhausted");
+    assert_eq!(e["error"]["type"], "rate_limit_error");
+    assert!(e["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Quota exceeded"));
+    let native = json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: too big"}});
+    let e = client_error("claude-x", 400, &native);
+    assert_eq!(e["error"]["code"], "invalid_request_error");
+    assert_eq!(e["error"]["message"], "max_tokens: too big");
+}
+
+fn embed(
+    input: Value,
+    dims: Option<u32>,
+    model: &str,
+) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
+    let mut v = json!({"model": "m", "input": input});
+    if let Some(d) = dims {
+        v["dimensions"] = json!(d);
+    }
+    let raw = v.to_string();
+    let req = serde_json::from_str(&raw).unwrap();
+    let p = provider();
+    let ctx = TargetCtx {
+        provider: &p,
+        model,
+        public_model: "m",
+        now_unix_secs: 1_700_000_000,
+        tokens: &OneToken,
+    };
+    let input = EmbedRequest {
+        body: raw.as_bytes(),
+        req,
+    };
+    crate::providers::embeddings(&input, ctx)
+}
+
+#[test]
+fn embeddings_use_predict() {
+    let (mut t, out) = embed(json!(["a", "b"]), Some(256), "text-embedding-005").unwrap();
+    let path = "/v1/projects/proj-1/locations/us-central1/publishers/google/models/text-embedding-005:predict";
+    assert_eq!(out.path, path);
+    let want = json!({"instances": [{"content": "a"}, {"content": "b"}], "parameters": {"outputDimensionality": 256}});
+    assert_eq!(body(&out), want);
+    t.response_headers(200, &|_| None);
+    let native = json!({"predictions": [
+        {"embeddings": {"values": [0.5, 1.0], "statistics": {"token_count": 3, "truncated": false}}},
+        {"embeddings": {"values": [0.25, 0.0], "statistics": {"token_count": 4.0, "truncated": false}}}
+    ], "metadata": {"billableCharacterCount": 2}});
+    let BodyEdit::Replace(bytes) = t.response_body(native.to_string().as_bytes(), true) else {
+        panic!("not replaced")
+    };
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["data"][1]["embedding"], json!([0.25, 0.0]));
+    assert_eq!(v["usage"]["prompt_tokens"], 7);
+    assert_eq!(t.usage().input, 7);
+    let (_, out) = embed(json!("a"), None, "text-embedding-005").unwrap();
+    assert_eq!(body(&out), json!({"instances": [{"content": "a"}]}));
+}
+
+#[test]
+fn embeddings_count_mismatch_is_502_and_claude_has_none() {
+    let (mut t, _) = embed(json!(["a", "b"]), None, "text-embedding-005").unwrap();
+    t.response_headers(200, &|_| None);
+    let native = json!({"predictions": [{"embeddings": {"values": [0.5]}}]});
+    let edit = t.response_body(native.to_string().as_bytes(), true);
+    assert!(
+        matches!(edit, BodyEdit::Fail { status: 502, .. }),
+        "{edit:?}"
+    );
+    let e = embed(json!("a"), None, "claude-x").unwrap_err();
+    assert_eq!((e.status, e.param.as_deref()), (400, Some("model")));
+    let e = embed(json!([1, 2]), None, "text-embedding-005").unwrap_err();
+    assert_eq!(e.param.as_deref(), Some("input"));
+}
