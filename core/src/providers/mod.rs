@@ -15,6 +15,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod azure;
+pub mod cohere;
 pub mod decoded;
 pub mod gemini;
 pub mod openai;
@@ -95,6 +96,7 @@ providers! {
     "anthropic" => Anthropic(anthropic::Anthropic),
     "gemini" => Gemini(gemini::Gemini),
     "azure" => Azure(azure::Azure),
+    "cohere" => Cohere(cohere::Cohere),
 }
 
 impl Options {
