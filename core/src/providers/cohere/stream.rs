@@ -15,8 +15,10 @@
 //! * `message-end` carries `delta.finish_reason` and `delta.usage`: usage,
 //!   then the finish, then the end. `finish_reason` `ERROR`/`TIMEOUT` or a
 //!   `delta.error` end the stream with an error event instead.
-//! * `content-end`, `tool-call-end`, `citation-*`, `debug`, unknown types
-//!   and a `[DONE]` sentinel carry nothing for the client and are skipped.
+//! * `content-end`, `tool-call-end`, `citation-*`, `debug` and unknown
+//!   types carry nothing for the client and are skipped. Anything after
+//!   `message-end` (a `[DONE]` sentinel, which Cohere's SDKs tolerate) is
+//!   ignored by the translator.
 //! * Data that is not JSON, or a known event whose delta has the wrong
 //!   shape, ends the stream with an error; so does an error object (a
 //!   `message` without a `type`) in place of an event. A stream without
@@ -54,9 +56,6 @@ fn delta<'a, T: Deserialize<'a> + Default>(ev: &StreamEvent<'a>) -> Result<T, Ap
 
 impl StreamDecoder {
     pub fn event(&mut self, data: &str, emit: Emit<'_>) {
-        if data.trim() == "[DONE]" {
-            return;
-        }
         let ev: StreamEvent<'_> = match serde_json::from_str(data) {
             Ok(ev) => ev,
             Err(e) => return emit(Event::Error(invalid(&e.to_string()))),
