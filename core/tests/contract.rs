@@ -126,6 +126,8 @@ mod support;
 mod anthropic;
 #[path = "contract/azure.rs"]
 mod azure;
+#[path = "contract/cohere.rs"]
+mod cohere;
 #[path = "contract/gemini.rs"]
 mod gemini;
 #[path = "contract/openai.rs"]
@@ -173,4 +175,5 @@ providers! {
     anthropic_contract => anthropic::Anthropic,
     gemini_contract => gemini::Gemini,
     azure_contract => azure::Azure,
+    cohere_contract => cohere::Cohere,
 }
