@@ -126,6 +126,8 @@ mod support;
 mod anthropic;
 #[path = "contract/azure.rs"]
 mod azure;
+#[path = "contract/cohere.rs"]
+mod cohere;
 #[path = "contract/gemini.rs"]
 mod gemini;
 #[path = "contract/openai.rs"]
@@ -177,4 +179,5 @@ providers! {
     azure_contract => azure::Azure,
     vertex_gemini_contract => vertex::VertexGemini,
     vertex_claude_contract => vertex::VertexClaude,
+    cohere_contract => cohere::Cohere,
 }

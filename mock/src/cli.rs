@@ -6,7 +6,7 @@
 
 use crate::server::Provider;
 
-pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--cohere-key mock-cohere-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure|cohere@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
 
 /// One listener to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,7 @@ pub struct Config {
     pub openai_key: String,
     pub anthropic_key: String,
     pub gemini_key: String,
+    pub cohere_key: String,
     pub azure_key: String,
     /// `--listen` listeners, in the order given.
     pub listen: Vec<ListenSpec>,
@@ -43,6 +44,7 @@ impl Default for Config {
             openai_key: "mock-openai-key".into(),
             anthropic_key: "mock-anthropic-key".into(),
             gemini_key: "mock-gemini-key".into(),
+            cohere_key: "mock-cohere-key".into(),
             azure_key: "mock-azure-key".into(),
             listen: Vec::new(),
             no_defaults: false,
@@ -81,6 +83,7 @@ impl Config {
             Provider::OpenAi => &self.openai_key,
             Provider::Anthropic => &self.anthropic_key,
             Provider::Gemini => &self.gemini_key,
+            Provider::Cohere => &self.cohere_key,
             Provider::Azure => &self.azure_key,
         }
     }
@@ -112,7 +115,12 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
         "anthropic" => Provider::Anthropic,
         "gemini" => Provider::Gemini,
         "azure" => Provider::Azure,
-        _ => return Err(bad("KIND must be openai, anthropic, gemini or azure")),
+        "cohere" => Provider::Cohere,
+        _ => {
+            return Err(bad(
+                "KIND must be openai, anthropic, gemini, azure or cohere",
+            ))
+        }
     };
     let (addr, tls) = match addr.strip_suffix("+tls") {
         Some(a) => (a, true),
@@ -164,6 +172,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             "--openai-key" => cfg.openai_key = value()?,
             "--anthropic-key" => cfg.anthropic_key = value()?,
             "--gemini-key" => cfg.gemini_key = value()?,
+            "--cohere-key" => cfg.cohere_key = value()?,
             "--azure-key" => cfg.azure_key = value()?,
             "--listen" => cfg.listen.push(parse_listen(&value()?)?),
             "--tls-cert" => cfg.tls_cert = Some(value()?),

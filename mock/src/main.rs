@@ -1,5 +1,5 @@
-//! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini and
-//! Azure OpenAI HTTP APIs.
+//! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini,
+//! Azure OpenAI and Cohere HTTP APIs.
 //!
 //! Usage: see `cli::USAGE`. Each listener prints
 //! `modelmux-mock: LABEL listening on ADDR` once bound, which is how tests
@@ -8,6 +8,7 @@
 mod anthropic;
 mod azure;
 mod cli;
+mod cohere;
 mod embedding;
 mod faults;
 mod gemini;

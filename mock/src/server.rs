@@ -19,7 +19,7 @@ use crate::faults::{write_response, Body, Faults, Response};
 use crate::http::{read_request, ReadError, Request};
 use crate::introspect::introspect;
 use crate::persist;
-use crate::{anthropic, azure, gemini, openai, tls};
+use crate::{anthropic, azure, cohere, gemini, openai, tls};
 
 const LOG_CAPACITY: usize = 200;
 const IO_BUFFER: usize = 16 * 1024;
@@ -31,6 +31,7 @@ pub enum Provider {
     Anthropic,
     Gemini,
     Azure,
+    Cohere,
 }
 
 impl Provider {
@@ -40,6 +41,7 @@ impl Provider {
             Provider::Anthropic => "anthropic",
             Provider::Gemini => "gemini",
             Provider::Azure => "azure",
+            Provider::Cohere => "cohere",
         }
     }
 
@@ -49,6 +51,7 @@ impl Provider {
             Provider::Anthropic => anthropic::error_for_status(status, message),
             Provider::Gemini => gemini::error_for_status(status, message),
             Provider::Azure => azure::error_for_status(status, message),
+            Provider::Cohere => cohere::error_for_status(status, message),
         }
     }
 
@@ -59,6 +62,7 @@ impl Provider {
             Provider::Anthropic => anthropic::gate(state, req),
             Provider::Gemini => gemini::gate(state, req).map(|_| ()),
             Provider::Azure => azure::gate(state, req).map(|_| ()),
+            Provider::Cohere => cohere::gate(state, req).map(|_| ()),
         }
     }
 }
@@ -283,6 +287,7 @@ pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Respons
         Provider::Anthropic => anthropic::handle(state, &req, &faults),
         Provider::Gemini => gemini::handle(state, &req, &faults),
         Provider::Azure => azure::handle(state, &req, &faults),
+        Provider::Cohere => cohere::handle(state, &req, &faults),
     };
     state.record(Recorded { req, sni, fault });
     (resp, faults)

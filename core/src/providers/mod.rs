@@ -15,6 +15,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod azure;
+pub mod cohere;
 pub mod decoded;
 pub mod gemini;
 pub mod openai;
@@ -104,6 +105,7 @@ providers! {
     "gemini" => Gemini(gemini::Gemini),
     "azure" => Azure(azure::Azure),
     "vertex" => Vertex(vertex::Vertex),
+    "cohere" => Cohere(cohere::Cohere),
 }
 
 impl Options {
