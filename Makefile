@@ -84,7 +84,7 @@ unit-wasm:
 # the wasm file. Placeholder keys keep it independent of the caller's env.
 # Every key the shipped configs name gets a placeholder unless it is set.
 validate: bootstrap wasm
-	for k in $$(grep -ho '"api_key_env": *"[A-Za-z0-9_]*"' envoy/*.json | sed 's/.*"\([A-Za-z0-9_]*\)"$$/\1/' | sort -u); do \
+	for k in $$(grep -ho '"[a-z_]*_env": *"[A-Za-z0-9_]*"' envoy/*.json | sed 's/.*"\([A-Za-z0-9_]*\)"$$/\1/' | sort -u); do \
 	  export "$$k=$${!k:-validate-placeholder}"; \
 	done; \
 	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \

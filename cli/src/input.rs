@@ -22,20 +22,52 @@ pub struct Loaded {
     pub key_envs: Vec<String>,
 }
 
+/// A throwaway RSA key (generated for this purpose, trusted by nothing):
+/// what service-account key variables resolve to while rendering, since
+/// the filter parses the key at load.
+const PLACEHOLDER_SA_PEM: &str = include_str!("assets/placeholder_sa_key.pem");
+
+fn placeholder_service_account() -> String {
+    serde_json::json!({
+        "type": "service_account",
+        "client_email": "placeholder@modelmux.invalid",
+        "private_key": PLACEHOLDER_SA_PEM,
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+    .to_string()
+}
+
+/// Every `providers[].auth.key_env` (service-account key variables).
+fn service_account_envs(json: &Value) -> Vec<String> {
+    let providers = json.get("providers").and_then(Value::as_array);
+    providers
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("auth")?.get("key_env")?.as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Parses and compiles a filter config (path-named errors).
 pub fn load(text: &str) -> Result<Loaded, String> {
-    let config = Config::from_json(text.as_bytes(), &|_| Some(PLACEHOLDER_KEY.to_string()))
-        .map_err(|e| e.to_string())?;
     let json: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let mut key_envs: Vec<String> = Vec::new();
-    let providers = json.get("providers").and_then(Value::as_array);
-    for p in providers.into_iter().flatten() {
-        if let Some(var) = p.get("api_key_env").and_then(Value::as_str) {
-            if !key_envs.iter().any(|k| k == var) {
-                key_envs.push(var.to_string());
-            }
+    let sa_envs = service_account_envs(&json);
+    // Every variable the filter reads at load (keys, AWS credentials,
+    // service-account keys) goes into the VM's environment.
+    let asked: std::cell::RefCell<Vec<String>> = Default::default();
+    let env = |name: &str| {
+        let mut asked = asked.borrow_mut();
+        if !asked.iter().any(|k| k == name) {
+            asked.push(name.to_string());
         }
-    }
+        Some(if sa_envs.iter().any(|k| k == name) {
+            placeholder_service_account()
+        } else {
+            PLACEHOLDER_KEY.to_string()
+        })
+    };
+    let config = Config::from_json(text.as_bytes(), &env).map_err(|e| e.to_string())?;
+    let key_envs = asked.into_inner();
     Ok(Loaded {
         text: text.to_string(),
         json,

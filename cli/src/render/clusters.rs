@@ -5,6 +5,7 @@ use modelmux_core::config::{
     Config, Endpoint, HealthCheck, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
 };
 
+use modelmux_core::providers::auth::Auth;
 use modelmux_core::providers::EnvoySigning;
 
 use super::{duration_ms, BUFFER_LIMIT, UPSTREAM_ROOT_ID};
@@ -40,6 +41,58 @@ pub fn provider_clusters(config: &Config) -> Result<Vec<Node>, String> {
         out.push(provider_cluster(p, &members));
     }
     Ok(out)
+}
+
+/// The clusters OAuth providers fetch their tokens through (metadata
+/// server, token endpoint), one per name not already a provider cluster.
+pub fn token_clusters(config: &Config) -> Vec<Node> {
+    let mut names: Vec<&str> = config
+        .providers
+        .iter()
+        .map(|p| p.cluster.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for p in &config.providers {
+        let Auth::OAuth(source) = &p.auth else {
+            continue;
+        };
+        if names.contains(&source.cluster.as_str()) {
+            continue;
+        }
+        names.push(&source.cluster);
+        let ep = &source.endpoint;
+        let mut entries = vec![
+            ("name", s(&source.cluster)),
+            (
+                "type",
+                s(if is_ip(&ep.address) {
+                    "STATIC"
+                } else {
+                    "LOGICAL_DNS"
+                }),
+            ),
+        ];
+        if !is_ip(&ep.address) {
+            entries.push(("dns_lookup_family", s("V4_PREFERRED")));
+        }
+        entries.push(("connect_timeout", s("5s")));
+        let lb = map([("endpoint", socket_endpoint(ep))]);
+        entries.push((
+            "load_assignment",
+            load_assignment(&source.cluster, vec![map([("lb_endpoints", seq([lb]))])]),
+        ));
+        if ep.tls {
+            entries.push(("transport_socket", tls_socket(ep)));
+        }
+        out.push(commented(
+            &[&format!(
+                "OAuth tokens of provider `{}` (the filter calls it itself).",
+                p.name
+            )],
+            map(entries),
+        ));
+    }
+    out
 }
 
 fn provider_cluster(p: &Provider, members: &[&Provider]) -> Node {

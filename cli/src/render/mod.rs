@@ -60,6 +60,7 @@ pub fn render(loaded: &Loaded, opts: &Options) -> Result<String, String> {
     }
     let config = &loaded.config;
     let mut all_clusters = clusters::provider_clusters(config)?;
+    all_clusters.extend(clusters::token_clusters(config));
     for m in &config.models {
         all_clusters.extend(clusters::rotation_clusters(config, m));
     }

@@ -21,9 +21,9 @@ use super::{err, ConfigError};
 pub const METADATA_NAMESPACE: &str = "modelmux";
 pub const METADATA_PROVIDER_KEY: &str = "provider";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawEndpoint {
+pub struct RawEndpoint {
     #[serde(default)]
     address: Option<String>,
     #[serde(default)]
@@ -200,7 +200,7 @@ fn split_host(host: &str) -> (&str, Option<&str>) {
     }
 }
 
-pub(super) fn compile_endpoint(
+pub(crate) fn compile_endpoint(
     raw: Option<RawEndpoint>,
     host: &str,
     path: &str,

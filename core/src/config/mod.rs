@@ -13,6 +13,8 @@ use crate::providers::auth::Auth;
 use crate::providers::Options;
 
 mod failover;
+pub(crate) use failover::compile_endpoint;
+pub use failover::RawEndpoint;
 mod telemetry;
 
 pub use failover::{

@@ -16,7 +16,7 @@
 use serde::Deserialize;
 
 use super::jwt::{self, Issuer, SigningKey};
-use crate::config::{err, ConfigError};
+use crate::config::{compile_endpoint, err, ConfigError, Endpoint, RawEndpoint};
 use crate::error::ApiError;
 
 /// Where the `metadata` source fetches by default.
@@ -36,6 +36,10 @@ pub enum RawSource {
         /// `:authority` of the call (default `metadata.google.internal`).
         #[serde(default)]
         host: Option<String>,
+        /// Where Envoy connects (`modelmux render`), as for providers;
+        /// default plain HTTP to `host` on port 80.
+        #[serde(default)]
+        endpoint: Option<RawEndpoint>,
     },
     /// A service-account JSON key in environment variable `key_env`,
     /// exchanged at its `token_uri` through Envoy cluster `cluster`.
@@ -45,6 +49,10 @@ pub enum RawSource {
         /// `:authority` of the token call (default: `token_uri`'s host).
         #[serde(default)]
         host: Option<String>,
+        /// Where Envoy connects (`modelmux render`), as for providers;
+        /// default TLS to the token host.
+        #[serde(default)]
+        endpoint: Option<RawEndpoint>,
     },
 }
 
@@ -57,6 +65,8 @@ pub struct Source {
     pub cluster: String,
     /// `:authority` of the token call.
     pub authority: String,
+    /// How Envoy reaches `cluster` (`modelmux render`/`check` only).
+    pub endpoint: Endpoint,
     pub kind: SourceKind,
 }
 
@@ -115,16 +125,30 @@ impl RawSource {
         path: &str,
     ) -> Result<Source, ConfigError> {
         match self {
-            RawSource::Metadata { cluster, host } => Ok(Source {
-                slot: slot.to_string(),
-                cluster: nonempty(cluster, &format!("{path}.cluster"))?,
-                authority: host.unwrap_or_else(|| METADATA_HOST.to_string()),
-                kind: SourceKind::Metadata,
-            }),
+            RawSource::Metadata {
+                cluster,
+                host,
+                endpoint,
+            } => {
+                let authority = host.unwrap_or_else(|| METADATA_HOST.to_string());
+                let plain = if authority.contains(':') {
+                    authority.clone()
+                } else {
+                    format!("{authority}:80")
+                };
+                Ok(Source {
+                    slot: slot.to_string(),
+                    cluster: nonempty(cluster, &format!("{path}.cluster"))?,
+                    endpoint: compile_endpoint(endpoint, &plain, path)?,
+                    authority,
+                    kind: SourceKind::Metadata,
+                })
+            }
             RawSource::ServiceAccount {
                 key_env,
                 cluster,
                 host,
+                endpoint,
             } => {
                 let at = format!("{path}.key_env");
                 let raw = env(&key_env).filter(|v| !v.is_empty()).ok_or_else(|| {
@@ -153,10 +177,12 @@ impl RawSource {
                         ),
                     )
                 })?;
+                let authority = host.unwrap_or_else(|| uri_host.to_string());
                 Ok(Source {
                     slot: slot.to_string(),
                     cluster: nonempty(cluster, &format!("{path}.cluster"))?,
-                    authority: host.unwrap_or_else(|| uri_host.to_string()),
+                    endpoint: compile_endpoint(endpoint, &authority, path)?,
+                    authority,
                     kind: SourceKind::ServiceAccount(Box::new(ServiceAccount {
                         token_path: token_path.to_string(),
                         client_email: key.client_email,
