@@ -9,7 +9,8 @@
 //!   `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT`.
 //!   The JWT is verified for real: RS256 with the configured public key,
 //!   `iss` present, `aud` the token URI as the client reached it
-//!   (`http(s)://{Host}/token`), `scope` including `cloud-platform`, `iat`
+//!   (`http(s)://{Host}/token`) or Google's own, which google-auth always
+//!   signs for, `scope` including `cloud-platform`, `iat`
 //!   not in the future (60 s skew), `exp` in the future and at most one hour
 //!   after `iat`. Failures are Google's `400 {"error":"invalid_grant",
 //!   "error_description"}` (`unsupported_grant_type` for another grant).
@@ -35,6 +36,8 @@ pub const METADATA_PATH: &str = "/computeMetadata/v1/instance/service-accounts/d
 pub const TOKEN_PATH: &str = "/token";
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
+/// The audience Google accepts whatever URI the assertion was posted to.
+pub const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 const MAX_LIFETIME: u64 = 3600;
 const SKEW: u64 = 60;
 
@@ -183,6 +186,8 @@ fn check_claims(claims: &Claims, host: &str, now: u64) -> Result<(), String> {
     let allowed = [
         format!("http://{host}{TOKEN_PATH}"),
         format!("https://{host}{TOKEN_PATH}"),
+        // google-auth signs for Google's endpoint whatever `token_uri` says.
+        GOOGLE_TOKEN_URI.to_string(),
     ];
     if !allowed.iter().any(|a| a == aud) {
         return Err(format!("Invalid JWT: aud {aud:?} is not the token URI."));

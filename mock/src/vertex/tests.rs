@@ -99,7 +99,7 @@ fn token_endpoint_verifies_the_jwt() {
         (400, json!("invalid_grant"))
     );
     let mut c = claims();
-    c["aud"] = json!("https://oauth2.googleapis.com/token");
+    c["aud"] = json!("https://example.com/token");
     assert_eq!(exchange(&l, &jwt(KEY, &c)).status, 400);
     let mut c = claims();
     c["exp"] = json!(now() - 10);
