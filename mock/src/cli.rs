@@ -6,7 +6,7 @@
 
 use crate::server::Provider;
 
-pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--cohere-key mock-cohere-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure|cohere@ADDR[+tls]]... [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--cohere-key mock-cohere-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure|cohere|vertex@ADDR[+tls]]... [--vertex-project mock-project] [--vertex-sa-public-key PEM] [--vertex-token-ttl 3599] [--vertex-static-token TOKEN] [--no-defaults] [--tls-cert PEM --tls-key PEM]";
 
 /// One listener to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,11 @@ pub struct Config {
     pub no_defaults: bool,
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    pub vertex_project: String,
+    /// PEM file of the service account's public key (JWT verification).
+    pub vertex_sa_public_key: Option<String>,
+    pub vertex_token_ttl: u64,
+    pub vertex_static_token: Option<String>,
 }
 
 impl Default for Config {
@@ -50,6 +55,10 @@ impl Default for Config {
             no_defaults: false,
             tls_cert: None,
             tls_key: None,
+            vertex_project: "mock-project".into(),
+            vertex_sa_public_key: None,
+            vertex_token_ttl: 3599,
+            vertex_static_token: None,
         }
     }
 }
@@ -85,6 +94,7 @@ impl Config {
             Provider::Gemini => &self.gemini_key,
             Provider::Cohere => &self.cohere_key,
             Provider::Azure => &self.azure_key,
+            Provider::Vertex => "",
         }
     }
 }
@@ -116,9 +126,10 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
         "gemini" => Provider::Gemini,
         "azure" => Provider::Azure,
         "cohere" => Provider::Cohere,
+        "vertex" => Provider::Vertex,
         _ => {
             return Err(bad(
-                "KIND must be openai, anthropic, gemini, azure or cohere",
+                "KIND must be openai, anthropic, gemini, azure, cohere or vertex",
             ))
         }
     };
@@ -177,6 +188,15 @@ pub fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             "--listen" => cfg.listen.push(parse_listen(&value()?)?),
             "--tls-cert" => cfg.tls_cert = Some(value()?),
             "--tls-key" => cfg.tls_key = Some(value()?),
+            "--vertex-project" => cfg.vertex_project = value()?,
+            "--vertex-sa-public-key" => cfg.vertex_sa_public_key = Some(value()?),
+            "--vertex-token-ttl" => {
+                let v = value()?;
+                cfg.vertex_token_ttl = v
+                    .parse()
+                    .map_err(|_| format!("--vertex-token-ttl: not a number of seconds: {v}"))?;
+            }
+            "--vertex-static-token" => cfg.vertex_static_token = Some(value()?),
             _ => return Err(format!("unknown argument: {arg}")),
         }
     }

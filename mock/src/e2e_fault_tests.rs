@@ -25,6 +25,7 @@ fn listen(label: &str, provider: Provider) -> SocketAddr {
         Provider::Gemini => "mock-gemini-key",
         Provider::Azure => "mock-azure-key",
         Provider::Cohere => "mock-cohere-key",
+        Provider::Vertex => "",
     };
     let opts = Options {
         label,

@@ -20,6 +20,7 @@ mod persist;
 mod reply;
 mod server;
 mod tls;
+mod vertex;
 
 #[cfg(test)]
 mod e2e_fault_tests;
@@ -83,12 +84,32 @@ fn start(cfg: &Config) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
             tls: tls.clone().filter(|_| spec.tls),
             base: spec.base.as_deref(),
         };
-        let (local, handle) = server::spawn_with(opts)
-            .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;
+        let (local, handle) = match spec.provider {
+            server::Provider::Vertex => server::spawn_vertex(opts, vertex_state(cfg)?),
+            _ => server::spawn_with(opts),
+        }
+        .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "modelmux-mock: {} listening on {local}", spec.label);
         let _ = out.flush();
         handles.push(handle);
     }
     Ok(handles)
+}
+
+/// The Vertex listener's state from the `--vertex-*` flags.
+fn vertex_state(cfg: &Config) -> Result<vertex::State, String> {
+    let pem = match &cfg.vertex_sa_public_key {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--vertex-sa-public-key {path}: {e}"))?,
+        ),
+        None => None,
+    };
+    vertex::State::new(
+        &cfg.vertex_project,
+        pem.as_deref(),
+        cfg.vertex_token_ttl,
+        cfg.vertex_static_token.as_deref(),
+    )
 }

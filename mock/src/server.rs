@@ -19,7 +19,7 @@ use crate::faults::{write_response, Body, Faults, Response};
 use crate::http::{read_request, ReadError, Request};
 use crate::introspect::introspect;
 use crate::persist;
-use crate::{anthropic, azure, cohere, gemini, openai, tls};
+use crate::{anthropic, azure, cohere, gemini, openai, tls, vertex};
 
 const LOG_CAPACITY: usize = 200;
 const IO_BUFFER: usize = 16 * 1024;
@@ -32,6 +32,7 @@ pub enum Provider {
     Gemini,
     Azure,
     Cohere,
+    Vertex,
 }
 
 impl Provider {
@@ -42,6 +43,7 @@ impl Provider {
             Provider::Gemini => "gemini",
             Provider::Azure => "azure",
             Provider::Cohere => "cohere",
+            Provider::Vertex => "vertex",
         }
     }
 
@@ -52,6 +54,7 @@ impl Provider {
             Provider::Gemini => gemini::error_for_status(status, message),
             Provider::Azure => azure::error_for_status(status, message),
             Provider::Cohere => cohere::error_for_status(status, message),
+            Provider::Vertex => vertex::error_for_status(status, message),
         }
     }
 
@@ -63,6 +66,7 @@ impl Provider {
             Provider::Gemini => gemini::gate(state, req).map(|_| ()),
             Provider::Azure => azure::gate(state, req).map(|_| ()),
             Provider::Cohere => cohere::gate(state, req).map(|_| ()),
+            Provider::Vertex => vertex::gate(state, req).map(|_| ()),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct Listener {
     log: Mutex<VecDeque<Recorded>>,
     stored: Mutex<persist::State>,
     counter: AtomicU64,
+    /// Vertex kind: project, token verification and issued tokens.
+    pub vertex: vertex::State,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +121,7 @@ impl Listener {
             log: Mutex::new(VecDeque::with_capacity(LOG_CAPACITY)),
             stored: Mutex::new(persist::State::new(label)),
             counter: AtomicU64::new(0),
+            vertex: vertex::State::default(),
         }
     }
 
@@ -172,9 +179,18 @@ pub fn spawn(
 
 /// Binds and serves one listener on a background thread.
 pub fn spawn_with(opts: Options<'_>) -> io::Result<(SocketAddr, JoinHandle<()>)> {
+    spawn_vertex(opts, vertex::State::default())
+}
+
+/// [`spawn_with`], with the Vertex state (used by kind `vertex` only).
+pub fn spawn_vertex(
+    opts: Options<'_>,
+    vertex: vertex::State,
+) -> io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(opts.addr)?;
     let local = listener.local_addr()?;
     let mut listener_state = Listener::labelled(opts.label, opts.provider, opts.key);
+    listener_state.vertex = vertex;
     if let Some(base) = opts.base {
         listener_state.base = base.to_string();
     }
@@ -278,6 +294,9 @@ fn faults_for(state: &Listener, req: &Request) -> (Faults, Option<FaultSource>) 
 /// Routes one request. Non-introspection requests are recorded (even when
 /// rejected or faulted) before the response is written.
 pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Response, Faults) {
+    if state.provider == Provider::Vertex && req.path() == "/_mock/tokens" {
+        return (vertex::oauth::introspect(&state.vertex), Faults::default());
+    }
     if req.path().starts_with("/_mock/") {
         return (introspect(state, &req), Faults::default());
     }
@@ -288,6 +307,7 @@ pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Respons
         Provider::Gemini => gemini::handle(state, &req, &faults),
         Provider::Azure => azure::handle(state, &req, &faults),
         Provider::Cohere => cohere::handle(state, &req, &faults),
+        Provider::Vertex => vertex::handle(state, &req, &faults),
     };
     state.record(Recorded { req, sni, fault });
     (resp, faults)
