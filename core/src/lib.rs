@@ -9,6 +9,7 @@
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod eventstream;
 pub mod gateway;
 pub mod json_out;
 pub mod openai;

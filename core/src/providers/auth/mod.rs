@@ -9,6 +9,7 @@
 
 pub mod jwt;
 pub mod oauth;
+pub mod sigv4;
 
 use crate::config::Secret;
 use crate::error::ApiError;
@@ -90,6 +91,8 @@ pub enum Auth {
     /// `Authorization: Bearer <token>` with a token the VM fetches and
     /// refreshes itself (see [`oauth`]).
     OAuth(Box<oauth::Source>),
+    /// AWS Signature Version 4 over the finished request (see [`sigv4`]).
+    SigV4(Box<sigv4::SigV4>),
 }
 
 impl Auth {
@@ -104,7 +107,6 @@ impl Auth {
 
     /// Adds the credential to a finished request for `host`.
     pub fn apply(&self, out: &mut Outbound, host: &str, env: AuthEnv<'_>) -> Result<(), ApiError> {
-        let _ = host;
         if !env.tokens.live() {
             return Ok(());
         }
@@ -122,6 +124,7 @@ impl Auth {
                 out.headers
                     .push(("authorization", format!("Bearer {token}")));
             }
+            Auth::SigV4(signer) => signer.sign(out, host, env.now_unix_secs)?,
         }
         Ok(())
     }
