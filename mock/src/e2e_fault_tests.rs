@@ -24,6 +24,7 @@ fn listen(label: &str, provider: Provider) -> SocketAddr {
         Provider::Anthropic => "mock-anthropic-key",
         Provider::Gemini => "mock-gemini-key",
         Provider::Azure => "mock-azure-key",
+        Provider::Bedrock => "mock-bedrock-key",
     };
     let opts = Options {
         label,

@@ -1,5 +1,5 @@
-//! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini and
-//! Azure OpenAI HTTP APIs.
+//! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini,
+//! Azure OpenAI and AWS Bedrock (Converse) HTTP APIs.
 //!
 //! Usage: see `cli::USAGE`. Each listener prints
 //! `modelmux-mock: LABEL listening on ADDR` once bound, which is how tests
@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod azure;
+mod bedrock;
 mod cli;
 mod embedding;
 mod faults;
@@ -82,7 +83,7 @@ fn start(cfg: &Config) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
             tls: tls.clone().filter(|_| spec.tls),
             base: spec.base.as_deref(),
         };
-        let (local, handle) = server::spawn_with(opts)
+        let (local, handle) = server::spawn_with_aws(opts, cfg.aws.clone())
             .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "modelmux-mock: {} listening on {local}", spec.label);
