@@ -183,7 +183,7 @@ fn base64_blob(v: &Value, path: &str) -> Check {
     let ok = s
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
-    if s.is_empty() || !ok || s.len() % 4 != 0 {
+    if s.is_empty() || !ok || !s.len().is_multiple_of(4) {
         return Err(malformed("invalid base64 blob", path));
     }
     Ok(())
