@@ -4,9 +4,10 @@
 //! them over TLS, so every listener has a unique label that the startup line
 //! reports and that `x-mock-only` uses to scope header faults.
 
+use crate::bedrock::Aws;
 use crate::server::Provider;
 
-pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--cohere-key mock-cohere-key] [--listen LABEL=openai[:/base]|anthropic|gemini|azure|cohere|vertex@ADDR[+tls]]... [--vertex-project mock-project] [--vertex-sa-public-key PEM] [--vertex-token-ttl 3599] [--vertex-static-token TOKEN] [--no-defaults] [--tls-cert PEM --tls-key PEM]";
+pub const USAGE: &str = "usage: modelmux-mock [--openai-addr 127.0.0.1:18081] [--anthropic-addr 127.0.0.1:18082] [--openai-key mock-openai-key] [--anthropic-key mock-anthropic-key] [--gemini-key mock-gemini-key] [--azure-key mock-azure-key] [--cohere-key mock-cohere-key] [--bedrock-key mock-bedrock-key] [--aws-access-key-id AKIDMOCKBEDROCK] [--aws-secret-access-key mock-bedrock-secret] [--aws-region us-east-1] [--aws-session-token TOKEN] [--listen LABEL=openai[:/base]|anthropic|gemini|azure|cohere|vertex|bedrock@ADDR[+tls]]... [--vertex-project mock-project] [--vertex-sa-public-key PEM] [--vertex-token-ttl 3599] [--vertex-static-token TOKEN] [--no-defaults] [--tls-cert PEM --tls-key PEM]";
 
 /// One listener to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,10 @@ pub struct Config {
     pub gemini_key: String,
     pub cohere_key: String,
     pub azure_key: String,
+    /// Bedrock API key (`Authorization: Bearer`).
+    pub bedrock_key: String,
+    /// The AWS credentials and region Bedrock listeners verify SigV4 with.
+    pub aws: Aws,
     /// `--listen` listeners, in the order given.
     pub listen: Vec<ListenSpec>,
     /// `--no-defaults`: don't start the `openai` and `anthropic` listeners.
@@ -51,6 +56,8 @@ impl Default for Config {
             gemini_key: "mock-gemini-key".into(),
             cohere_key: "mock-cohere-key".into(),
             azure_key: "mock-azure-key".into(),
+            bedrock_key: "mock-bedrock-key".into(),
+            aws: Aws::default(),
             listen: Vec::new(),
             no_defaults: false,
             tls_cert: None,
@@ -95,6 +102,7 @@ impl Config {
             Provider::Cohere => &self.cohere_key,
             Provider::Azure => &self.azure_key,
             Provider::Vertex => "",
+            Provider::Bedrock => &self.bedrock_key,
         }
     }
 }
@@ -127,9 +135,10 @@ fn parse_listen(spec: &str) -> Result<ListenSpec, String> {
         "azure" => Provider::Azure,
         "cohere" => Provider::Cohere,
         "vertex" => Provider::Vertex,
+        "bedrock" => Provider::Bedrock,
         _ => {
             return Err(bad(
-                "KIND must be openai, anthropic, gemini, azure, cohere or vertex",
+                "KIND must be openai, anthropic, gemini, azure, cohere, vertex or bedrock",
             ))
         }
     };
@@ -185,6 +194,11 @@ pub fn parse_args(args: &[String]) -> Result<Option<Config>, String> {
             "--gemini-key" => cfg.gemini_key = value()?,
             "--cohere-key" => cfg.cohere_key = value()?,
             "--azure-key" => cfg.azure_key = value()?,
+            "--bedrock-key" => cfg.bedrock_key = value()?,
+            "--aws-access-key-id" => cfg.aws.access_key_id = value()?,
+            "--aws-secret-access-key" => cfg.aws.secret_access_key = value()?,
+            "--aws-region" => cfg.aws.region = value()?,
+            "--aws-session-token" => cfg.aws.session_token = Some(value()?),
             "--listen" => cfg.listen.push(parse_listen(&value()?)?),
             "--tls-cert" => cfg.tls_cert = Some(value()?),
             "--tls-key" => cfg.tls_key = Some(value()?),
@@ -301,6 +315,36 @@ mod tests {
         assert_eq!(all[1].provider, Provider::Azure);
         assert_eq!(cfg.key(Provider::Gemini), "gk");
         assert_eq!(cfg.key(Provider::Azure), "mock-azure-key");
+    }
+
+    #[test]
+    fn bedrock_kind_and_aws_flags() {
+        let cfg = parse(&["--no-defaults", "--listen", "br=bedrock@127.0.0.1:0"]).unwrap();
+        assert_eq!(cfg.listeners()[0].provider, Provider::Bedrock);
+        assert_eq!(cfg.key(Provider::Bedrock), "mock-bedrock-key");
+        assert_eq!(cfg.aws, Aws::default());
+        assert_eq!(cfg.aws.access_key_id, "AKIDMOCKBEDROCK");
+        assert_eq!(cfg.aws.secret_access_key, "mock-bedrock-secret");
+        assert_eq!(cfg.aws.region, "us-east-1");
+        assert_eq!(cfg.aws.session_token, None);
+        let cfg = parse(&[
+            "--aws-access-key-id=AK",
+            "--aws-secret-access-key",
+            "s",
+            "--aws-region=eu-west-3",
+            "--aws-session-token",
+            "tok",
+            "--bedrock-key=bk",
+        ])
+        .unwrap();
+        let want = Aws {
+            access_key_id: "AK".into(),
+            secret_access_key: "s".into(),
+            region: "eu-west-3".into(),
+            session_token: Some("tok".into()),
+        };
+        assert_eq!(cfg.aws, want);
+        assert_eq!(cfg.key(Provider::Bedrock), "bk");
     }
 
     #[test]

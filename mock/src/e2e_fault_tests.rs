@@ -26,6 +26,7 @@ fn listen(label: &str, provider: Provider) -> SocketAddr {
         Provider::Azure => "mock-azure-key",
         Provider::Cohere => "mock-cohere-key",
         Provider::Vertex => "",
+        Provider::Bedrock => "mock-bedrock-key",
     };
     let opts = Options {
         label,

@@ -1,5 +1,5 @@
 //! `modelmux-mock`: strict local mock of the OpenAI, Anthropic, Gemini,
-//! Azure OpenAI and Cohere HTTP APIs.
+//! Azure OpenAI, Cohere, Vertex AI and AWS Bedrock (Converse) HTTP APIs.
 //!
 //! Usage: see `cli::USAGE`. Each listener prints
 //! `modelmux-mock: LABEL listening on ADDR` once bound, which is how tests
@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod azure;
+mod bedrock;
 mod cli;
 mod cohere;
 mod embedding;
@@ -84,11 +85,12 @@ fn start(cfg: &Config) -> Result<Vec<std::thread::JoinHandle<()>>, String> {
             tls: tls.clone().filter(|_| spec.tls),
             base: spec.base.as_deref(),
         };
-        let (local, handle) = match spec.provider {
-            server::Provider::Vertex => server::spawn_vertex(opts, vertex_state(cfg)?),
-            _ => server::spawn_with(opts),
-        }
-        .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;
+        let vertex = match spec.provider {
+            server::Provider::Vertex => vertex_state(cfg)?,
+            _ => vertex::State::default(),
+        };
+        let (local, handle) = server::spawn_full(opts, cfg.aws.clone(), vertex)
+            .map_err(|e| format!("cannot bind {} on {}: {e}", spec.label, spec.addr))?;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "modelmux-mock: {} listening on {local}", spec.label);
         let _ = out.flush();

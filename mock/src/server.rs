@@ -1,7 +1,7 @@
 //! Listeners, keep-alive connection loop and routing.
 //!
 //! Every listener has a label (`openai`, `anthropic` or one given with
-//! `--listen`, whose kind may also be `gemini` or `azure`) so that scoped
+//! `--listen`, whose kind may also be `gemini`, `azure` or `bedrock`) so that scoped
 //! header faults and stored faults can target one
 //! provider of a failover pair while its twin answers normally.
 
@@ -15,6 +15,7 @@ use std::thread::{self, JoinHandle};
 
 use rustls::ServerConfig;
 
+use crate::bedrock::{self, Aws};
 use crate::faults::{write_response, Body, Faults, Response};
 use crate::http::{read_request, ReadError, Request};
 use crate::introspect::introspect;
@@ -33,6 +34,7 @@ pub enum Provider {
     Azure,
     Cohere,
     Vertex,
+    Bedrock,
 }
 
 impl Provider {
@@ -44,6 +46,7 @@ impl Provider {
             Provider::Azure => "azure",
             Provider::Cohere => "cohere",
             Provider::Vertex => "vertex",
+            Provider::Bedrock => "bedrock",
         }
     }
 
@@ -55,6 +58,7 @@ impl Provider {
             Provider::Azure => azure::error_for_status(status, message),
             Provider::Cohere => cohere::error_for_status(status, message),
             Provider::Vertex => vertex::error_for_status(status, message),
+            Provider::Bedrock => bedrock::error_for_status(status, message),
         }
     }
 
@@ -67,6 +71,7 @@ impl Provider {
             Provider::Azure => azure::gate(state, req).map(|_| ()),
             Provider::Cohere => cohere::gate(state, req).map(|_| ()),
             Provider::Vertex => vertex::gate(state, req).map(|_| ()),
+            Provider::Bedrock => bedrock::gate(state, req).map(|_| ()),
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct Listener {
     /// OpenAI kind: the path prefix it serves (`/v1`, or a compatible
     /// service's own such as Groq's `/openai/v1`).
     pub base: String,
+    /// Bedrock kind: the credentials SigV4 signatures are checked with.
+    pub aws: Aws,
     log: Mutex<VecDeque<Recorded>>,
     stored: Mutex<persist::State>,
     counter: AtomicU64,
@@ -118,6 +125,7 @@ impl Listener {
             provider,
             key: key.to_string(),
             base: "/v1".to_string(),
+            aws: Aws::default(),
             log: Mutex::new(VecDeque::with_capacity(LOG_CAPACITY)),
             stored: Mutex::new(persist::State::new(label)),
             counter: AtomicU64::new(0),
@@ -178,13 +186,16 @@ pub fn spawn(
 }
 
 /// Binds and serves one listener on a background thread.
+#[cfg(test)]
 pub fn spawn_with(opts: Options<'_>) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    spawn_vertex(opts, vertex::State::default())
+    spawn_full(opts, Aws::default(), vertex::State::default())
 }
 
-/// [`spawn_with`], with the Vertex state (used by kind `vertex` only).
-pub fn spawn_vertex(
+/// Binds and serves one listener, with the AWS credentials a Bedrock
+/// listener verifies and a Vertex listener's token state.
+pub fn spawn_full(
     opts: Options<'_>,
+    aws: Aws,
     vertex: vertex::State,
 ) -> io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(opts.addr)?;
@@ -194,6 +205,7 @@ pub fn spawn_vertex(
     if let Some(base) = opts.base {
         listener_state.base = base.to_string();
     }
+    listener_state.aws = aws;
     let state = Arc::new(listener_state);
     let tls = opts.tls;
     let handle = thread::Builder::new()
@@ -268,7 +280,12 @@ fn serve<R: Read, W: Write>(read: R, write: W, state: &Listener, sni: Option<Str
         let close = !req.keep_alive;
         let (resp, faults) = dispatch(state, req, sni.clone());
         let reset = matches!(resp.body, Body::Reset);
-        match write_response(&mut writer, &resp, &faults, close) {
+        let written = if bedrock::is_eventstream(&resp) {
+            bedrock::eventstream::write_response(&mut writer, &resp, &faults, close)
+        } else {
+            write_response(&mut writer, &resp, &faults, close)
+        };
+        match written {
             Ok(true) => {}
             Ok(false) | Err(_) if reset => return End::Reset,
             Ok(false) | Err(_) => return End::Closed,
@@ -308,6 +325,7 @@ pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Respons
         Provider::Azure => azure::handle(state, &req, &faults),
         Provider::Cohere => cohere::handle(state, &req, &faults),
         Provider::Vertex => vertex::handle(state, &req, &faults),
+        Provider::Bedrock => bedrock::handle(state, &req, &faults),
     };
     state.record(Recorded { req, sni, fault });
     (resp, faults)
