@@ -64,7 +64,9 @@ def providers(mock: support.MockProcess, dead_port: int) -> list[dict]:
         {"name": "anthropic", "type": "anthropic", "cluster": "anthropic",
          "host": f"127.0.0.1:{mock.ports['anthropic']}", "api_key_env": "MOCK_ANTHROPIC_KEY"},
         {**vertex, "name": "vertex-sa", "cluster": "vertex_sa",
-         "auth": {"source": "service_account", "key_env": "VERTEX_SA_KEY", "cluster": "google_oauth"}},
+         # render cannot read the key's token_uri, so the token endpoint is named here.
+         "auth": {"source": "service_account", "key_env": "VERTEX_SA_KEY", "cluster": "google_oauth",
+                  "endpoint": {"address": f"127.0.0.1:{vport}", "tls": False}}},
         {**vertex, "name": "vertex-md", "cluster": "vertex_md",
          "auth": {"source": "metadata", "cluster": "gcp_metadata",
                   "endpoint": {"address": f"127.0.0.1:{vport}"}}},
