@@ -15,6 +15,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod azure;
+pub mod bedrock;
 pub mod cohere;
 pub mod decoded;
 pub mod gemini;
@@ -106,6 +107,7 @@ providers! {
     "azure" => Azure(azure::Azure),
     "vertex" => Vertex(vertex::Vertex),
     "cohere" => Cohere(cohere::Cohere),
+    "bedrock" => Bedrock(bedrock::Bedrock),
 }
 
 impl Options {
