@@ -35,13 +35,22 @@ MOCK_COHERE_KEY = "mock-cohere-key"
 # floor), so a refresh is observable within the module.
 TOKEN_TTL_S = 90
 
-LISTENERS = ["vertex=vertex@127.0.0.1:0", "cohere=cohere@127.0.0.1:0"]
+LISTENERS = ["vertex=vertex@127.0.0.1:0", "cohere=cohere@127.0.0.1:0", "bedrock=bedrock@127.0.0.1:0"]
+# The Bedrock mock's defaults: it verifies SigV4 with this key pair.
+AWS_KEY_ID, AWS_SECRET, MOCK_BEDROCK_KEY = "AKIDMOCKBEDROCK", "mock-bedrock-secret", "mock-bedrock-key"
+BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-v1:0"
 
 # model name -> (provider, upstream model, mock label)
 CHAT = {
     "vgem": ("vertex-sa", "gemini-2.5-flash", "vertex"),
     "vclaude": ("vertex-md", "claude-sonnet-4@20250514", "vertex"),
     "co": ("cohere", "command-a-03-2025", "cohere"),
+    # SigV4 in the filter, SigV4 by Envoy's aws_request_signing, an API key.
+    "br": ("bedrock-sigv4", BEDROCK_MODEL, "bedrock"),
+    "br-envoy": ("bedrock-envoy", BEDROCK_MODEL, "bedrock"),
+    "br-key": ("bedrock-key", BEDROCK_MODEL, "bedrock"),
+    "br-arn": ("bedrock-sigv4", PROFILE_ARN, "bedrock"),
 }
 EMBED = {"co-embed": ("cohere", "embed-v4.0")}
 
@@ -60,6 +69,8 @@ def providers(mock: support.MockProcess, dead_port: int) -> list[dict]:
     vport = mock.ports["vertex"]
     vertex_ep = {"address": f"127.0.0.1:{vport}", "tls": False}
     vertex = {"type": "vertex", "project": PROJECT, "location": LOCATION, "endpoint": vertex_ep}
+    bedrock = {"type": "bedrock", "region": "us-east-1",
+               "endpoint": {"address": f"127.0.0.1:{mock.ports['bedrock']}", "tls": False}}
     return [
         {"name": "anthropic", "type": "anthropic", "cluster": "anthropic",
          "host": f"127.0.0.1:{mock.ports['anthropic']}", "api_key_env": "MOCK_ANTHROPIC_KEY"},
@@ -75,6 +86,11 @@ def providers(mock: support.MockProcess, dead_port: int) -> list[dict]:
                   "endpoint": {"address": f"127.0.0.1:{dead_port}"}}},
         {"name": "cohere", "type": "cohere", "cluster": "cohere",
          "host": f"127.0.0.1:{mock.ports['cohere']}", "api_key_env": "MOCK_COHERE_KEY"},
+        {**bedrock, "name": "bedrock-sigv4", "cluster": "bedrock_sigv4"},
+        {**bedrock, "name": "bedrock-envoy", "cluster": "bedrock_envoy", "auth": {"type": "envoy"}},
+        {**bedrock, "name": "bedrock-key", "cluster": "bedrock_key", "api_key_env": "MOCK_BEDROCK_KEY"},
+        {**bedrock, "name": "bedrock-badsig", "cluster": "bedrock_badsig",
+         "auth": {"type": "sigv4", "secret_access_key_env": "WRONG_AWS_SECRET"}},
     ]
 
 
@@ -85,6 +101,10 @@ def models() -> list[dict]:
     out.append({"name": "vx-an", "targets": [
         {"provider": "vertex-md", "model": "claude-sonnet-4@20250514"},
         {"provider": "anthropic", "model": "claude-sonnet-4-5"}]})
+    out.append({"name": "br-bad", "targets": [{"provider": "bedrock-badsig", "model": BEDROCK_MODEL}]})
+    out.append({"name": "br-vx", "targets": [
+        {"provider": "bedrock-sigv4", "model": BEDROCK_MODEL},
+        {"provider": "vertex-sa", "model": "gemini-2.5-flash"}]})
     out.append({"name": "co-vx", "targets": [
         {"provider": "cohere", "model": "command-a-03-2025"},
         {"provider": "vertex-sa", "model": "gemini-2.5-flash"}]})
@@ -104,8 +124,12 @@ def env(tmp_path_factory):
     config = {"providers": providers(mock, fe.free_port()), "models": models(),
               "failover": {"attempt_timeout_ms": 3000, "consecutive_failures": 1000000}}
     keys = {"MOCK_ANTHROPIC_KEY": support.MOCK_ANTHROPIC_KEY, "MOCK_COHERE_KEY": MOCK_COHERE_KEY,
-            "VERTEX_SA_KEY": json.dumps(sa)}
-    envoy = support.EnvoyProcess(tmp, "cloud-envoy", extra_args=["--concurrency", "2"])
+            "VERTEX_SA_KEY": json.dumps(sa), "MOCK_BEDROCK_KEY": MOCK_BEDROCK_KEY,
+            "AWS_ACCESS_KEY_ID": AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+            "WRONG_AWS_SECRET": "not-the-secret"}
+    # Envoy's own signer (auth type `envoy`) reads its credentials from Envoy's environment.
+    envoy = support.EnvoyProcess(tmp, "cloud-envoy", extra_args=["--concurrency", "2"],
+                                 env={"AWS_ACCESS_KEY_ID": AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": AWS_SECRET})
     try:
         envoy.start(support.render_yaml(config, keys))
         support.wait_until(
@@ -160,6 +184,16 @@ def test_chat(client, env, model):
         if publisher == "anthropic":
             assert req["body"]["anthropic_version"] == "vertex-2023-10-16"
             assert "model" not in req["body"]
+    elif label == "bedrock":
+        assert req["path"] == "/model/" + upstream.replace(":", "%3A").replace("/", "%2F") + "/converse"
+        if provider == "bedrock-key":
+            assert headers["authorization"] == f"Bearer {MOCK_BEDROCK_KEY}"
+        else:
+            # Signed (the mock verified it), by the filter or by Envoy.
+            assert headers["authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/")
+            assert "x-amz-date" in headers
+        assert req["body"]["system"] == [{"text": "Answer briefly."}]
+        assert req["body"]["inferenceConfig"]["maxTokens"] == 64
     else:
         assert req["path"] == "/v2/chat"
         assert headers["authorization"] == f"Bearer {MOCK_COHERE_KEY}"
@@ -264,8 +298,29 @@ def test_service_account_token_was_exchanged_and_is_refreshed(env, client):
     assert got.choices[0].message.content == expected_reply("gemini-2.5-flash", "again")
 
 
+def test_wrong_aws_secret_is_the_providers_403(client, env):
+    _, mock = env
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(model="br-bad", messages=[{"role": "user", "content": "hi"}])
+    assert info.value.status_code == 403
+    assert "signature" in str(info.value).lower()
+
+
+def test_bedrock_stream_exception_frame_becomes_an_error(env):
+    envoy, _ = env
+    resp = requests.post(envoy.gateway + "/v1/chat/completions", timeout=30, stream=True, json={
+        "model": "br", "stream": True, "messages": [{"role": "user", "content": "hello there"}]},
+        headers={"authorization": "Bearer client-secret", "x-mock-stream-exception": "throttlingException"})
+    result = support.read_sse(resp)
+    assert result.status == 200
+    assert not result.done
+    errors = [c for c in result.chunks() if "error" in c]
+    assert errors, result.raw[-400:]
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("model,first,second,upstream", [
+    ("br-vx", "bedrock", "vertex", "gemini-2.5-flash"),
     ("vx-an", "vertex", "anthropic", "claude-sonnet-4-5"),
     ("co-vx", "cohere", "vertex", "gemini-2.5-flash"),
 ])
@@ -286,7 +341,11 @@ def test_failover_across_cloud_providers(env, model, first, second, upstream, st
     served = last_request(mock, second)
     tried = last_request(mock, first)
     # Auth rebuilt per attempt: each provider saw only its own credential.
-    if first == "vertex":
+    if first == "bedrock":
+        assert tried["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 ")
+        assert served["headers"]["authorization"].startswith("Bearer ")
+        assert "x-amz-date" not in served["headers"]
+    elif first == "vertex":
         assert tried["headers"]["authorization"].startswith("Bearer ")
         assert served["headers"]["x-api-key"] == support.MOCK_ANTHROPIC_KEY
         assert "authorization" not in served["headers"]
