@@ -320,3 +320,7 @@ fn router_filter() -> Node {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "cloud_tests.rs"]
+mod cloud_tests;

@@ -180,15 +180,16 @@ fn without_failover_models_there_is_no_failover_route_or_rotation() {
     v["models"]
         .as_array_mut()
         .unwrap()
-        .retain(|m| m["name"] != "smart");
+        .retain(|m| m["targets"].as_array().unwrap().len() < 2);
     v["cluster_header"] = json!("x-route-to");
     let doc = render_value(&v.to_string(), &Options::default());
     let routes = routes(&doc);
     assert_eq!(routes.len(), 1);
     assert_eq!(routes[0]["route"]["cluster_header"], "x-route-to");
     assert_eq!(routes[0]["request_headers_to_remove"][0], "x-route-to");
-    // One cluster per provider, and no rotation clusters.
-    let providers = v["providers"].as_array().unwrap().len();
+    // One cluster per provider plus Vertex's metadata-server cluster, and
+    // no rotation clusters.
+    let providers = v["providers"].as_array().unwrap().len() + 1;
     assert_eq!(
         items(&doc, &["static_resources", "clusters"]).len(),
         providers
@@ -309,12 +310,20 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
         DEFAULT_WASM
     );
     let real: Value = serde_json::from_str(REAL).unwrap();
-    let keys: Vec<&Value> = real["providers"]
+    // Every variable the filter reads: the keys, then the credentials of
+    // the Bedrock provider that signs in the filter.
+    let mut keys: Vec<&Value> = real["providers"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| &p["api_key_env"])
+        .filter_map(|p| p.get("api_key_env"))
         .collect();
+    let aws = json!([
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN"
+    ]);
+    keys.extend(aws.as_array().unwrap());
     assert_eq!(
         config["vm_config"]["environment_variables"],
         json!({"host_env_keys": keys})
