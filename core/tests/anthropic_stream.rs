@@ -357,34 +357,9 @@ fn thinking_signature_and_tool_use_stream_round_trip() {
 }
 
 #[test]
-fn every_two_piece_split_matches_whole() {
+fn any_split_matches_whole() {
     for name in FIXTURES {
-        let input = fixture(name);
-        for include_usage in [false, true] {
-            let whole = run(&input, include_usage, &[]);
-            for cut in 0..=input.len() {
-                assert_eq!(
-                    run(&input, include_usage, &[cut]),
-                    whole,
-                    "{name} cut at {cut}"
-                );
-            }
-        }
-    }
-}
-
-#[test]
-fn byte_at_a_time_matches_whole() {
-    for name in FIXTURES {
-        let input = fixture(name);
-        let cuts: Vec<usize> = (1..input.len()).collect();
-        for include_usage in [false, true] {
-            assert_eq!(
-                run(&input, include_usage, &cuts),
-                run(&input, include_usage, &[]),
-                "{name}"
-            );
-        }
+        common::assert_any_split_matches_whole(name, &fixture(name), run);
     }
 }
 

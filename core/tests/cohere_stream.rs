@@ -213,47 +213,16 @@ fn run_failed(input: &[u8]) -> bool {
 }
 
 #[test]
-fn every_two_piece_split_matches_whole() {
+fn any_split_matches_whole() {
     for name in FIXTURES {
-        let input = fixture(name);
-        for include_usage in [false, true] {
-            let whole = run(&input, include_usage, &[]);
-            for cut in 0..=input.len() {
-                assert_eq!(
-                    run(&input, include_usage, &[cut]),
-                    whole,
-                    "{name} cut at {cut}"
-                );
-            }
-        }
-    }
-}
-
-#[test]
-fn byte_at_a_time_matches_whole() {
-    for name in FIXTURES {
-        let input = fixture(name);
-        let cuts: Vec<usize> = (1..input.len()).collect();
-        for include_usage in [false, true] {
-            assert_eq!(
-                run(&input, include_usage, &cuts),
-                run(&input, include_usage, &[]),
-                "{name} byte at a time"
-            );
-        }
+        common::assert_any_split_matches_whole(name, &fixture(name), run);
     }
 }
 
 #[test]
 fn every_three_piece_split_of_short_fixtures_matches_whole() {
     for name in SHORT {
-        let input = fixture(name);
-        let whole = run(&input, true, &[]);
-        for a in 0..=input.len() {
-            for b in a..=input.len() {
-                assert_eq!(run(&input, true, &[a, b]), whole, "{name} cut at {a},{b}");
-            }
-        }
+        common::assert_any_three_piece_split_matches_whole(name, &fixture(name), run);
     }
 }
 

@@ -89,3 +89,44 @@ pub fn text_of(run: &Run) -> String {
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
         .collect()
 }
+
+/// A stream translation of `input` must not depend on where the body is
+/// cut: every two-piece split and byte-at-a-time feeding give the same
+/// [`Run`] as the whole body, with and without usage asked for.
+/// `run(input, include_usage, cuts)` does one translation.
+pub fn assert_any_split_matches_whole(
+    name: &str,
+    input: &[u8],
+    run: impl Fn(&[u8], bool, &[usize]) -> Run,
+) {
+    for include_usage in [false, true] {
+        let whole = run(input, include_usage, &[]);
+        for cut in 0..=input.len() {
+            assert_eq!(
+                run(input, include_usage, &[cut]),
+                whole,
+                "{name} cut at {cut}"
+            );
+        }
+        let bytes: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(
+            run(input, include_usage, &bytes),
+            whole,
+            "{name} byte at a time"
+        );
+    }
+}
+
+/// Every three-piece split of a short `input` gives the whole body's run.
+pub fn assert_any_three_piece_split_matches_whole(
+    name: &str,
+    input: &[u8],
+    run: impl Fn(&[u8], bool, &[usize]) -> Run,
+) {
+    let whole = run(input, true, &[]);
+    for a in 0..=input.len() {
+        for b in a..=input.len() {
+            assert_eq!(run(input, true, &[a, b]), whole, "{name} cut at {a},{b}");
+        }
+    }
+}
