@@ -222,6 +222,16 @@ fn request_minimal_and_tool_choices() {
 }
 
 #[test]
+fn request_instructions_only_become_the_user_turn() {
+    let body = json!({"model": "m", "messages": [{"role": "system", "content": "a"},
+                                                 {"role": "developer", "content": "b"}]});
+    assert_eq!(
+        upstream(body),
+        json!({"messages": [{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]})
+    );
+}
+
+#[test]
 fn request_thinking_for_claude() {
     let sent = upstream(with(json!({"reasoning_effort": "low"})));
     assert_eq!(
