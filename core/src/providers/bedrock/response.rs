@@ -112,7 +112,7 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
         serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
     let mut choice = Choice::default();
     for block in resp.output.message.content {
-        if let Some(t) = block.text {
+        if let Some(t) = block.text.filter(|t| !t.is_empty()) {
             push(&mut choice.text, &t);
         }
         if let Some(call) = block.tool_use {
