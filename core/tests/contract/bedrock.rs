@@ -1,10 +1,13 @@
 //! `type: "bedrock"`: AWS Bedrock Runtime Converse, signed with SigV4.
 //!
-//! Streams are AWS event-stream frames, not SSE, so the shared stream
-//! runner (which reads `.sse` fixtures) does not apply; the same cases are
-//! covered frame by frame, at every split, in `tests/bedrock_stream.rs`.
+//! Streams are AWS event-stream frames, not SSE: a stream fixture
+//! (`<case>.events.json`) lists the frames, `{"event": <:event-type>,
+//! "payload": {...}}` or `{"exception": <:exception-type>, "payload":
+//! {...}}`, and is encoded with `eventstream::encode` before the shared
+//! runner feeds it (whole and at every split).
 
 use modelmux_core::config::{Provider, Secret};
+use modelmux_core::eventstream::encode;
 use modelmux_core::providers::auth::{sigv4::SigV4, Auth};
 use modelmux_core::providers::Options;
 use serde_json::{json, Value};
@@ -229,9 +232,28 @@ impl Contract for Bedrock {
             | C::Reasoning
             | C::Usage
             | C::MidStreamError
-            | C::Truncated => Support::NotApplicable(
-                "AWS event-stream frames, not SSE: covered at every split in tests/bedrock_stream.rs",
-            ),
+            | C::Truncated => Support::Yes(Fixture),
         }
+    }
+
+    fn stream_file(name: &str) -> String {
+        format!("{name}.events.json")
+    }
+
+    fn stream_bytes(file: Vec<u8>) -> Result<Vec<u8>, String> {
+        let frames: Vec<Value> = serde_json::from_slice(&file).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for f in &frames {
+            let payload = f["payload"].to_string();
+            let headers = match (f["event"].as_str(), f["exception"].as_str()) {
+                (Some(e), _) => [(":event-type", e), (":message-type", "event")],
+                (None, Some(x)) => [(":exception-type", x), (":message-type", "exception")],
+                (None, None) => return Err(format!("a frame without event or exception: {f}")),
+            };
+            let mut all = vec![(":content-type", "application/json")];
+            all.extend(headers);
+            out.extend(encode(&all, payload.as_bytes()));
+        }
+        Ok(out)
     }
 }
