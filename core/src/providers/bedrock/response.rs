@@ -8,6 +8,7 @@
 //! * `stopReason`: `end_turn`, `stop_sequence` → `stop`; `max_tokens` →
 //!   `length`; `tool_use` → `tool_calls`; `guardrail_intervened`,
 //!   `content_filtered` → `content_filter`; unknown → `stop`.
+//! * The id is the response's `x-amzn-requestid` (the body has none).
 //! * `usage`: Bedrock's `inputTokens` leaves out the prompt-cache reads and
 //!   writes (`cacheReadInputTokens`, `cacheWriteInputTokens`), as
 //!   Anthropic's API does, so the prompt count is their sum.
