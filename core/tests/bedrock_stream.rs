@@ -45,7 +45,9 @@ fn translator(include_usage: bool) -> Box<dyn Translator> {
         out.path,
         "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream"
     );
-    let edit = chat.response_headers(200, &|_| None);
+    let edit = chat.response_headers(200, &|h| {
+        (h == "x-amzn-requestid").then(|| "5e8c-req".to_string())
+    });
     assert_eq!(edit.mode, BodyMode::Stream);
     assert_eq!(edit.content_type, Some("text/event-stream"));
     assert!(edit.drop_content_length);
@@ -179,7 +181,7 @@ fn truncated_stream() -> Vec<u8> {
 
 fn chunk(delta: Value, finish: Value) -> Event {
     Event::Chunk(json!({
-        "id": "", "object": "chat.completion.chunk",
+        "id": "5e8c-req", "object": "chat.completion.chunk",
         "created": 1_750_000_000u64, "model": "smart",
         "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
     }))

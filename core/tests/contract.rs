@@ -126,6 +126,8 @@ mod support;
 mod anthropic;
 #[path = "contract/azure.rs"]
 mod azure;
+#[path = "contract/bedrock.rs"]
+mod bedrock;
 #[path = "contract/cohere.rs"]
 mod cohere;
 #[path = "contract/gemini.rs"]
@@ -180,4 +182,5 @@ providers! {
     vertex_gemini_contract => vertex::VertexGemini,
     vertex_claude_contract => vertex::VertexClaude,
     cohere_contract => cohere::Cohere,
+    bedrock_contract => bedrock::Bedrock,
 }

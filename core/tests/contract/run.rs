@@ -400,7 +400,7 @@ pub fn unused_fixtures<P: Contract>() -> Verdicts {
     }
     for &c in StreamCase::ALL {
         if declared(&P::stream(c)) {
-            used.insert(format!("{}.sse", c.name()));
+            used.insert(P::stream_file(c.name()));
         }
     }
     for &c in ErrorCase::ALL {

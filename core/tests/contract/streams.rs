@@ -52,7 +52,7 @@ pub fn run<P: Contract>() -> Verdicts {
         .iter()
         .map(|&case| {
             let yes = |_| {
-                let native = fixture::<P>(&format!("{}.sse", case.name()))?;
+                let native = P::stream_bytes(fixture::<P>(&P::stream_file(case.name()))?)?;
                 for include_usage in [false, true] {
                     stream_case::<P>(case, &native, include_usage)
                         .map_err(|e| format!("{e} (include_usage: {include_usage})"))?;

@@ -108,6 +108,15 @@ pub trait Contract {
     fn response(case: ResponseCase) -> Support<Fixture>;
     fn error(case: ErrorCase) -> Support<ErrorWant>;
     fn stream(case: StreamCase) -> Support<Fixture>;
+    /// The fixture file of stream case `name` (`<name>.sse` for SSE).
+    fn stream_file(name: &str) -> String {
+        format!("{name}.sse")
+    }
+    /// The native stream bytes of a stream fixture: the file as is for
+    /// SSE; providers with binary framing build their frames from it.
+    fn stream_bytes(file: Vec<u8>) -> Result<Vec<u8>, String> {
+        Ok(file)
+    }
     /// Error statuses of this provider only (Anthropic's 529), beyond the
     /// shared list; fixture `error_<status>.json`.
     fn own_errors() -> Vec<OwnError> {

@@ -14,6 +14,8 @@
 //! * `tool` → a `toolResult` block (`toolUseId` = `tool_call_id`, the text
 //!   as one `text` item) in a `user` turn: Converse carries results in user
 //!   turns.
+//! * A conversation of nothing but instructions is sent as one user turn
+//!   with their text blocks: Converse refuses an empty `messages`.
 //! * Consecutive turns of the same role are merged into one, since
 //!   Converse requires user and assistant turns to alternate (several tool
 //!   results after one assistant turn become one user turn).
@@ -62,7 +64,23 @@ pub fn convert<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Converted<'r>, ApiErro
             }),
         }
     }
+    if turns.is_empty() && !system.is_empty() {
+        return Ok((Vec::new(), vec![instructions_only(system)]));
+    }
     Ok((system, turns))
+}
+
+/// A conversation of instructions only, as one user turn: Converse needs a
+/// user turn to answer, and refuses an empty `messages`.
+fn instructions_only(system: Vec<SystemBlock<'_>>) -> Message<'_> {
+    let content = system
+        .into_iter()
+        .map(|SystemBlock::Text(t)| Block::Text(t))
+        .collect();
+    Message {
+        role: "user",
+        content,
+    }
 }
 
 fn part_unsupported(i: usize, j: usize) -> ApiError {

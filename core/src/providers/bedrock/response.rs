@@ -8,6 +8,7 @@
 //! * `stopReason`: `end_turn`, `stop_sequence` → `stop`; `max_tokens` →
 //!   `length`; `tool_use` → `tool_calls`; `guardrail_intervened`,
 //!   `content_filtered` → `content_filter`; unknown → `stop`.
+//! * The id is the response's `x-amzn-requestid` (the body has none).
 //! * `usage`: Bedrock's `inputTokens` leaves out the prompt-cache reads and
 //!   writes (`cacheReadInputTokens`, `cacheWriteInputTokens`), as
 //!   Anthropic's API does, so the prompt count is their sum.
@@ -112,7 +113,7 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
         serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
     let mut choice = Choice::default();
     for block in resp.output.message.content {
-        if let Some(t) = block.text {
+        if let Some(t) = block.text.filter(|t| !t.is_empty()) {
             push(&mut choice.text, &t);
         }
         if let Some(call) = block.tool_use {

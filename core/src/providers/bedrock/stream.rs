@@ -3,7 +3,8 @@
 //!
 //! Each message names its kind in headers: `:message-type` `event` with
 //! `:event-type`, or `exception` with `:exception-type`, and carries JSON.
-//! * `messageStart` → start. Bedrock pads events with a `p` field of random
+//! * `messageStart` → start, with the response's `x-amzn-requestid` as the
+//!   id (no event carries one). Bedrock pads events with a `p` field of random
 //!   length (against traffic analysis); unknown fields are ignored.
 //! * `contentBlockStart` with `start.toolUse{toolUseId,name}` → a tool call
 //!   start; calls are numbered for the client in order of their start and
@@ -38,6 +39,8 @@ type Emit<'e> = &'e mut dyn FnMut(Event<'_>);
 
 #[derive(Debug, Default)]
 pub(super) struct StreamDecoder {
+    /// The reply id: Bedrock's `x-amzn-requestid` (events carry none).
+    id: String,
     started: bool,
     /// The `contentBlockIndex` of each started tool call (the position is
     /// the client's index) and whether it streamed arguments.
@@ -73,6 +76,13 @@ struct ExceptionBody {
 }
 
 impl StreamDecoder {
+    pub fn new(id: String) -> Self {
+        StreamDecoder {
+            id,
+            ..StreamDecoder::default()
+        }
+    }
+
     /// The body ended: a stopped reply without `metadata` ends here.
     pub fn finish(&mut self, emit: Emit<'_>) {
         if self.stopped && !self.ended {
@@ -111,7 +121,7 @@ impl StreamDecoder {
     fn start(&mut self, emit: Emit<'_>) {
         if !self.started {
             self.started = true;
-            emit(Event::Start { id: "" });
+            emit(Event::Start { id: &self.id });
         }
     }
 

@@ -222,6 +222,16 @@ fn request_minimal_and_tool_choices() {
 }
 
 #[test]
+fn request_instructions_only_become_the_user_turn() {
+    let body = json!({"model": "m", "messages": [{"role": "system", "content": "a"},
+                                                 {"role": "developer", "content": "b"}]});
+    assert_eq!(
+        upstream(body),
+        json!({"messages": [{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]})
+    );
+}
+
+#[test]
 fn request_thinking_for_claude() {
     let sent = upstream(with(json!({"reasoning_effort": "low"})));
     assert_eq!(
@@ -320,9 +330,12 @@ fn exchange(
 ) -> (Box<dyn Translator>, Option<u16>, Value) {
     let (mut chat, _) = start_with(&with(json!({})), CLAUDE).unwrap();
     let et = errortype.map(str::to_string);
-    let edit = chat.response_headers(status, &|h| {
-        (h == "x-amzn-errortype").then(|| et.clone()).flatten()
-    });
+    let headers = |h: &str| match h {
+        "x-amzn-errortype" => et.clone(),
+        "x-amzn-requestid" => Some("9d1b-req".to_string()),
+        _ => None,
+    };
+    let edit = chat.response_headers(status, &headers);
     assert_eq!(edit.mode, BodyMode::Buffer);
     let (client_status, bytes) = match chat.response_body(body, true) {
         BodyEdit::Replace(b) => (edit.status, b),
@@ -346,6 +359,7 @@ fn reply_text_tools_reasoning_and_usage() {
         "metrics": {"latencyMs": 100}, "newField": 1});
     let (chat, status, out) = exchange(200, None, body.to_string().as_bytes());
     assert_eq!(status, None);
+    assert_eq!(out["id"], "9d1b-req");
     let choice = &out["choices"][0];
     assert_eq!(choice["message"]["content"], "Hello");
     assert_eq!(choice["message"]["reasoning_content"], "think");

@@ -20,6 +20,8 @@ use crate::usage::Usage;
 enum State {
     Sent,
     Whole {
+        /// Bedrock's `x-amzn-requestid`, the reply id.
+        id: String,
         status: u16,
         errortype: Option<String>,
         buf: Vec<u8>,
@@ -57,12 +59,13 @@ impl BedrockChat {
         }
     }
 
-    fn whole(&mut self, status: u16, errortype: Option<&str>, body: &[u8]) -> BodyEdit {
+    fn whole(&mut self, id: &str, status: u16, errortype: Option<&str>, body: &[u8]) -> BodyEdit {
         if !(200..300).contains(&status) {
             let err = translate_error(status, errortype, body);
             return BodyEdit::Replace(self.encoder.error(&err));
         }
-        let encoded = reply(body).and_then(|r| {
+        let encoded = reply(body).and_then(|mut r| {
+            r.id = std::borrow::Cow::Borrowed(id);
             self.usage = r.usage;
             self.encoder.reply(&r).map_err(|e| (Cause::Malformed, e))
         });
@@ -164,10 +167,11 @@ impl Sink<'_> {
 impl Translator for BedrockChat {
     fn response_headers(&mut self, status: u16, headers: HeaderLookup<'_>) -> HeaderEdit {
         let ok = (200..300).contains(&status);
+        let id = headers("x-amzn-requestid").unwrap_or_default();
         if ok && self.stream {
             self.state = State::Streaming {
                 frames: EventStreamDecoder::new(),
-                decoder: StreamDecoder::default(),
+                decoder: StreamDecoder::new(id),
             };
             return HeaderEdit {
                 mode: BodyMode::Stream,
@@ -181,6 +185,7 @@ impl Translator for BedrockChat {
             self.failure = Some(status_failure(client, headers));
         }
         self.state = State::Whole {
+            id,
             status,
             errortype: headers("x-amzn-errortype"),
             buf: Vec::new(),
@@ -201,16 +206,18 @@ impl Translator for BedrockChat {
                 BodyEdit::Replace(Vec::new())
             }
             State::Whole {
+                id,
                 status,
                 errortype,
                 buf,
             } => {
+                let id = std::mem::take(id);
                 let status = *status;
                 let errortype = errortype.take();
                 let mut whole = std::mem::take(buf);
                 whole.extend_from_slice(data);
                 self.state = State::Finished;
-                self.whole(status, errortype.as_deref(), &whole)
+                self.whole(&id, status, errortype.as_deref(), &whole)
             }
             State::Streaming { .. } => BodyEdit::Replace(self.push_stream(data, end)),
         }
