@@ -371,31 +371,8 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 #[test]
-fn every_two_piece_split_matches_whole() {
+fn any_split_matches_whole() {
     for (name, input) in fixtures() {
-        for include_usage in [false, true] {
-            let whole = run(&input, include_usage, &[]);
-            for cut in 0..=input.len() {
-                assert_eq!(
-                    run(&input, include_usage, &[cut]),
-                    whole,
-                    "{name} cut at {cut}"
-                );
-            }
-        }
-    }
-}
-
-#[test]
-fn byte_at_a_time_matches_whole() {
-    for (name, input) in fixtures() {
-        let cuts: Vec<usize> = (1..input.len()).collect();
-        for include_usage in [false, true] {
-            assert_eq!(
-                run(&input, include_usage, &cuts),
-                run(&input, include_usage, &[]),
-                "{name} byte at a time"
-            );
-        }
+        common::assert_any_split_matches_whole(name, &input, run);
     }
 }
