@@ -52,7 +52,7 @@ CHAT = {
     "br-key": ("bedrock-key", BEDROCK_MODEL, "bedrock"),
     "br-arn": ("bedrock-sigv4", PROFILE_ARN, "bedrock"),
 }
-EMBED = {"co-embed": ("cohere", "embed-v4.0")}
+EMBED = {"co-embed": ("cohere", "embed-v4.0"), "v-embed": ("vertex-sa", "text-embedding-005")}
 
 
 def keypair(tmp):
@@ -247,6 +247,22 @@ def test_tools_stream(client, model):
                 finishes.append(choice.finish_reason)
     assert name == "get_weather" and json.loads(args) == {"city": "mock-city"}
     assert finishes == ["tool_calls"]
+
+
+@pytest.mark.parametrize("encoding", ["float", "base64"])
+def test_vertex_embeddings(client, env, encoding):
+    _, mock = env
+    texts = ["hello big world", "second input"]
+    got = client.embeddings.create(model="v-embed", input=texts, dimensions=4, encoding_format=encoding)
+    assert [d.index for d in got.data] == [0, 1]
+    for d, text in zip(got.data, texts):
+        vec = d.embedding if encoding == "float" else list(struct.unpack("<4f", base64.b64decode(d.embedding)))
+        assert vec == pytest.approx(expected_embedding_f32(text, 4), abs=1e-6)
+    assert got.usage.prompt_tokens == words(texts[0]) + words(texts[1])
+    req = last_request(mock, "vertex")
+    assert req["path"].endswith("/publishers/google/models/text-embedding-005:predict")
+    assert req["body"] == {"instances": [{"content": t} for t in texts],
+                           "parameters": {"outputDimensionality": 4}}
 
 
 @pytest.mark.parametrize("encoding", ["float", "base64"])

@@ -174,7 +174,7 @@ fn is_stream(req: &Request) -> bool {
     route(req.path()).is_some_and(|r| r.method == Method::Stream)
 }
 
-const REPLIES: faults::FaultReplies = faults::FaultReplies {
+pub(crate) const REPLIES: faults::FaultReplies = faults::FaultReplies {
     error: |status| Response::json(status, &status_error(status)),
     overloaded,
     stream: is_stream,

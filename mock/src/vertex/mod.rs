@@ -18,6 +18,7 @@
 //! Vertex front-end errors are google.rpc errors.
 
 pub mod oauth;
+mod predict;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,7 +145,7 @@ pub fn route(path: &str) -> Option<Route> {
     let (publisher, methods): (_, &[&str]) = match publisher {
         "google" => (
             Publisher::Google,
-            &["generateContent", "streamGenerateContent"],
+            &["generateContent", "streamGenerateContent", "predict"],
         ),
         "anthropic" => (Publisher::Anthropic, &["rawPredict", "streamRawPredict"]),
         _ => return None,
@@ -214,6 +215,10 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     };
     let inner = Listener::labelled(&state.label, inner_provider(route.publisher), INNER_KEY);
     match route.publisher {
+        Publisher::Google if route.method == "predict" => {
+            crate::faults::injected(req, faults, &gemini::REPLIES)
+                .unwrap_or_else(|| predict::predict(&route.model, &req.body))
+        }
         Publisher::Google => gemini::handle(&inner, &as_gemini(req, &route), faults),
         Publisher::Anthropic => match as_anthropic(req, &route) {
             Ok(r) => anthropic::handle(&inner, &r, faults),
