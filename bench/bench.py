@@ -29,10 +29,10 @@ Inputs come from the environment (run.sh fills in the paths):
   BENCH_KEEP          1 = keep the temp dir with configs and logs
   BENCH_BASELINE_WASM  an older filter build: adds the modelmux-before Envoy
   BENCH_BASELINE_FEATURES  comma-separated features that filter has, among
-                      failover, gemini (default none: the pre-failover
+                      failover, gemini, bedrock (default none: the pre-failover
                       config shape); cases needing others get n/a rows
-  BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT, BENCH_GEMINI_PORT
-                      mock ports (19081, 19082, 19084)
+  BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT, BENCH_GEMINI_PORT, BENCH_BEDROCK_PORT
+                      mock ports (19081, 19082, 19084, 19085)
   BENCH_PLAIN_PORT, BENCH_MODELMUX_PORT            Envoy listeners (19180, 19181)
   BENCH_PLAIN_ADMIN_PORT, BENCH_MODELMUX_ADMIN_PORT Envoy admin (19190, 19191)
 """
@@ -56,7 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.bodies import openai_body, user_text_for
-from lib.dialects import ANTHROPIC, DIALECTS, Dialect
+from lib.dialects import (ANTHROPIC, BEDROCK_ACCESS_KEY_ID, BEDROCK_SECRET_ACCESS_KEY, DIALECTS,
+                          Dialect)
 from lib import entry
 from lib.errors import BenchError
 from lib.mockctl import set_fault
@@ -71,7 +72,8 @@ from lib.procs import (
     port_open,
     wait_for,
 )
-from lib.shapes import check_shape, event_text
+from lib import eventstream
+from lib.shapes import bedrock_event_text, check_shape, event_text
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -683,12 +685,9 @@ class StreamClient:
         for piece in self._body_pieces(headers):
             if first is not None:
                 continue
-            pending += piece
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                if raw.startswith(b"data:") and is_content(raw[5:].strip()):
-                    first = time.perf_counter() - t0
-                    break
+            found, pending = is_content(pending + piece)
+            if found:
+                first = time.perf_counter() - t0
         total = time.perf_counter() - t0
         if headers.get("connection", "").lower() == "close":
             self.close()
@@ -700,8 +699,14 @@ class StreamClient:
 def measure_ttft(case: Case, target: str, port: int, bodies: dict[str, Path], n: int) -> dict:
     req = req_for(case, target)
     body = bodies[req.body].read_bytes()
-    def is_content(data: bytes) -> bool:
-        return bool(event_text(req.shape, data))
+    def is_content(pending: bytes) -> tuple[bool, bytes]:
+        """Scan what has arrived: (a content event is in it, the unscanned rest)."""
+        if req.shape == "bedrock_eventstream":
+            frames, rest = eventstream.split(pending)
+            return any(bedrock_event_text(*eventstream.parse(f)) for f in frames), rest
+        *lines, rest = pending.split(b"\n")
+        return any(raw.startswith(b"data:") and event_text(req.shape, raw[5:].strip())
+                   for raw in lines), rest
     client = StreamClient(port)
     firsts, totals = [], []
     try:
@@ -818,7 +823,9 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "(route adds the key); translated and failover cases send the equivalent native "
         "request to that provider's mock (route adds the key): Anthropic `/v1/messages` "
         "(`x-api-key`), Gemini `/v1beta/models/{model}:generateContent` or "
-        "`:streamGenerateContent?alt=sse` (`x-goog-api-key`). "
+        "`:streamGenerateContent?alt=sse` (`x-goog-api-key`), Bedrock "
+        "`/model/{model}/converse` or `/converse-stream` (`Authorization: Bearer` API key; "
+        "the filter signs with SigV4 instead, over the whole translated body). "
         "Failover: model `failover` = [a mock OpenAI listener answering every request 503, "
         "the Anthropic mock]; ejection disabled, so each request is tried on the first "
         "target, retried by Envoy on the second and translated there (2 upstream requests "
@@ -1051,6 +1058,8 @@ def main() -> int:
                 "OPENAI_KEY": OPENAI_KEY,
                 **{f"{d.token}_PORT": str(ports[d.name]) for d in DIALECTS},
                 **{f"{d.token}_KEY": d.key for d in DIALECTS},
+                "AWS_ACCESS_KEY_ID": BEDROCK_ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": BEDROCK_SECRET_ACCESS_KEY,
                 "WASM_PATH": str(Path(filter_wasm).resolve()),
                 "FILTER_CONFIG": filter_config(ports, features),
             }, failover="failover" in features)

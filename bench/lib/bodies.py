@@ -1,5 +1,5 @@
 """Request bodies: deterministic prose-like prompts in OpenAI and native
-Anthropic and Gemini chat requests (the same system prompt, user text and
+Anthropic, Gemini and Bedrock (Converse) chat requests (the same system prompt, user text and
 output limit in each)."""
 
 from __future__ import annotations
@@ -82,6 +82,18 @@ def gemini_body(user: str, stream: bool = False) -> bytes:
         "systemInstruction": {"parts": [{"text": SYSTEM_PROMPT}]},
         "contents": [{"role": "user", "parts": [{"text": user}]}],
         "generationConfig": {"maxOutputTokens": MAX_TOKENS},
+    }
+    return json.dumps(doc).encode()
+
+
+def bedrock_body(user: str, stream: bool = False) -> bytes:
+    """A native Converse body. Bedrock streams by URL (`/converse-stream`),
+    and the model is in the path, so neither is in the body."""
+    del stream
+    doc: dict = {
+        "system": [{"text": SYSTEM_PROMPT}],
+        "messages": [{"role": "user", "content": [{"text": user}]}],
+        "inferenceConfig": {"maxTokens": MAX_TOKENS},
     }
     return json.dumps(doc).encode()
 

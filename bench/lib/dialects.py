@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .bodies import anthropic_body, gemini_body
+from .bodies import anthropic_body, bedrock_body, gemini_body
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Dialect:
     # The mock starts this kind's listener with --<kind>-addr (its default
     # listener) rather than with --listen LABEL=KIND@ADDR.
     default_listener: bool = False
+    # Replaces the default provider entry (host + api_key_env) of the
+    # filter config; called with the dialect and its mock port.
+    provider_doc: Callable[["Dialect", int], dict] | None = None
 
     @property
     def provider(self) -> str:
@@ -62,6 +65,8 @@ class Dialect:
         return [*listen, f"--{self.kind}-key", self.key]
 
     def filter_provider(self, port: int) -> dict:
+        if self.provider_doc is not None:
+            return self.provider_doc(self, port)
         doc = {"name": self.provider, "type": self.kind, "cluster": self.cluster,
                "host": f"127.0.0.1:{port}", "api_key_env": self.key_env}
         if self.base_path is not None:
@@ -110,5 +115,47 @@ GEMINI = Dialect(
     feature="gemini",
 )
 
+BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+# The mock's default AWS identity; the modelmux template hands these to the
+# wasm VM as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, where the filter's
+# SigV4 signer reads them.
+BEDROCK_ACCESS_KEY_ID = "AKIDMOCKBEDROCK"
+BEDROCK_SECRET_ACCESS_KEY = "mock-bedrock-secret"
+BEDROCK_REGION = "us-east-1"
+
+
+def bedrock_provider(d: Dialect, port: int) -> dict:
+    """Signed in the filter (SigV4 over the translated body, so the 200 KB
+    case measures hashing 200 KB in wasm). `host` is left at its default,
+    bedrock-runtime.us-east-1.amazonaws.com: that :authority is what is
+    signed, and the mock verifies against whatever host arrives, while
+    `endpoint` sends the bytes to the local mock in plain text."""
+    return {"name": d.provider, "type": d.kind, "cluster": d.cluster,
+            "region": BEDROCK_REGION,
+            "endpoint": {"address": f"127.0.0.1:{port}", "tls": False},
+            "auth": {"type": "sigv4"}}
+
+
+BEDROCK = Dialect(
+    name="bedrock",
+    title="Bedrock",
+    kind="bedrock",
+    # Plain Envoy authenticates with a Bedrock API key (bearer), as a client
+    # without a signer would; the filter signs with SigV4 instead.
+    key="mock-bedrock-key",
+    public_model="bedrock-claude",
+    upstream_model=BEDROCK_MODEL,
+    body=bedrock_body,
+    # The model id is one path segment, its ':' percent-encoded.
+    path=lambda stream: (f"/model/{BEDROCK_MODEL.replace(':', '%3A')}/"
+                         + ("converse-stream" if stream else "converse")),
+    shape="bedrock",
+    stream_shape="bedrock_eventstream",
+    ids=("bedrock-1k", "stream-bedrock", "bedrock-200k"),
+    default_port=19085,
+    feature="bedrock",
+    provider_doc=bedrock_provider,
+)
+
 # Every translated provider, in the order its cases appear.
-DIALECTS = (ANTHROPIC, GEMINI)
+DIALECTS = (ANTHROPIC, GEMINI, BEDROCK)

@@ -1,10 +1,12 @@
 """Response validation: is a body the chat completion, Anthropic message,
-Gemini response or event stream a client expects? `check_shape` raises
+Gemini response, Bedrock Converse answer or stream a client expects? `check_shape` raises
 ValueError if not; `event_text` is the text one stream event carries."""
 
 from __future__ import annotations
 
 import json
+
+from . import eventstream
 
 
 def sse_data(body: bytes) -> list[str]:
@@ -80,7 +82,56 @@ def check_shape(shape: str, headers: dict[str, str], body: bytes) -> str:
         if not any(text):
             raise ValueError("no chunk carries text")
         return f"{len(chunks)} chunks, {sum(len(t) for t in text)} chars"
+    if shape == "bedrock":
+        doc = json.loads(body)
+        text = bedrock_text(doc)
+        if not text:
+            raise ValueError("output.message.content carries no text")
+        if not doc.get("stopReason"):
+            raise ValueError("no stopReason")
+        return f"Converse, {len(text)} chars of text, {doc['stopReason']}"
+    if shape == "bedrock_eventstream":
+        return check_bedrock_stream(headers, body)
     raise ValueError(f"unknown shape {shape}")
+
+
+def bedrock_text(doc: dict) -> str:
+    try:
+        content = doc["output"]["message"]["content"]
+    except (KeyError, TypeError):
+        return ""
+    return "".join(b["text"] for b in content
+                   if isinstance(b, dict) and isinstance(b.get("text"), str))
+
+
+def check_bedrock_stream(headers: dict[str, str], body: bytes) -> str:
+    """A ConverseStream answer: event messages from messageStart to
+    metadata (after messageStop), none an exception, some text deltas."""
+    ctype = headers.get("content-type", "")
+    if not ctype.startswith("application/vnd.amazon.eventstream"):
+        raise ValueError(f"content-type is {ctype!r}")
+    msgs = eventstream.messages(body)
+    types = [h.get(":event-type") or h.get(":exception-type") for h, _ in msgs]
+    if any(h.get(":message-type") != "event" for h, _ in msgs):
+        raise ValueError(f"a message is not an event: {types}")
+    if not types or types[0] != "messageStart" or "messageStop" not in types \
+            or types[-1] != "metadata":
+        raise ValueError(f"event types {types[:3]}...{types[-2:]} not messageStart..metadata")
+    text = [bedrock_event_text(h, p) for h, p in msgs]
+    if not any(text):
+        raise ValueError("no contentBlockDelta with text")
+    return f"{len(msgs)} events, {sum(len(t) for t in text)} chars"
+
+
+def bedrock_event_text(headers: dict[str, str], payload: bytes) -> str:
+    """The text a ConverseStream `contentBlockDelta` event carries."""
+    if headers.get(":event-type") != "contentBlockDelta":
+        return ""
+    try:
+        text = json.loads(payload)["delta"].get("text")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return text if isinstance(text, str) else ""
 
 
 def openai_delta_text(chunk: dict) -> str:
