@@ -115,21 +115,46 @@ mod tests {
         let r = predict("text-embedding-005", req.to_string().as_bytes());
         assert_eq!(r.status, 200);
         let v = body(&r);
-        assert_eq!(v["predictions"][0]["embeddings"]["values"], json!(vector("hello big world", 4)));
-        assert_eq!(v["predictions"][0]["embeddings"]["statistics"]["token_count"], 3);
-        assert_eq!(v["predictions"][1]["embeddings"]["values"], json!(vector("two", 4)));
+        assert_eq!(
+            v["predictions"][0]["embeddings"]["values"],
+            json!(vector("hello big world", 4))
+        );
+        assert_eq!(
+            v["predictions"][0]["embeddings"]["statistics"]["token_count"],
+            3
+        );
+        assert_eq!(
+            v["predictions"][1]["embeddings"]["values"],
+            json!(vector("two", 4))
+        );
     }
 
     #[test]
     fn unknown_fields_empty_content_and_batches_gemini_refuses_are_400s() {
         for (model, req) in [
-            ("text-embedding-005", json!({"instances": [{"content": "a", "bogus": 1}]})),
-            ("text-embedding-005", json!({"instances": [{"content": "a"}], "parameters": {"dims": 4}})),
-            ("text-embedding-005", json!({"instances": [{"content": " "}]})),
+            (
+                "text-embedding-005",
+                json!({"instances": [{"content": "a", "bogus": 1}]}),
+            ),
+            (
+                "text-embedding-005",
+                json!({"instances": [{"content": "a"}], "parameters": {"dims": 4}}),
+            ),
+            (
+                "text-embedding-005",
+                json!({"instances": [{"content": " "}]}),
+            ),
             ("text-embedding-005", json!({"instances": []})),
-            ("gemini-embedding-001", json!({"instances": [{"content": "a"}, {"content": "b"}]})),
+            (
+                "gemini-embedding-001",
+                json!({"instances": [{"content": "a"}, {"content": "b"}]}),
+            ),
         ] {
-            assert_eq!(predict(model, req.to_string().as_bytes()).status, 400, "{req}");
+            assert_eq!(
+                predict(model, req.to_string().as_bytes()).status,
+                400,
+                "{req}"
+            );
         }
     }
 }
