@@ -155,7 +155,8 @@ fn stats_config() -> Node {
     let tag = |name: &str, regex: &str| map([("tag_name", s(name)), ("regex", s(regex))]);
     commented(
         &[
-            "The filter names its counters modelmux.m.<model>.p.<provider>.<counter>;",
+            "The filter names its counters modelmux.m.<model>.p.<provider>.<counter>",
+            "(provider-only series: modelmux.p.<provider>.<counter>);",
             "Envoy prefixes wasm stats with \"wasmcustom.\". These extractors expose",
             "model and provider as tags, e.g. in /stats/prometheus:",
             "  modelmux_requests{model=\"gpt-4o-mini\",provider=\"openai-mock\"} 3",
@@ -166,7 +167,7 @@ fn stats_config() -> Node {
                 tag("model", r"^wasmcustom\.modelmux\.(m\.([^.]+)\.)"),
                 tag(
                     "provider",
-                    r"^wasmcustom\.modelmux\.m\.[^.]+\.(p\.([^.]+)\.)",
+                    r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(p\.([^.]+)\.)",
                 ),
                 tag(
                     "consumer",

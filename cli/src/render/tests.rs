@@ -388,7 +388,7 @@ fn bootstrap_listener_admin_and_access_log() {
     assert_eq!(tags[0]["regex"], r"^wasmcustom\.modelmux\.(m\.([^.]+)\.)");
     assert_eq!(
         tags[1]["regex"],
-        r"^wasmcustom\.modelmux\.m\.[^.]+\.(p\.([^.]+)\.)"
+        r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(p\.([^.]+)\.)"
     );
     assert_eq!(
         tags[2]["regex"],
