@@ -37,6 +37,9 @@ impl HttpContext for DownFilter {
                 .on_request_body(&self.worker, &mut Calls, size, end),
         )
     }
+    fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        action(self.session.on_request_trailers(&self.worker, &mut Calls))
+    }
     fn on_http_response_headers(&mut self, _n: usize, end: bool) -> Action {
         action(self.session.on_response_headers(&mut Calls, end))
     }
@@ -73,6 +76,9 @@ impl HttpContext for UpFilter {
             self.attempt
                 .on_request_body(&self.worker, &mut Calls, size, end),
         )
+    }
+    fn on_http_request_trailers(&mut self, _n: usize) -> Action {
+        action(self.attempt.on_request_trailers(&self.worker, &mut Calls))
     }
     fn on_http_response_headers(&mut self, _n: usize, end: bool) -> Action {
         action(

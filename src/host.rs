@@ -49,6 +49,9 @@ impl Host for Calls {
     fn set_request_body(&mut self, len: usize, body: &[u8]) {
         let _ = hc::set_buffer(BufferType::HttpRequestBody, 0, len, body);
     }
+    fn clear_request_trailers(&mut self) {
+        let _ = hc::set_map(MapType::HttpRequestTrailers, vec![]);
+    }
     fn response_header(&self, name: &str) -> Option<String> {
         hc::get_map_value(MapType::HttpResponseHeaders, name)
             .ok()

@@ -20,7 +20,12 @@ fn dropped(name: &str, cluster_header: &str) -> bool {
         // the route's policy is the operator's, not the client's.
         || name.starts_with("x-envoy-")
         || name == cluster_header
-        || name == crate::session::FAILOVER_HEADER
+        // The filter's own headers (failover marker, record id) are the
+        // filter's alone.
+        || name.starts_with(crate::session::OWN_PREFIX)
+        // A rewritten body is never the client's encoding; compressed
+        // bodies are refused before this (415).
+        || name == "content-encoding"
 }
 
 /// The client's headers without what must never go upstream: its

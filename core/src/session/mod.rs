@@ -6,8 +6,15 @@
 //!   translated right there and sent to its provider's cluster, as before.
 //!   A failover model (two or more targets) is sent to one of its rotation
 //!   clusters with the client's OpenAI body untouched; the request's shared
-//!   record ([`RequestRecord`], keyed by `x-request-id`) keeps the client's
-//!   sanitised headers.
+//!   record ([`RequestRecord`]) keeps the client's sanitised headers. The
+//!   record's key is an id the filter issues and sends as the request's
+//!   `x-request-id` ([`REQUEST_ID`]), never the client's value, so no
+//!   client can name another request's record.
+//!
+//! Either role finishes the request body when the body ends, or when
+//! trailers arrive (HTTP/2 and gRPC-style clients send the last DATA
+//! frame without END_STREAM and close the stream with trailers): a request
+//! the filter has not routed must never leave with the client's headers.
 //! * **Upstream** ([`Upstream`], the rotation cluster's filter chain) runs
 //!   once per retry attempt, after Envoy has picked the endpoint. It reads
 //!   which provider the endpoint is, rebuilds the whole header set from the
@@ -43,8 +50,15 @@ pub const PROVIDER_HEADER: &str = "x-modelmux-provider";
 /// Root ids of the two roles (the `root_id` of each wasm filter).
 pub const DOWNSTREAM_ROOT_ID: &str = "modelmux";
 pub const UPSTREAM_ROOT_ID: &str = "modelmux-upstream";
-/// The header that ties an upstream attempt to its downstream request.
+/// The request id header. On failover requests it carries the record id
+/// the downstream role issued: a random id, never the client's value. It
+/// has to be a header every attempt's provider may see, because Envoy
+/// starts each retry from the previous attempt's rewritten header map.
+/// The downstream role puts the client's id back once the response starts
+/// (no retry can follow), so access logs still show the client's id.
 pub const REQUEST_ID: &str = "x-request-id";
+/// The prefix of the filter's own headers: a client's copies are removed.
+pub const OWN_PREFIX: &str = "x-modelmux-";
 
 /// What the shell returns to Envoy from a callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +84,8 @@ pub trait Host {
     fn set_request_header(&mut self, name: &str, value: Option<&str>);
     fn request_body(&self, len: usize) -> Vec<u8>;
     fn set_request_body(&mut self, len: usize, body: &[u8]);
+    /// Removes every request trailer (called only when trailers came).
+    fn clear_request_trailers(&mut self);
     fn response_header(&self, name: &str) -> Option<String>;
     fn set_response_header(&mut self, name: &str, value: Option<&str>);
     fn response_body(&self, start: usize, len: usize) -> Vec<u8>;

@@ -2,7 +2,7 @@
 //!
 //! Envoy creates a new context for every retry attempt, after it has picked
 //! the endpoint. The endpoint's metadata names the provider; the request's
-//! record (found by `x-request-id`) has the model and the client's
+//! record (found by the id the downstream role issued) has the model and the client's
 //! sanitised headers. The attempt's request is translated for that
 //! provider, its header set rebuilt from the record, and its response goes
 //! through a guarded [`ResponseFlow`]. An endpoint the model does not list
@@ -37,7 +37,8 @@ struct Attempt {
 enum State {
     /// Not a failover request (no record): left alone.
     Bypass,
-    AwaitBody(Attempt),
+    /// Buffering the body; the bytes buffered so far.
+    AwaitBody(Attempt, usize),
     Sent(Attempt, Box<ResponseFlow>),
     /// Answered locally (configuration mismatch).
     Rejected,
@@ -92,15 +93,18 @@ impl Upstream {
             })
             .unwrap_or(1);
         w.stats.add(model, target, Counter::Attempts, 1);
-        self.state = State::AwaitBody(Attempt {
-            id,
-            model,
-            op,
-            target,
-            number,
-            started_ms: host.now_ms(),
-            content_seen: false,
-        });
+        self.state = State::AwaitBody(
+            Attempt {
+                id,
+                model,
+                op,
+                target,
+                number,
+                started_ms: host.now_ms(),
+                content_seen: false,
+            },
+            0,
+        );
         Flow::Pause
     }
 
@@ -143,13 +147,27 @@ impl Upstream {
         size: usize,
         end: bool,
     ) -> Flow {
-        if !matches!(self.state, State::AwaitBody(_)) {
+        let State::AwaitBody(_, buffered) = &mut self.state else {
             return Flow::Continue;
-        }
+        };
+        *buffered = size;
         if !end {
             return Flow::Pause;
         }
-        let State::AwaitBody(a) = std::mem::replace(&mut self.state, State::Bypass) else {
+        self.finish_body(w, host)
+    }
+
+    /// Trailers end the attempt's body, as in the downstream role.
+    pub fn on_request_trailers(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
+        if !matches!(self.state, State::AwaitBody(..)) {
+            return Flow::Continue;
+        }
+        host.clear_request_trailers();
+        self.finish_body(w, host)
+    }
+
+    fn finish_body(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
+        let State::AwaitBody(a, size) = std::mem::replace(&mut self.state, State::Bypass) else {
             return Flow::Continue;
         };
         let body = host.request_body(size);

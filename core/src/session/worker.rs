@@ -2,11 +2,20 @@
 //!
 //! Downstream and upstream contexts of a request run on the same worker and
 //! share one VM (same `vm_id` and code), so the request's record can live
-//! here, keyed by its `x-request-id`, from the downstream body phase until
-//! the downstream stream ends.
+//! here, keyed by an id the filter issues, from the downstream body phase
+//! until the downstream stream ends.
+//!
+//! Record ids must be unique across workers and VMs and unguessable: an
+//! attempt finds its record by the id alone. Each VM draws a secret 128-bit
+//! key from the host's random source (std's `RandomState`, which WASI's
+//! `random_get` seeds in the VM), and an id is a VM nonce derived from that
+//! key, a counter and a keyed hash of the counter. Nothing in it follows
+//! from the load time.
 
 use std::cell::{Cell, RefCell};
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 
 use crate::config::Config;
 use crate::gateway::{models_json, Operation};
@@ -73,15 +82,14 @@ pub struct Worker {
     /// Wall clock in ms, refreshed by the shell's tick.
     now_ms: Cell<u64>,
     records: RefCell<HashMap<String, RequestRecord>>,
-    next_id: Cell<u64>,
-    /// Distinguishes generated request ids of this VM from other workers'.
-    nonce: u64,
+    ids: RecordIds,
     /// OAuth token fetches of this VM (see [`super::tokens`]).
     pub(crate) token_scheduler: super::tokens::Scheduler,
 }
 
 impl Worker {
-    pub fn new(cfg: Config, store: Box<dyn SharedStore>, now_ms: u64, nonce: u64) -> Self {
+    /// `seed` is mixed into the VM's random key (tests pass any value).
+    pub fn new(cfg: Config, store: Box<dyn SharedStore>, now_ms: u64, seed: u64) -> Self {
         let created = now_ms / 1000;
         Worker {
             models_json: models_json(&cfg, created),
@@ -92,8 +100,7 @@ impl Worker {
             ticket: Cell::new(0),
             now_ms: Cell::new(now_ms),
             records: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-            nonce,
+            ids: RecordIds::new(seed),
             token_scheduler: super::tokens::Scheduler::default(),
         }
     }
@@ -124,17 +131,9 @@ impl Worker {
         t
     }
 
-    /// `id` if no live request uses it, else a fresh one.
-    pub fn claim_id(&self, id: Option<String>) -> (String, bool) {
-        let records = self.records.borrow();
-        match id {
-            Some(id) if !id.is_empty() && !records.contains_key(&id) => (id, false),
-            _ => {
-                let n = self.next_id.get().wrapping_add(1);
-                self.next_id.set(n);
-                (format!("modelmux-{:x}-{n:x}", self.nonce), true)
-            }
-        }
+    /// A fresh record id (see the module docs).
+    pub fn issue_id(&self) -> String {
+        self.ids.issue()
     }
 
     pub fn insert(&self, id: String, record: RequestRecord) {
@@ -152,5 +151,53 @@ impl Worker {
 
     pub fn live_records(&self) -> usize {
         self.records.borrow().len()
+    }
+}
+
+/// Issues record ids: `<nonce><counter><mac>`, all hex.
+struct RecordIds {
+    key: RandomState,
+    nonce: u64,
+    next: Cell<u64>,
+}
+
+impl RecordIds {
+    fn new(seed: u64) -> Self {
+        let key = RandomState::new();
+        let nonce = key.hash_one((seed, "modelmux-vm"));
+        RecordIds {
+            key,
+            nonce,
+            next: Cell::new(0),
+        }
+    }
+
+    fn issue(&self) -> String {
+        let n = self.next.get().wrapping_add(1);
+        self.next.set(n);
+        let mut h = self.key.build_hasher();
+        h.write_u64(self.nonce);
+        h.write_u64(n);
+        format!("{:016x}{n:x}-{:016x}", self.nonce, h.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordIds;
+    use std::collections::HashSet;
+
+    #[test]
+    fn record_ids_are_unique_across_vms_and_not_from_the_seed() {
+        // Two VMs loaded in the same millisecond with the same seed.
+        let (a, b) = (RecordIds::new(1_000), RecordIds::new(1_000));
+        let mut seen = HashSet::new();
+        for _ in 0..1000 {
+            assert!(seen.insert(a.issue()));
+            assert!(seen.insert(b.issue()));
+        }
+        // The VM part comes from each VM's random key, not the seed.
+        assert_ne!(a.nonce, b.nonce);
+        assert!(a.issue().len() >= 34);
     }
 }

@@ -60,13 +60,13 @@ impl Downstream {
             .map(|f| f.rotations.as_slice())
             .unwrap_or(&[]);
         let cluster = rotations.get(head).map_or("", String::as_str);
-        let (id, fresh) = w.claim_id(find(&client, REQUEST_ID).map(str::to_string));
+        // The record's key: issued here, sent as the request id (see
+        // `REQUEST_ID`); the client's own id is replaced.
+        let id = w.issue_id();
+        let client_request_id = find(&client, REQUEST_ID).map(str::to_string);
         let mut headers = sanitized(client, &w.cfg.cluster_header);
-        if fresh {
-            headers.retain(|(n, _)| n != REQUEST_ID);
-            headers.push((REQUEST_ID.to_string(), id.clone()));
-        }
-        headers.retain(|(n, _)| n != MAX_RETRIES);
+        headers.retain(|(n, _)| n != MAX_RETRIES && n != REQUEST_ID);
+        headers.push((REQUEST_ID.to_string(), id.clone()));
         let mut routed = headers.clone();
         routed.push((w.cfg.cluster_header.clone(), cluster.to_string()));
         routed.push((FAILOVER_HEADER.to_string(), "1".to_string()));
@@ -88,6 +88,7 @@ impl Downstream {
             id,
             status: None,
             envoy_reply: false,
+            client_request_id,
         }));
         Ok(())
     }

@@ -16,7 +16,9 @@ use crate::stats::Counter;
 use super::response::{FailureClass, ResponseFlow};
 use super::telemetry::{set_log_fields, LogFields, Timing};
 use super::worker::Worker;
-use super::{send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, STATUS_HEADER};
+use super::{
+    send_routed, Flow, Host, Level, OWN_PREFIX, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
+};
 use crate::stats::Tally;
 use crate::usage::Usage;
 
@@ -30,9 +32,8 @@ const MAX_RETRIES: &str = "x-envoy-max-retries";
 enum State {
     /// Not a modelmux endpoint, or answered locally without a model.
     Bypass,
-    /// Chat or embeddings request: buffering the body before routing; the
-    /// client's headers.
-    AwaitBody(Vec<(String, String)>, Operation),
+    /// Chat or embeddings request: buffering the body before routing.
+    AwaitBody(Box<Pending>),
     /// Answered locally with an error after the model was resolved.
     Local { model: usize, target: usize },
     /// Translated here and sent to the target's provider cluster.
@@ -48,6 +49,17 @@ enum State {
     EnvoyReply { status: u16 },
 }
 
+/// A routed request's head, kept until its body is complete.
+#[derive(Debug)]
+struct Pending {
+    /// The client's headers, without the filter's own.
+    headers: Vec<(String, String)>,
+    op: Operation,
+    /// Bytes Envoy has buffered so far (trailers end the body without a
+    /// size of their own).
+    size: usize,
+}
+
 #[derive(Debug)]
 struct FailoverState {
     model: usize,
@@ -57,6 +69,9 @@ struct FailoverState {
     status: Option<u16>,
     /// Envoy's own reply (no attempt answered): rewrite its body.
     envoy_reply: bool,
+    /// The client's `x-request-id`, put back for the access log once no
+    /// attempt needs the record id any more.
+    client_request_id: Option<String>,
 }
 
 #[derive(Debug)]
@@ -81,6 +96,29 @@ fn reply_error(host: &mut dyn Host, e: &ApiError) {
     host.reply(e.status, &e.to_json());
 }
 
+/// Removes the client's copies of headers that only the filter or the
+/// operator may set (one host call per header present, none usually).
+fn strip(host: &mut dyn Host, headers: &[(String, String)], drop: impl Fn(&str) -> bool) {
+    for (name, _) in headers.iter().filter(|(n, _)| drop(n)) {
+        host.set_request_header(name, None);
+    }
+}
+
+/// A compressed body could be neither read nor rewritten: a 415.
+fn encoding_error(headers: &[(String, String)]) -> Option<ApiError> {
+    let coding = find(headers, "content-encoding")?.trim();
+    if coding.is_empty() || coding.eq_ignore_ascii_case("identity") {
+        return None;
+    }
+    let message = format!(
+        "Compressed request bodies are not supported (content-encoding: {coding}); send the body uncompressed."
+    );
+    Some(
+        ApiError::new(415, "invalid_request_error", message)
+            .with_code("unsupported_content_encoding"),
+    )
+}
+
 fn find<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -94,11 +132,9 @@ impl Downstream {
         let method = find(&headers, ":method").unwrap_or("");
         match classify(method, find(&headers, ":path").unwrap_or("")) {
             Endpoint::Other => {
-                for name in [w.cfg.cluster_header.as_str(), FAILOVER_HEADER] {
-                    if headers.iter().any(|(n, _)| n == name) {
-                        host.set_request_header(name, None);
-                    }
-                }
+                strip(host, &headers, |n| {
+                    n == w.cfg.cluster_header || n.starts_with(OWN_PREFIX)
+                });
                 Flow::Continue
             }
             Endpoint::Models => {
@@ -126,10 +162,22 @@ impl Downstream {
         &mut self,
         w: &Worker,
         host: &mut dyn Host,
-        headers: Vec<(String, String)>,
+        mut headers: Vec<(String, String)>,
         op: Operation,
         end: bool,
     ) -> Flow {
+        // Whatever happens next, the client's routing never survives: a
+        // path the filter does not complete finds no cluster.
+        let internal = |n: &str| {
+            n == w.cfg.cluster_header || n.starts_with(OWN_PREFIX) || n.starts_with("x-envoy-")
+        };
+        strip(host, &headers, internal);
+        headers.retain(|(n, _)| !internal(n));
+        if let Some(e) = encoding_error(&headers) {
+            w.stats.rejected();
+            reply_error(host, &e);
+            return Flow::Pause;
+        }
         if end {
             w.stats.rejected();
             let what = match op {
@@ -142,7 +190,11 @@ impl Downstream {
         }
         // The request goes no further until the body phase either answers
         // locally or replaces the whole header set.
-        self.state = State::AwaitBody(headers, op);
+        self.state = State::AwaitBody(Box::new(Pending {
+            headers,
+            op,
+            size: 0,
+        }));
         self.timing = Timing::start(w, host);
         Flow::Pause
     }
@@ -154,16 +206,31 @@ impl Downstream {
         size: usize,
         end: bool,
     ) -> Flow {
-        if !matches!(self.state, State::AwaitBody(..)) {
+        let State::AwaitBody(pending) = &mut self.state else {
             return Flow::Continue;
-        }
+        };
+        pending.size = size;
         if !end {
             return Flow::Pause;
         }
-        let State::AwaitBody(headers, op) = std::mem::replace(&mut self.state, State::Bypass)
-        else {
+        self.finish_body(w, host)
+    }
+
+    /// Trailers end the request: the body is complete, route it now (the
+    /// trailers themselves are the client's and go no further).
+    pub fn on_request_trailers(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
+        if !matches!(self.state, State::AwaitBody(..)) {
+            return Flow::Continue;
+        }
+        host.clear_request_trailers();
+        self.finish_body(w, host)
+    }
+
+    fn finish_body(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
+        let State::AwaitBody(pending) = std::mem::replace(&mut self.state, State::Bypass) else {
             return Flow::Continue;
         };
+        let Pending { headers, op, size } = *pending;
         let body = host.request_body(size);
         let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
             host.set_filter_state("modelmux_model", &model.name);
@@ -248,6 +315,9 @@ impl Downstream {
                 flow.on_headers(host, status, end)
             }
             State::Failover(f) => {
+                if let Some(id) = f.client_request_id.take() {
+                    host.set_request_header(REQUEST_ID, Some(&id));
+                }
                 let status = status_of(host);
                 match host.response_header(STATUS_HEADER) {
                     Some(marker) => {

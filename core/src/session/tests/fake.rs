@@ -9,6 +9,7 @@ use crate::session::{Host, Level, SharedStore};
 pub struct FakeHost {
     pub req_headers: Vec<(String, String)>,
     pub req_body: Vec<u8>,
+    pub req_trailers: Vec<(String, String)>,
     pub resp_headers: Vec<(String, String)>,
     /// The response body as Envoy currently buffers it.
     pub resp_body: Vec<u8>,
@@ -70,6 +71,9 @@ impl Host for FakeHost {
     fn set_request_body(&mut self, len: usize, body: &[u8]) {
         let rest = self.req_body.split_off(len.min(self.req_body.len()));
         self.req_body = [body, &rest].concat();
+    }
+    fn clear_request_trailers(&mut self) {
+        self.req_trailers.clear();
     }
     fn response_header(&self, name: &str) -> Option<String> {
         self.resp(name).map(str::to_string)

@@ -201,9 +201,12 @@ fn a_to_b_to_a_never_leaks_a_foreign_key() {
     assert_eq!(third.header("x-api-key"), None);
     assert_eq!(third.header("anthropic-version"), None);
     assert_eq!(third.json()["model"], "gpt-4o-mini");
+    // Every attempt carries the record id the filter issued.
+    let id = out.sent[0].header("x-request-id").unwrap();
+    assert_ne!(id, "req-1");
     for s in &out.sent {
         assert!(!s.headers.iter().any(|(_, v)| v.contains("client-secret")));
-        assert_eq!(s.header("x-request-id"), Some("req-1"));
+        assert_eq!(s.header("x-request-id"), Some(id));
     }
 }
 

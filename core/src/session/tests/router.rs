@@ -57,6 +57,8 @@ pub struct Outcome {
     pub body: Vec<u8>,
     pub sent: Vec<Sent>,
     pub filter_state: std::collections::HashMap<String, String>,
+    /// The downstream request header map at the end (what access logs read).
+    pub request_headers: Vec<(String, String)>,
 }
 
 impl Outcome {
@@ -109,13 +111,62 @@ pub fn run(
     w: &Worker,
     client: &[(&str, &str)],
     body: &[u8],
+    answer: impl FnMut(&str, usize) -> Answer,
+) -> Outcome {
+    run_with(w, client, body, false, answer)
+}
+
+/// Either role's request-body side.
+trait BodySink {
+    fn body(&mut self, w: &Worker, h: &mut FakeHost, size: usize, end: bool) -> Flow;
+    fn trailers(&mut self, w: &Worker, h: &mut FakeHost) -> Flow;
+}
+
+impl BodySink for Downstream {
+    fn body(&mut self, w: &Worker, h: &mut FakeHost, size: usize, end: bool) -> Flow {
+        self.on_request_body(w, h, size, end)
+    }
+    fn trailers(&mut self, w: &Worker, h: &mut FakeHost) -> Flow {
+        self.on_request_trailers(w, h)
+    }
+}
+
+impl BodySink for Upstream {
+    fn body(&mut self, w: &Worker, h: &mut FakeHost, size: usize, end: bool) -> Flow {
+        self.on_request_body(w, h, size, end)
+    }
+    fn trailers(&mut self, w: &Worker, h: &mut FakeHost) -> Flow {
+        self.on_request_trailers(w, h)
+    }
+}
+
+/// Delivers the body, ending it with END_STREAM or with trailers (the
+/// last DATA frame then has no END_STREAM).
+fn deliver(sink: &mut dyn BodySink, w: &Worker, h: &mut FakeHost, trailers: bool) {
+    let len = h.req_body.len();
+    if trailers {
+        h.req_trailers = vec![("x-checksum".into(), "abc".into())];
+        assert_eq!(sink.body(w, h, len, false), Flow::Pause);
+        sink.trailers(w, h);
+        assert!(h.req_trailers.is_empty(), "client trailers left in place");
+    } else {
+        sink.body(w, h, len, true);
+    }
+}
+
+/// [`run`], with the body ended by trailers when `trailers` is set.
+pub fn run_with(
+    w: &Worker,
+    client: &[(&str, &str)],
+    body: &[u8],
+    trailers: bool,
     mut answer: impl FnMut(&str, usize) -> Answer,
 ) -> Outcome {
     let mut d = Downstream::default();
     let mut dh = FakeHost::with_request(client, body);
     dh.now.set(w.now_ms());
     assert_eq!(d.on_request_headers(w, &mut dh, false), Flow::Pause);
-    d.on_request_body(w, &mut dh, body.len(), true);
+    deliver(&mut d, w, &mut dh, trailers);
     if let Some((status, body)) = dh.reply.take() {
         d.on_done(w, &dh);
         return Outcome {
@@ -124,6 +175,7 @@ pub fn run(
             body,
             sent: vec![],
             filter_state: dh.filter_state,
+            request_headers: dh.req_headers,
         };
     }
     let cluster = dh
@@ -205,8 +257,7 @@ pub fn run(
                 last = Some((vec![(":status".to_string(), status.to_string())], body));
                 break;
             }
-            let len = uh.req_body.len();
-            up.on_request_body(w, &mut uh, len, true);
+            deliver(&mut up, w, &mut uh, trailers);
             map = uh.req_headers.clone();
             sent.push(Sent {
                 provider: provider.clone(),
@@ -258,6 +309,7 @@ pub fn run(
         body: out,
         sent,
         filter_state: dh.filter_state,
+        request_headers: dh.req_headers.clone(),
     }
 }
 
