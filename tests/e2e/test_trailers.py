@@ -160,3 +160,15 @@ def test_a_compressed_body_is_a_415_in_openai_format(client):
     err = json.loads(resp.body)["error"]
     assert err["code"] == "unsupported_content_encoding"
     assert client.seen("openai") == [] and client.seen("anthropic") == []
+
+
+def test_record_ids_are_issued_per_request_on_every_worker(client):
+    # The same client id on every request, over fresh connections that
+    # Envoy spreads over its two workers: each record gets its own id.
+    for _ in range(12):
+        resp = client.chat("h2-smart", headers={"x-request-id": "same"}, fresh=True)
+        assert resp.status_code == 200, resp.text
+    ids = [r["headers"]["x-request-id"] for r in client.seen("openai")]
+    assert len(ids) == 12 and len(set(ids)) == 12, ids
+    assert "same" not in ids
+    assert sum(client.worker_connections()) >= 12
