@@ -47,6 +47,22 @@ pub fn uint(v: Option<&Value>) -> Option<u64> {
     }
 }
 
+/// A protobuf Duration in milliseconds: `"1.5s"` or `{seconds, nanos}`.
+pub fn duration_ms(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::String(s) => {
+            let secs: f64 = s.strip_suffix('s')?.parse().ok()?;
+            (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).round() as u64)
+        }
+        Value::Object(o) => {
+            let secs = uint(o.get("seconds")).unwrap_or(0);
+            let nanos = uint(o.get("nanos")).unwrap_or(0);
+            Some(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000))
+        }
+        _ => None,
+    }
+}
+
 pub fn is_true(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true))) || matches!(v, Some(Value::String(s)) if s == "true")
 }

@@ -301,24 +301,108 @@ fn route_problems_are_reported() {
         |doc| {
             routes_mut(doc).remove(0);
         },
-        &["route_config: no failover route: match on header `x-modelmux-failover`"],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            routes_mut(doc).swap(0, 1);
-        },
-        &[
-            "routes[1]: never matches: ",
-            "routes[0] catches every request first",
-        ],
+        &["route_config: no failover route for stream requests: match on header `x-modelmux-failover` (string_match exact `stream`)"],
     );
     expect(
         DEMO,
         |doc| {
             routes_mut(doc).remove(1);
         },
+        &["route_config: no failover route for json requests"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            let default = routes_mut(doc).remove(2);
+            routes_mut(doc).insert(0, default);
+        },
+        &[
+            "routes[2]: never matches: ",
+            "routes[0] catches every request first",
+        ],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            routes_mut(doc).remove(2);
+        },
         &["no route with cluster_header `x-modelmux-cluster` for single-target models"],
+    );
+}
+
+#[test]
+fn failover_timeouts_are_checked_per_kind() {
+    // The old single route (present_match) takes JSON with a stream's
+    // per-attempt timeout: slow replies would be paid for twice.
+    expect(
+        DEMO,
+        |doc| {
+            routes_mut(doc).remove(1);
+            routes_mut(doc)[0]["match"]["headers"][0] =
+                json!({"name": "x-modelmux-failover", "present_match": true});
+        },
+        &[
+            "routes[0].route.retry_policy.per_try_idle_timeout: abandons a non-streamed reply",
+            "every provider bills",
+        ],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            routes_mut(doc)[1]["route"]["retry_policy"]["per_try_timeout"] = json!("5s");
+        },
+        &["routes[1].route.retry_policy.per_try_timeout: 5000 ms abandons slower non-streamed replies"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            routes_mut(doc)[1]["route"]["timeout"] = json!("30s");
+        },
+        &["routes[1].route.timeout: 30000 ms, but failover.json_timeout_ms is 300000 ms"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            policy(doc)
+                .as_object_mut()
+                .unwrap()
+                .remove("per_try_idle_timeout");
+        },
+        &["routes[0].route.retry_policy.per_try_idle_timeout: missing: a stream that stalls"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            policy(doc)["per_try_idle_timeout"] = json!({"seconds": 7});
+        },
+        &["per_try_idle_timeout: 7000 ms, but failover.attempt_timeout_ms is 5000 ms"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            policy(doc)["per_try_timeout"] = json!("60s");
+        },
+        &["routes[0].route.retry_policy.per_try_timeout: cuts every stream"],
+    );
+    // Opting in: the JSON route must then carry it as per_try_timeout.
+    let mut v: Value = serde_json::from_str(DEMO).unwrap();
+    v["failover"]["json_attempt_timeout_ms"] = json!(20000);
+    let opted = v.to_string();
+    let doc = rendered(&opted);
+    assert_eq!(
+        routes_mut(&mut doc.clone())[1]["route"]["retry_policy"]["per_try_timeout"],
+        "20s"
+    );
+    assert_eq!(run(&doc, None), Vec::<String>::new());
+    expect(
+        &opted,
+        |doc| {
+            routes_mut(doc)[1]["route"]["retry_policy"]
+                .as_object_mut()
+                .unwrap()
+                .remove("per_try_timeout");
+        },
+        &["per_try_timeout: missing, but failover.json_attempt_timeout_ms is 20000 ms"],
     );
 }
 
