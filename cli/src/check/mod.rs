@@ -4,6 +4,7 @@
 //! goes on after a problem so one run lists them all.
 
 mod clusters;
+mod hardening;
 mod routes;
 
 use serde_json::Value;
@@ -174,6 +175,7 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     check_downstream(&down, &loaded, &mut p);
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
+    hardening::check_hardening(&doc, &down, &mut p);
     check_logs(&doc, "", &mut p);
     p.0
 }
@@ -314,3 +316,6 @@ pub fn logged_credential(format: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod limits_tests;

@@ -3,19 +3,19 @@ use serde_json::{json, Value};
 use super::*;
 use crate::render::{render, Options, HTTP_OPTIONS};
 
-const DEMO: &str = include_str!("../../../envoy/demo.json");
+pub(super) const DEMO: &str = include_str!("../../../envoy/demo.json");
 const REAL: &str = include_str!("../../../envoy/envoy.json");
 
-fn rendered(config: &str) -> Value {
+pub(super) fn rendered(config: &str) -> Value {
     let yaml = render(&input::load(config).unwrap(), &Options::default()).unwrap();
     serde_yaml::from_str(&yaml).unwrap()
 }
 
-fn run(doc: &Value, given: Option<&str>) -> Vec<String> {
+pub(super) fn run(doc: &Value, given: Option<&str>) -> Vec<String> {
     check(&serde_yaml::to_string(doc).unwrap(), given)
 }
 
-fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
+pub(super) fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
     doc["static_resources"]["clusters"]
         .as_array_mut()
         .unwrap()
@@ -24,11 +24,11 @@ fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
         .unwrap()
 }
 
-fn hcm_mut(doc: &mut Value) -> &mut Value {
+pub(super) fn hcm_mut(doc: &mut Value) -> &mut Value {
     &mut doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 }
 
-fn routes_mut(doc: &mut Value) -> &mut Vec<Value> {
+pub(super) fn routes_mut(doc: &mut Value) -> &mut Vec<Value> {
     hcm_mut(doc)["route_config"]["virtual_hosts"][0]["routes"]
         .as_array_mut()
         .unwrap()
@@ -41,7 +41,7 @@ fn filters(doc: &mut Value) -> &mut Vec<Value> {
         .unwrap()
 }
 
-fn policy(doc: &mut Value) -> &mut Value {
+pub(super) fn policy(doc: &mut Value) -> &mut Value {
     &mut routes_mut(doc)[0]["route"]["retry_policy"]
 }
 
@@ -51,7 +51,7 @@ fn config(doc: &mut Value) -> &mut Value {
 
 /// Applies `mutate` to the rendered demo and expects a problem containing
 /// every `needle`.
-fn expect(config: &str, mutate: impl FnOnce(&mut Value), needles: &[&str]) {
+pub(super) fn expect(config: &str, mutate: impl FnOnce(&mut Value), needles: &[&str]) {
     let mut doc = rendered(config);
     mutate(&mut doc);
     let problems = run(&doc, None);
@@ -327,82 +327,6 @@ fn route_problems_are_reported() {
             routes_mut(doc).remove(2);
         },
         &["no route with cluster_header `x-modelmux-cluster` for single-target models"],
-    );
-}
-
-#[test]
-fn failover_timeouts_are_checked_per_kind() {
-    // The old single route (present_match) takes JSON with a stream's
-    // per-attempt timeout: slow replies would be paid for twice.
-    expect(
-        DEMO,
-        |doc| {
-            routes_mut(doc).remove(1);
-            routes_mut(doc)[0]["match"]["headers"][0] =
-                json!({"name": "x-modelmux-failover", "present_match": true});
-        },
-        &[
-            "routes[0].route.retry_policy.per_try_idle_timeout: abandons a non-streamed reply",
-            "every provider bills",
-        ],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            routes_mut(doc)[1]["route"]["retry_policy"]["per_try_timeout"] = json!("5s");
-        },
-        &["routes[1].route.retry_policy.per_try_timeout: 5000 ms abandons slower non-streamed replies"],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            routes_mut(doc)[1]["route"]["timeout"] = json!("30s");
-        },
-        &["routes[1].route.timeout: 30000 ms, but failover.json_timeout_ms is 300000 ms"],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            policy(doc)
-                .as_object_mut()
-                .unwrap()
-                .remove("per_try_idle_timeout");
-        },
-        &["routes[0].route.retry_policy.per_try_idle_timeout: missing: a stream that stalls"],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            policy(doc)["per_try_idle_timeout"] = json!({"seconds": 7});
-        },
-        &["per_try_idle_timeout: 7000 ms, but failover.attempt_timeout_ms is 5000 ms"],
-    );
-    expect(
-        DEMO,
-        |doc| {
-            policy(doc)["per_try_timeout"] = json!("60s");
-        },
-        &["routes[0].route.retry_policy.per_try_timeout: cuts every stream"],
-    );
-    // Opting in: the JSON route must then carry it as per_try_timeout.
-    let mut v: Value = serde_json::from_str(DEMO).unwrap();
-    v["failover"]["json_attempt_timeout_ms"] = json!(20000);
-    let opted = v.to_string();
-    let doc = rendered(&opted);
-    assert_eq!(
-        routes_mut(&mut doc.clone())[1]["route"]["retry_policy"]["per_try_timeout"],
-        "20s"
-    );
-    assert_eq!(run(&doc, None), Vec::<String>::new());
-    expect(
-        &opted,
-        |doc| {
-            routes_mut(doc)[1]["route"]["retry_policy"]
-                .as_object_mut()
-                .unwrap()
-                .remove("per_try_timeout");
-        },
-        &["per_try_timeout: missing, but failover.json_attempt_timeout_ms is 20000 ms"],
     );
 }
 

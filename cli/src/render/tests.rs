@@ -364,6 +364,12 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
         json!({"host_env_keys": host, "key_values": {"OPENAI_API_KEY": "sk-x"}})
     );
     assert_eq!(vm["code"]["local"]["filename"], "/abs/modelmux.wasm");
+    // ... and the header warns that it shows on /config_dump.
+    let text = render(&load(REAL).unwrap(), &opts).unwrap();
+    assert!(text.contains("# WARNING: rendered with --key"), "{text}");
+    assert!(text.contains("/config_dump"));
+    let text = render(&load(REAL).unwrap(), &Options::default()).unwrap();
+    assert!(!text.contains("WARNING"));
     let bad = Options {
         keys: vec![("NOPE".into(), "x".into())],
         ..Options::default()
