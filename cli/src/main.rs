@@ -163,6 +163,9 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
     let config = config.ok_or("render needs --config FILE")?;
     let loaded =
         input::load_with_ports(&read(&config)?, &ports).map_err(|e| format!("{config}: {e}"))?;
+    if !render::is_loopback(&opts.admin.host) {
+        eprintln!("modelmux: warning: --admin {}: the admin interface serves /config_dump, /quitquitquit and /runtime_modify without authentication; keep it on loopback", opts.admin.host);
+    }
     if !opts.keys.is_empty() {
         eprintln!("modelmux: warning: --key writes provider keys into the rendered YAML, where the admin /config_dump shows them; use it for local testing only");
     }

@@ -129,6 +129,12 @@ fn header(loaded: &Loaded, opts: &Options) -> String {
              # and show on the admin /config_dump. For local testing only.\n",
         );
     }
+    if !is_loopback(&opts.admin.host) {
+        out.push_str(
+            "# WARNING: the admin interface is not on loopback: anyone who reaches it can\n\
+             # read /config_dump, stop Envoy (/quitquitquit) and change its runtime.\n",
+        );
+    }
     if !is_loopback(&opts.listen.host) {
         out.push_str(
             "# The listener is not loopback-only: protect it (network policy, an authn\n\

@@ -370,6 +370,15 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
     assert!(text.contains("/config_dump"));
     let text = render(&load(REAL).unwrap(), &Options::default()).unwrap();
     assert!(!text.contains("WARNING"));
+    let exposed = Options {
+        admin: HostPort {
+            host: "0.0.0.0".into(),
+            port: 9901,
+        },
+        ..Options::default()
+    };
+    let text = render(&load(REAL).unwrap(), &exposed).unwrap();
+    assert!(text.contains("# WARNING: the admin interface is not on loopback"));
     let bad = Options {
         keys: vec![("NOPE".into(), "x".into())],
         ..Options::default()
