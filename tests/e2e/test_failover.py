@@ -154,6 +154,28 @@ def test_slow_json_reply_is_waited_for(client, model):
     assert client.seen(second) == [], "a slow non-streamed reply must not be replayed elsewhere"
 
 
+@pytest.fixture(scope="module")
+def opted_in(workdir, fmock, pki):
+    """A gateway whose operator asked for per-attempt timeouts on
+    non-streamed requests too (failover.json_attempt_timeout_ms)."""
+    cfg = fe.filter_config(fmock, pki, [fe.model("oa-an", "oa", "an")],
+                           {**FAILOVER, "json_attempt_timeout_ms": 1500})
+    envoy = fe.start_envoy(workdir, "envoy-failover-json-attempt", cfg)
+    yield fe.Client(envoy, fmock)
+    envoy.stop()
+
+
+def test_json_attempt_timeout_opts_in_to_failing_over_slow_replies(opted_in):
+    opted_in.clear()
+    resp = opted_in.chat("oa-an", headers={"x-mock-only": "openai", "x-mock-delay-ms": "3000"})
+    assert reply_text(resp, False) == support.expected_reply("claude-sonnet-4-5", "hello")
+    assert len(opted_in.seen("openai")) == 1 and len(opted_in.seen("anthropic")) == 1
+    # The upstream filter classes the abandoned attempt against the JSON
+    # route's own attempt timeout.
+    support.wait_until(lambda: opted_in.counter("oa-an", "oa", "failures_timeout") == 1, 5,
+                       what="failures_timeout for the abandoned attempt")
+
+
 def test_refused_connection_fails_over(client):
     resp = client.chat("refused")
     assert reply_text(resp, False) == support.expected_reply("claude-sonnet-4-5", "hello")
