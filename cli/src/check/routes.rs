@@ -1,4 +1,5 @@
-//! Route checks: the failover route, its retry policy, buffer limits.
+//! Route checks: a failover route per request kind (streamed, non-streamed)
+//! with its retry policy and timeouts, and buffer limits.
 
 use serde_json::Value;
 
