@@ -19,7 +19,7 @@ fn failover_timeouts_are_checked_per_kind() {
                 json!({"name": "x-modelmux-failover", "present_match": true});
         },
         &[
-            "routes[0].route.retry_policy.per_try_idle_timeout: abandons a non-streamed reply",
+            "routes[0].route.retry_policy.per_try_idle_timeout: [json-attempt-timeout] abandons a non-streamed reply",
             "every provider bills",
         ],
     );
@@ -28,14 +28,14 @@ fn failover_timeouts_are_checked_per_kind() {
         |doc| {
             routes_mut(doc)[1]["route"]["retry_policy"]["per_try_timeout"] = json!("5s");
         },
-        &["routes[1].route.retry_policy.per_try_timeout: 5000 ms abandons slower non-streamed replies"],
+        &["routes[1].route.retry_policy.per_try_timeout: [json-attempt-timeout] 5000 ms abandons slower non-streamed replies"],
     );
     expect(
         DEMO,
         |doc| {
             routes_mut(doc)[1]["route"]["timeout"] = json!("30s");
         },
-        &["routes[1].route.timeout: 30000 ms, but failover.json_timeout_ms is 300000 ms"],
+        &["routes[1].route.timeout: [json-timeout] 30000 ms, but failover.json_timeout_ms is 300000 ms"],
     );
     expect(
         DEMO,
@@ -45,21 +45,21 @@ fn failover_timeouts_are_checked_per_kind() {
                 .unwrap()
                 .remove("per_try_idle_timeout");
         },
-        &["routes[0].route.retry_policy.per_try_idle_timeout: missing: a stream that stalls"],
+        &["routes[0].route.retry_policy.per_try_idle_timeout: [stream-attempt-timeout] missing: a stream that stalls"],
     );
     expect(
         DEMO,
         |doc| {
             policy(doc)["per_try_idle_timeout"] = json!({"seconds": 7});
         },
-        &["per_try_idle_timeout: 7000 ms, but failover.attempt_timeout_ms is 5000 ms"],
+        &["per_try_idle_timeout: [stream-attempt-timeout] 7000 ms, but failover.attempt_timeout_ms is 5000 ms"],
     );
     expect(
         DEMO,
         |doc| {
             policy(doc)["per_try_timeout"] = json!("60s");
         },
-        &["routes[0].route.retry_policy.per_try_timeout: cuts every stream"],
+        &["routes[0].route.retry_policy.per_try_timeout: [stream-attempt-timeout] cuts every stream"],
     );
     // Opting in: the JSON route must then carry it as per_try_timeout.
     let mut v: Value = serde_json::from_str(DEMO).unwrap();
@@ -79,7 +79,7 @@ fn failover_timeouts_are_checked_per_kind() {
                 .unwrap()
                 .remove("per_try_timeout");
         },
-        &["per_try_timeout: missing, but failover.json_attempt_timeout_ms is 20000 ms"],
+        &["per_try_timeout: [json-attempt-timeout] missing, but failover.json_attempt_timeout_ms is 20000 ms"],
     );
 }
 

@@ -249,18 +249,18 @@ fn check_stream_timeouts(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
     match duration_ms(policy.and_then(|r| r.get("per_try_idle_timeout"))) {
         None => p.add(
             &format!("{loc}.per_try_idle_timeout"),
-            format!("missing: a stream that stalls before its first byte is never failed over (failover.attempt_timeout_ms is {want} ms)"),
+            format!("[stream-attempt-timeout] missing: a stream that stalls before its first byte is never failed over (failover.attempt_timeout_ms is {want} ms)"),
         ),
         Some(ms) if ms != want => p.add(
             &format!("{loc}.per_try_idle_timeout"),
-            format!("{ms} ms, but failover.attempt_timeout_ms is {want} ms"),
+            format!("[stream-attempt-timeout] {ms} ms, but failover.attempt_timeout_ms is {want} ms"),
         ),
         Some(_) => {}
     }
     if policy.and_then(|r| r.get("per_try_timeout")).is_some() {
         p.add(
             &format!("{loc}.per_try_timeout"),
-            "cuts every stream that lasts longer than it; streams need only per_try_idle_timeout",
+            "[stream-attempt-timeout] cuts every stream that lasts longer than it; streams need only per_try_idle_timeout",
         );
     }
 }
@@ -274,18 +274,18 @@ fn check_json_timeouts(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
     if policy.and_then(|r| r.get("per_try_idle_timeout")).is_some() {
         p.add(
             &format!("{loc}.retry_policy.per_try_idle_timeout"),
-            "abandons a non-streamed reply that is slower than it (it is silent until done) and replays it on the next target: every provider bills the work; remove it, or set failover.json_attempt_timeout_ms to opt in",
+            "[json-attempt-timeout] abandons a non-streamed reply that is slower than it (it is silent until done) and replays it on the next target: every provider bills the work; remove it, or set failover.json_attempt_timeout_ms to opt in",
         );
     }
     let per_try = duration_ms(policy.and_then(|r| r.get("per_try_timeout")));
     match (per_try, f.json_attempt_timeout_ms) {
         (Some(ms), None) => p.add(
             &format!("{loc}.retry_policy.per_try_timeout"),
-            format!("{ms} ms abandons slower non-streamed replies, which every provider then bills; failover.json_attempt_timeout_ms is not set"),
+            format!("[json-attempt-timeout] {ms} ms abandons slower non-streamed replies, which every provider then bills; failover.json_attempt_timeout_ms is not set"),
         ),
         (got, Some(want)) if got != Some(want) => p.add(
             &format!("{loc}.retry_policy.per_try_timeout"),
-            format!("{}, but failover.json_attempt_timeout_ms is {want} ms", got.map_or("missing".to_string(), |g| format!("{g} ms"))),
+            format!("[json-attempt-timeout] {}, but failover.json_attempt_timeout_ms is {want} ms", got.map_or("missing".to_string(), |g| format!("{g} ms"))),
         ),
         _ => {}
     }
@@ -295,7 +295,7 @@ fn check_json_timeouts(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
         p.add(
             &format!("{loc}.timeout"),
             format!(
-                "{}, but failover.json_timeout_ms is {want} ms",
+                "[json-timeout] {}, but failover.json_timeout_ms is {want} ms",
                 got.map_or(
                     "missing (Envoy's default is 15 s)".to_string(),
                     |g| format!("{g} ms")
