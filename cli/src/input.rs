@@ -9,7 +9,7 @@ use serde_json::Value;
 const PLACEHOLDER_KEY: &str = "modelmux-placeholder";
 
 /// The header the downstream filter sets on requests for failover models.
-pub use modelmux_core::session::FAILOVER_HEADER;
+pub use modelmux_core::session::{FAILOVER_HEADER, FAILOVER_JSON, FAILOVER_STREAM};
 
 /// A filter config, compiled.
 #[derive(Debug)]

@@ -16,6 +16,8 @@ modelmux: render and check the Envoy bootstrap for a modelmux filter config
 USAGE:
   modelmux render --config FILE [--listen ADDR:PORT] [--admin ADDR:PORT]
                   [--wasm PATH] [--key NAME=VALUE]... [--port PROVIDER=PORT]...
+                  [--request-headers-timeout-ms MS] [--request-timeout-ms MS]
+                  [--max-connections N] [--max-heap-bytes N] [--max-body-bytes N]
   modelmux check --envoy FILE [--config FILE]
   modelmux --help
 
@@ -25,13 +27,25 @@ render   Prints a complete Envoy bootstrap (YAML) to stdout: the listener with
          upstream modelmux filter, outlier detection) and the failover route.
   --config FILE        the filter's JSON config
   --listen ADDR:PORT   gateway listener (default 127.0.0.1:10000; port 0 = any)
-  --admin ADDR:PORT    admin interface (default 127.0.0.1:9901; port 0 = any)
+  --admin ADDR:PORT    admin interface (default 127.0.0.1:9901; port 0 = any).
+                       Keep it on loopback: it serves /config_dump (the whole
+                       config, keys included), /quitquitquit and /runtime_modify
   --wasm PATH          the filter (default target/wasm32-wasip1/release/modelmux.wasm)
   --key NAME=VALUE     give the VM this value for api_key_env NAME (key_values)
                        instead of copying it from Envoy's environment
-                       (host_env_keys); repeatable
+                       (host_env_keys); repeatable. WARNING: the key is written
+                       into the YAML and shows on the admin /config_dump; for
+                       local testing with mock keys only
   --port PROVIDER=PORT connect to PROVIDER on this port (written into its
                        endpoint.address in the embedded config); repeatable
+  Protections for an exposed listener (README, Hardening):
+  --request-headers-timeout-ms MS   whole request head within (default 10000)
+  --request-timeout-ms MS           whole request, body included, within;
+                                    never cuts a response (default 60000)
+  --max-connections N               global downstream connections (default 10000)
+  --max-heap-bytes N                overload manager heap limit (default 1 GiB)
+  --max-body-bytes N                connection buffer limits: the largest
+                                    body buffered (default 10485760)
 
 check    Checks a bootstrap against a filter config (default: the config
          embedded in its modelmux filter). Prints each problem on its own line
@@ -102,7 +116,17 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let known = [
-        "--config", "--listen", "--admin", "--wasm", "--key", "--port",
+        "--config",
+        "--listen",
+        "--admin",
+        "--wasm",
+        "--key",
+        "--port",
+        "--request-headers-timeout-ms",
+        "--request-timeout-ms",
+        "--max-connections",
+        "--max-heap-bytes",
+        "--max-body-bytes",
     ];
     let mut opts = render::Options::default();
     let mut config = None;
@@ -113,6 +137,13 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
             "--listen" => opts.listen = HostPort::parse(&flag, &value)?,
             "--admin" => opts.admin = HostPort::parse(&flag, &value)?,
             "--wasm" => opts.wasm = value,
+            "--request-headers-timeout-ms" => {
+                opts.limits.request_headers_timeout_ms = positive(&flag, &value)?;
+            }
+            "--request-timeout-ms" => opts.limits.request_timeout_ms = positive(&flag, &value)?,
+            "--max-connections" => opts.limits.max_connections = positive(&flag, &value)?,
+            "--max-heap-bytes" => opts.limits.max_heap_bytes = positive(&flag, &value)?,
+            "--max-body-bytes" => opts.limits.max_body_bytes = positive(&flag, &value)?,
             "--key" => {
                 let (k, v) = input::split_pair(&flag, &value)?;
                 opts.keys.retain(|(name, _)| name != k);
@@ -132,9 +163,23 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
     let config = config.ok_or("render needs --config FILE")?;
     let loaded =
         input::load_with_ports(&read(&config)?, &ports).map_err(|e| format!("{config}: {e}"))?;
+    if !render::is_loopback(&opts.admin.host) {
+        eprintln!("modelmux: warning: --admin {}: the admin interface serves /config_dump, /quitquitquit and /runtime_modify without authentication; keep it on loopback", opts.admin.host);
+    }
+    if !opts.keys.is_empty() {
+        eprintln!("modelmux: warning: --key writes provider keys into the rendered YAML, where the admin /config_dump shows them; use it for local testing only");
+    }
     opts.command = format!("modelmux render {}", shell_words(args));
     print!("{}", render::render(&loaded, &opts)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn positive(flag: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{flag} {value}: not a positive integer"))
 }
 
 fn check_cmd(args: &[String]) -> Result<ExitCode, String> {

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 pub enum Node {
     Str(String),
     Int(u64),
+    /// A fraction, e.g. an overload threshold.
+    Float(f64),
     Bool(bool),
     /// A multi-line string written as a literal block (`|`).
     Block(String),
@@ -194,6 +196,7 @@ fn inline(node: &Node) -> Option<String> {
     let flow = match node {
         Node::Str(v) => return Some(scalar(v)),
         Node::Int(v) => return Some(v.to_string()),
+        Node::Float(v) => return Some(format!("{v:?}")),
         Node::Bool(v) => return Some(v.to_string()),
         Node::Alias(name) => return Some(format!("*{name}")),
         Node::Map(entries) if entries.is_empty() => return Some("{}".to_string()),
@@ -217,7 +220,7 @@ fn inline(node: &Node) -> Option<String> {
 /// Scalars (and empty collections) allowed inside a flow collection.
 fn flow_scalar(node: &Node) -> Option<String> {
     match node {
-        Node::Str(_) | Node::Int(_) | Node::Bool(_) => inline(node),
+        Node::Str(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => inline(node),
         Node::Map(e) if e.is_empty() => Some("{}".to_string()),
         Node::Seq(e) if e.is_empty() => Some("[]".to_string()),
         _ => None,

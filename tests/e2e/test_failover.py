@@ -27,7 +27,8 @@ MODELS = [
     fe.model("mismatch", "oa", "an"),
 ]
 
-FAILOVER = {"attempt_timeout_ms": 1500, "consecutive_failures": 1000000, "retry_buffer_bytes": 65536}
+FAILOVER = {"attempt_timeout_ms": 1500, "json_timeout_ms": 8000, "consecutive_failures": 1000000,
+            "retry_buffer_bytes": 65536}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,11 @@ FAULTS = {
     "timeout": {"x-mock-delay-ms": "3000"},
 }
 
+# A slow non-streamed reply is waited for, not failed over (see
+# test_slow_json_reply_is_waited_for): "timeout" is a failure for streams only.
+CASES = [(fault, stream) for fault in sorted(FAULTS) for stream in (False, True)
+         if stream or fault != "timeout"]
+
 DIRECTIONS = {
     # model -> (first label, second label, second kind)
     "oa-an": ("openai", "anthropic", "anthropic"),
@@ -113,8 +119,8 @@ def assert_native(req: dict, kind: str) -> None:
         assert body["model"] == "claude-sonnet-4-5" and "max_tokens" in body
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault,stream", CASES,
+                         ids=[f"{f}-{'stream' if s else 'json'}" for f, s in CASES])
 @pytest.mark.parametrize("model", sorted(DIRECTIONS))
 def test_failure_fails_over(client, model, fault, stream):
     first, second, kind = DIRECTIONS[model]
@@ -130,6 +136,44 @@ def test_failure_fails_over(client, model, fault, stream):
     assert_native(served[0], kind)
     if stream and kind == "openai":
         assert served[0]["body"]["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize("model", sorted(DIRECTIONS))
+def test_slow_json_reply_is_waited_for(client, model):
+    """A non-streamed reply slower than attempt_timeout_ms (1.5 s) is not
+    abandoned and replayed on the next target (which would bill it too):
+    the client gets the first target's answer, the second hears nothing."""
+    first, second, _ = DIRECTIONS[model]
+    started = time.monotonic()
+    resp = client.chat(model, headers={"x-mock-only": first, "x-mock-delay-ms": "3000"})
+    assert time.monotonic() - started >= 3.0
+    kind = "openai" if first == "openai" else "anthropic"
+    assert reply_text(resp, False) == support.expected_reply(fe.UPSTREAM_MODEL[kind], "hello")
+    assert resp.headers.get("x-modelmux-provider") == {"openai": "oa", "anthropic": "an"}[first]
+    assert len(client.seen(first)) == 1
+    assert client.seen(second) == [], "a slow non-streamed reply must not be replayed elsewhere"
+
+
+@pytest.fixture(scope="module")
+def opted_in(workdir, fmock, pki):
+    """A gateway whose operator asked for per-attempt timeouts on
+    non-streamed requests too (failover.json_attempt_timeout_ms)."""
+    cfg = fe.filter_config(fmock, pki, [fe.model("oa-an", "oa", "an")],
+                           {**FAILOVER, "json_attempt_timeout_ms": 1500})
+    envoy = fe.start_envoy(workdir, "envoy-failover-json-attempt", cfg)
+    yield fe.Client(envoy, fmock)
+    envoy.stop()
+
+
+def test_json_attempt_timeout_opts_in_to_failing_over_slow_replies(opted_in):
+    opted_in.clear()
+    resp = opted_in.chat("oa-an", headers={"x-mock-only": "openai", "x-mock-delay-ms": "3000"})
+    assert reply_text(resp, False) == support.expected_reply("claude-sonnet-4-5", "hello")
+    assert len(opted_in.seen("openai")) == 1 and len(opted_in.seen("anthropic")) == 1
+    # The upstream filter classes the abandoned attempt against the JSON
+    # route's own attempt timeout.
+    support.wait_until(lambda: opted_in.counter("oa-an", "oa", "failures_timeout") == 1, 5,
+                       what="failures_timeout for the abandoned attempt")
 
 
 def test_refused_connection_fails_over(client):

@@ -4,6 +4,7 @@
 //! goes on after a problem so one run lists them all.
 
 mod clusters;
+mod hardening;
 mod routes;
 
 use serde_json::Value;
@@ -43,6 +44,22 @@ pub fn uint(v: Option<&Value>) -> Option<u64> {
     match v? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A protobuf Duration in milliseconds: `"1.5s"` or `{seconds, nanos}`.
+pub fn duration_ms(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::String(s) => {
+            let secs: f64 = s.strip_suffix('s')?.parse().ok()?;
+            (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).round() as u64)
+        }
+        Value::Object(o) => {
+            let secs = uint(o.get("seconds")).unwrap_or(0);
+            let nanos = uint(o.get("nanos")).unwrap_or(0);
+            Some(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000))
+        }
         _ => None,
     }
 }
@@ -158,6 +175,7 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     check_downstream(&down, &loaded, &mut p);
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
+    hardening::check_hardening(&doc, &down, &mut p);
     check_logs(&doc, "", &mut p);
     p.0
 }
@@ -298,3 +316,6 @@ pub fn logged_credential(format: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod limits_tests;

@@ -1,9 +1,10 @@
-//! Route checks: the failover route, its retry policy, buffer limits.
+//! Route checks: a failover route per request kind (streamed, non-streamed)
+//! with its retry policy and timeouts, and buffer limits.
 
 use serde_json::Value;
 
-use super::{at, items, str_at, uint, Downstream, Problems};
-use crate::input::{Loaded, FAILOVER_HEADER};
+use super::{at, duration_ms, items, str_at, uint, Downstream, Problems};
+use crate::input::{Loaded, FAILOVER_HEADER, FAILOVER_JSON, FAILOVER_STREAM};
 use crate::render::BUFFER_LIMIT;
 
 /// Envoy's default connection buffer limit (the retry buffer's fallback).
@@ -29,9 +30,6 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
     let all = collect_routes(rc, &rc_loc, failover.then_some(loaded), p);
     let header = config.cluster_header.as_str();
     let uses_header = |r: &&RouteRef| str_at(r.route, &["route", "cluster_header"]) == Some(header);
-    let fo = all
-        .iter()
-        .position(|r| uses_header(&r) && is_failover_match(r.route));
     let default = all
         .iter()
         .filter(uses_header)
@@ -45,25 +43,36 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
     if !failover {
         return;
     }
-    let Some(fo_idx) = fo else {
-        p.add(
-            &rc_loc,
-            format!("no failover route: match on header `{FAILOVER_HEADER}` (present_match: true) with cluster_header `{header}`"),
-        );
-        return;
-    };
-    let fo = &all[fo_idx];
-    let shadow = all[..fo_idx]
-        .iter()
-        .find(|r| r.vhost == fo.vhost && is_catch_all(r.route));
-    if let Some(first) = shadow {
-        p.add(
-            &fo.loc,
-            format!("never matches: {} catches every request first", first.loc),
-        );
+    for kind in [FAILOVER_STREAM, FAILOVER_JSON] {
+        let Some(fo_idx) = all
+            .iter()
+            .position(|r| uses_header(&r) && matches_kind(r.route, kind))
+        else {
+            p.add(
+                &rc_loc,
+                format!("no failover route for {kind} requests: match on header `{FAILOVER_HEADER}` (string_match exact `{kind}`) with cluster_header `{header}`"),
+            );
+            continue;
+        };
+        let Some(fo) = all.get(fo_idx) else { continue };
+        let shadow = all
+            .iter()
+            .take(fo_idx)
+            .find(|r| r.vhost == fo.vhost && is_catch_all(r.route));
+        if let Some(first) = shadow {
+            p.add(
+                &fo.loc,
+                format!("never matches: {} catches every request first", first.loc),
+            );
+        }
+        check_retry_policy(fo, loaded, p);
+        if kind == FAILOVER_STREAM {
+            check_stream_timeouts(fo, loaded, p);
+        } else {
+            check_json_timeouts(fo, loaded, p);
+        }
+        check_effective_buffer(fo, down.listener, loaded, p);
     }
-    check_retry_policy(fo, loaded, p);
-    check_effective_buffer(fo, down.listener, loaded, p);
 }
 
 /// Every route in order; checks buffer limits on the way when `failover`
@@ -96,10 +105,22 @@ fn collect_routes<'a>(
     all
 }
 
+/// A route that looks at the failover header at all.
 fn is_failover_match(route: &Value) -> bool {
+    items(route, &["match", "headers"])
+        .iter()
+        .any(|h| str_at(h, &["name"]).is_some_and(|n| n.eq_ignore_ascii_case(FAILOVER_HEADER)))
+}
+
+/// A route whose failover-header matcher takes requests marked `kind`
+/// (`present_match` takes both kinds).
+fn matches_kind(route: &Value, kind: &str) -> bool {
     items(route, &["match", "headers"]).iter().any(|h| {
         str_at(h, &["name"]).is_some_and(|n| n.eq_ignore_ascii_case(FAILOVER_HEADER))
-            && super::is_true(h.get("present_match"))
+            && !super::is_true(h.get("invert_match"))
+            && (super::is_true(h.get("present_match"))
+                || str_at(h, &["string_match", "exact"]) == Some(kind)
+                || str_at(h, &["exact_match"]) == Some(kind))
     })
 }
 
@@ -215,6 +236,71 @@ fn check_effective_buffer(fo: &RouteRef, listener: &Value, loaded: &Loaded, p: &
         p.add(
             &fo.loc,
             format!("no request_body_buffer_limit, so the retry buffer is the listener's {conn} bytes, below failover.retry_buffer_bytes ({want}); set it to at least {want} (e.g. {BUFFER_LIMIT})"),
+        );
+    }
+}
+
+/// Streams: an attempt silent for `attempt_timeout_ms` moves on; nothing
+/// may cut a stream that is flowing.
+fn check_stream_timeouts(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
+    let loc = format!("{}.route.retry_policy", fo.loc);
+    let want = loaded.config.failover.attempt_timeout_ms;
+    let policy = at(fo.route, &["route", "retry_policy"]);
+    match duration_ms(policy.and_then(|r| r.get("per_try_idle_timeout"))) {
+        None => p.add(
+            &format!("{loc}.per_try_idle_timeout"),
+            format!("[stream-attempt-timeout] missing: a stream that stalls before its first byte is never failed over (failover.attempt_timeout_ms is {want} ms)"),
+        ),
+        Some(ms) if ms != want => p.add(
+            &format!("{loc}.per_try_idle_timeout"),
+            format!("[stream-attempt-timeout] {ms} ms, but failover.attempt_timeout_ms is {want} ms"),
+        ),
+        Some(_) => {}
+    }
+    if policy.and_then(|r| r.get("per_try_timeout")).is_some() {
+        p.add(
+            &format!("{loc}.per_try_timeout"),
+            "[stream-attempt-timeout] cuts every stream that lasts longer than it; streams need only per_try_idle_timeout",
+        );
+    }
+}
+
+/// Non-streamed requests: no per-attempt timeout unless the operator asked
+/// for one (`json_attempt_timeout_ms`), and their own request timeout.
+fn check_json_timeouts(fo: &RouteRef, loaded: &Loaded, p: &mut Problems) {
+    let f = &loaded.config.failover;
+    let loc = format!("{}.route", fo.loc);
+    let policy = at(fo.route, &["route", "retry_policy"]);
+    if policy.and_then(|r| r.get("per_try_idle_timeout")).is_some() {
+        p.add(
+            &format!("{loc}.retry_policy.per_try_idle_timeout"),
+            "[json-attempt-timeout] abandons a non-streamed reply that is slower than it (it is silent until done) and replays it on the next target: every provider bills the work; remove it, or set failover.json_attempt_timeout_ms to opt in",
+        );
+    }
+    let per_try = duration_ms(policy.and_then(|r| r.get("per_try_timeout")));
+    match (per_try, f.json_attempt_timeout_ms) {
+        (Some(ms), None) => p.add(
+            &format!("{loc}.retry_policy.per_try_timeout"),
+            format!("[json-attempt-timeout] {ms} ms abandons slower non-streamed replies, which every provider then bills; failover.json_attempt_timeout_ms is not set"),
+        ),
+        (got, Some(want)) if got != Some(want) => p.add(
+            &format!("{loc}.retry_policy.per_try_timeout"),
+            format!("[json-attempt-timeout] {}, but failover.json_attempt_timeout_ms is {want} ms", got.map_or("missing".to_string(), |g| format!("{g} ms"))),
+        ),
+        _ => {}
+    }
+    let want = f.json_timeout_ms;
+    let got = duration_ms(at(fo.route, &["route", "timeout"]));
+    if got != Some(want) {
+        p.add(
+            &format!("{loc}.timeout"),
+            format!(
+                "[json-timeout] {}, but failover.json_timeout_ms is {want} ms",
+                got.map_or(
+                    "missing (Envoy's default is 15 s)".to_string(),
+                    |g| format!("{g} ms")
+                )
+            ),
         );
     }
 }

@@ -3,19 +3,19 @@ use serde_json::{json, Value};
 use super::*;
 use crate::render::{render, Options, HTTP_OPTIONS};
 
-const DEMO: &str = include_str!("../../../envoy/demo.json");
+pub(super) const DEMO: &str = include_str!("../../../envoy/demo.json");
 const REAL: &str = include_str!("../../../envoy/envoy.json");
 
-fn rendered(config: &str) -> Value {
+pub(super) fn rendered(config: &str) -> Value {
     let yaml = render(&input::load(config).unwrap(), &Options::default()).unwrap();
     serde_yaml::from_str(&yaml).unwrap()
 }
 
-fn run(doc: &Value, given: Option<&str>) -> Vec<String> {
+pub(super) fn run(doc: &Value, given: Option<&str>) -> Vec<String> {
     check(&serde_yaml::to_string(doc).unwrap(), given)
 }
 
-fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
+pub(super) fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
     doc["static_resources"]["clusters"]
         .as_array_mut()
         .unwrap()
@@ -24,11 +24,11 @@ fn cluster_mut<'a>(doc: &'a mut Value, name: &str) -> &'a mut Value {
         .unwrap()
 }
 
-fn hcm_mut(doc: &mut Value) -> &mut Value {
+pub(super) fn hcm_mut(doc: &mut Value) -> &mut Value {
     &mut doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 }
 
-fn routes_mut(doc: &mut Value) -> &mut Vec<Value> {
+pub(super) fn routes_mut(doc: &mut Value) -> &mut Vec<Value> {
     hcm_mut(doc)["route_config"]["virtual_hosts"][0]["routes"]
         .as_array_mut()
         .unwrap()
@@ -41,7 +41,7 @@ fn filters(doc: &mut Value) -> &mut Vec<Value> {
         .unwrap()
 }
 
-fn policy(doc: &mut Value) -> &mut Value {
+pub(super) fn policy(doc: &mut Value) -> &mut Value {
     &mut routes_mut(doc)[0]["route"]["retry_policy"]
 }
 
@@ -51,7 +51,7 @@ fn config(doc: &mut Value) -> &mut Value {
 
 /// Applies `mutate` to the rendered demo and expects a problem containing
 /// every `needle`.
-fn expect(config: &str, mutate: impl FnOnce(&mut Value), needles: &[&str]) {
+pub(super) fn expect(config: &str, mutate: impl FnOnce(&mut Value), needles: &[&str]) {
     let mut doc = rendered(config);
     mutate(&mut doc);
     let problems = run(&doc, None);
@@ -301,22 +301,30 @@ fn route_problems_are_reported() {
         |doc| {
             routes_mut(doc).remove(0);
         },
-        &["route_config: no failover route: match on header `x-modelmux-failover`"],
+        &["route_config: no failover route for stream requests: match on header `x-modelmux-failover` (string_match exact `stream`)"],
     );
     expect(
         DEMO,
         |doc| {
-            routes_mut(doc).swap(0, 1);
+            routes_mut(doc).remove(1);
+        },
+        &["route_config: no failover route for json requests"],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            let default = routes_mut(doc).remove(2);
+            routes_mut(doc).insert(0, default);
         },
         &[
-            "routes[1]: never matches: ",
+            "routes[2]: never matches: ",
             "routes[0] catches every request first",
         ],
     );
     expect(
         DEMO,
         |doc| {
-            routes_mut(doc).remove(1);
+            routes_mut(doc).remove(2);
         },
         &["no route with cluster_header `x-modelmux-cluster` for single-target models"],
     );

@@ -8,7 +8,7 @@ use modelmux_core::config::{
 use modelmux_core::providers::auth::Auth;
 use modelmux_core::providers::EnvoySigning;
 
-use super::{duration_ms, BUFFER_LIMIT, UPSTREAM_ROOT_ID};
+use super::{duration_ms, UPSTREAM_ROOT_ID};
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
 /// Endpoint metadata namespace Envoy matches `transport_socket_matches` on.
@@ -19,7 +19,7 @@ pub const AWS_SIGNING: &str = "envoy.filters.http.aws_request_signing";
 
 /// One cluster per distinct `providers[].cluster`; providers sharing a
 /// name must agree on the endpoint.
-pub fn provider_clusters(config: &Config) -> Result<Vec<Node>, String> {
+pub fn provider_clusters(config: &Config, buffer: u64) -> Result<Vec<Node>, String> {
     let mut names: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for p in &config.providers {
@@ -38,7 +38,7 @@ pub fn provider_clusters(config: &Config) -> Result<Vec<Node>, String> {
                 p.name, other.name, p.cluster
             ));
         }
-        out.push(provider_cluster(p, &members));
+        out.push(provider_cluster(p, &members, buffer));
     }
     Ok(out)
 }
@@ -95,7 +95,7 @@ pub fn token_clusters(config: &Config) -> Vec<Node> {
     out
 }
 
-fn provider_cluster(p: &Provider, members: &[&Provider]) -> Node {
+fn provider_cluster(p: &Provider, members: &[&Provider], buffer: u64) -> Node {
     let ep = &p.endpoint;
     let (kind, dns) = if is_ip(&ep.address) {
         ("STATIC", None)
@@ -107,7 +107,7 @@ fn provider_cluster(p: &Provider, members: &[&Provider]) -> Node {
     };
     let mut entries = vec![("name", s(&p.cluster)), ("type", s(kind))];
     entries.extend(dns);
-    entries.extend(common_limits());
+    entries.extend(common_limits(buffer));
     let lb = map([("endpoint", socket_endpoint(ep))]);
     let endpoints = vec![map([("lb_endpoints", seq([lb]))])];
     push_health_checks(
@@ -182,7 +182,7 @@ fn codec() -> Node {
 
 /// The rotation clusters of a failover model: cluster `k` has target
 /// `(k + p) % n` at priority `p`.
-pub fn rotation_clusters(config: &Config, model: &Model) -> Vec<Node> {
+pub fn rotation_clusters(config: &Config, model: &Model, buffer: u64) -> Vec<Node> {
     let Some(failover) = &model.failover else {
         return Vec::new();
     };
@@ -198,12 +198,17 @@ pub fn rotation_clusters(config: &Config, model: &Model) -> Vec<Node> {
         .enumerate()
         .map(|(k, name)| {
             let order: Vec<&Provider> = (0..n).map(|p| providers[(k + p) % n]).collect();
-            rotation_cluster(config, &model.name, name, &order)
+            rotation_cluster(config, (&model.name, name), &order, buffer)
         })
         .collect()
 }
 
-fn rotation_cluster(config: &Config, model: &str, name: &str, order: &[&Provider]) -> Node {
+fn rotation_cluster(
+    config: &Config,
+    (model, name): (&str, &str),
+    order: &[&Provider],
+    buffer: u64,
+) -> Node {
     let all_ip = order.iter().all(|p| is_ip(&p.endpoint.address));
     let mut entries = vec![
         ("name", s(name)),
@@ -212,7 +217,7 @@ fn rotation_cluster(config: &Config, model: &str, name: &str, order: &[&Provider
     if !all_ip {
         entries.push(("dns_lookup_family", s("V4_PREFERRED")));
     }
-    entries.extend(common_limits());
+    entries.extend(common_limits(buffer));
     entries.push(("outlier_detection", outlier_detection(config)));
     entries.push(("circuit_breakers", retry_budget()));
     push_health_checks(
@@ -275,10 +280,10 @@ fn rotation_cluster(config: &Config, model: &str, name: &str, order: &[&Provider
     )
 }
 
-fn common_limits() -> Vec<(&'static str, Node)> {
+fn common_limits(buffer: u64) -> Vec<(&'static str, Node)> {
     vec![
         ("connect_timeout", s("5s")),
-        ("per_connection_buffer_limit_bytes", Node::Int(BUFFER_LIMIT)),
+        ("per_connection_buffer_limit_bytes", Node::Int(buffer)),
     ]
 }
 

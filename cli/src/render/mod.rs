@@ -1,9 +1,11 @@
 //! `modelmux render`: the Envoy bootstrap that goes with a filter config.
 
 mod clusters;
+mod hardening;
 mod routes;
 
 pub use clusters::{AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
+pub use hardening::{Limits, CONNECTIONS_MONITOR, HEAP_MONITOR, RESET_STREAMS};
 pub use routes::CREDENTIAL_HEADERS;
 
 use crate::input::{HostPort, Loaded};
@@ -14,7 +16,8 @@ pub use modelmux_core::session::DOWNSTREAM_ROOT_ID;
 pub use modelmux_core::session::UPSTREAM_ROOT_ID;
 pub const VM_ID: &str = "modelmux";
 pub const DEFAULT_WASM: &str = "target/wasm32-wasip1/release/modelmux.wasm";
-/// Listener and cluster connection buffers: whole bodies are buffered.
+/// The default listener and cluster connection buffers (`--max-body-bytes`):
+/// whole bodies are buffered.
 pub const BUFFER_LIMIT: u64 = 10 * 1024 * 1024;
 const VM_ANCHOR: &str = "modelmux_vm";
 const CONFIG_ANCHOR: &str = "modelmux_config";
@@ -27,6 +30,8 @@ pub struct Options {
     pub wasm: String,
     /// `--key NAME=VALUE`: fixed values instead of `host_env_keys`.
     pub keys: Vec<(String, String)>,
+    /// Envoy's protections for an exposed listener.
+    pub limits: Limits,
     /// The command line, for the header comment.
     pub command: String,
 }
@@ -44,6 +49,7 @@ impl Default for Options {
             },
             wasm: DEFAULT_WASM.to_string(),
             keys: Vec::new(),
+            limits: Limits::default(),
             command: String::new(),
         }
     }
@@ -59,14 +65,19 @@ pub fn render(loaded: &Loaded, opts: &Options) -> Result<String, String> {
         }
     }
     let config = &loaded.config;
-    let mut all_clusters = clusters::provider_clusters(config)?;
+    let buffer = opts.limits.max_body_bytes;
+    let mut all_clusters = clusters::provider_clusters(config, buffer)?;
     all_clusters.extend(clusters::token_clusters(config));
     for m in &config.models {
-        all_clusters.extend(clusters::rotation_clusters(config, m));
+        all_clusters.extend(clusters::rotation_clusters(config, m, buffer));
     }
     let doc = map([
-        ("admin", map([("address", socket_address(&opts.admin))])),
+        ("admin", admin(&opts.admin)),
         ("stats_config", stats_config()),
+        (
+            "overload_manager",
+            hardening::overload_manager(&opts.limits),
+        ),
         (
             "static_resources",
             map([
@@ -112,14 +123,45 @@ fn header(loaded: &Loaded, opts: &Options) -> String {
             from_env.join(", ")
         ));
     }
-    let loopback = opts.listen.host.starts_with("127.") || opts.listen.host == "::1";
-    if !loopback {
+    if !opts.keys.is_empty() {
+        out.push_str(
+            "# WARNING: rendered with --key: provider keys are written below (key_values)\n\
+             # and show on the admin /config_dump. For local testing only.\n",
+        );
+    }
+    if !is_loopback(&opts.admin.host) {
+        out.push_str(
+            "# WARNING: the admin interface is not on loopback: anyone who reaches it can\n\
+             # read /config_dump, stop Envoy (/quitquitquit) and change its runtime.\n",
+        );
+    }
+    if !is_loopback(&opts.listen.host) {
         out.push_str(
             "# The listener is not loopback-only: protect it (network policy, an authn\n\
              # filter placed before modelmux, ...) before exposing it.\n",
         );
     }
     out
+}
+
+/// The admin interface: loopback by default (it serves `/config_dump`,
+/// `/quitquitquit` and runtime changes), exempt from the connection limit
+/// so an operator can still reach it under a flood.
+fn admin(hp: &HostPort) -> Node {
+    let mut entries = vec![("address", socket_address(hp))];
+    entries.push((
+        "ignore_global_conn_limit",
+        commented(
+            &["Reachable under a connection flood (keep it on loopback)."],
+            Node::Bool(true),
+        ),
+    ));
+    map(entries)
+}
+
+/// Whether an address only accepts local connections.
+pub fn is_loopback(host: &str) -> bool {
+    host.starts_with("127.") || host == "::1" || host == "localhost"
 }
 
 fn url_host(hp: &HostPort) -> String {
@@ -179,22 +221,26 @@ fn stats_config() -> Node {
 }
 
 fn listener(loaded: &Loaded, opts: &Options) -> Node {
+    let mut fields = vec![
+        ("stat_prefix", s("gateway")),
+        ("codec_type", s("AUTO")),
+        (
+            "stream_idle_timeout",
+            commented(&["Long generations stream slowly."], s("300s")),
+        ),
+    ];
+    fields.extend(hardening::hcm_timeouts(&opts.limits));
+    fields.extend([
+        ("access_log", seq([routes::access_log()])),
+        ("route_config", routes::route_config(&loaded.config)),
+        (
+            "http_filters",
+            seq([downstream_filter(loaded, opts), router_filter()]),
+        ),
+    ]);
     let hcm = typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-        vec![
-            ("stat_prefix", s("gateway")),
-            ("codec_type", s("AUTO")),
-            (
-                "stream_idle_timeout",
-                commented(&["Long generations stream slowly."], s("300s")),
-            ),
-            ("access_log", seq([routes::access_log()])),
-            ("route_config", routes::route_config(&loaded.config)),
-            (
-                "http_filters",
-                seq([downstream_filter(loaded, opts), router_filter()]),
-            ),
-        ],
+        fields,
     );
     let network = map([
         ("name", s("envoy.filters.network.http_connection_manager")),
@@ -206,8 +252,11 @@ fn listener(loaded: &Loaded, opts: &Options) -> Node {
         (
             "per_connection_buffer_limit_bytes",
             commented(
-                &["The filter buffers whole request bodies; allow large prompts."],
-                Node::Int(BUFFER_LIMIT),
+                &[
+                    "The filter buffers whole bodies: the largest one it takes (--max-body-bytes).",
+                    "It also bounds what Envoy buffers for a client that reads slowly.",
+                ],
+                Node::Int(opts.limits.max_body_bytes),
             ),
         ),
         ("filter_chains", seq([map([("filters", seq([network]))])])),

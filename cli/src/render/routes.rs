@@ -3,7 +3,7 @@
 use modelmux_core::config::Config;
 
 use super::duration_ms;
-use crate::input::FAILOVER_HEADER;
+use crate::input::{FAILOVER_HEADER, FAILOVER_JSON, FAILOVER_STREAM};
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
 /// Request headers that may carry a credential (the ones the filter strips
@@ -77,10 +77,7 @@ pub fn access_log() -> Node {
 }
 
 pub fn route_config(config: &Config) -> Node {
-    let mut routes = Vec::new();
-    if let Some(route) = failover_route(config) {
-        routes.push(route);
-    }
+    let mut routes = failover_routes(config);
     routes.push(commented(
         &[
             "The filter reads the model from the body and writes the cluster to use",
@@ -91,7 +88,7 @@ pub fn route_config(config: &Config) -> Node {
         ],
         map([
             ("match", map([("prefix", s("/"))])),
-            ("route", route_action(config, None)),
+            ("route", route_action(config)),
             ("request_headers_to_remove", headers_to_remove(config)),
         ]),
     ));
@@ -113,13 +110,14 @@ fn headers_to_remove(config: &Config) -> Node {
     seq([s(&config.cluster_header), s(FAILOVER_HEADER)])
 }
 
-fn route_action(config: &Config, retry: Option<Node>) -> Node {
-    let mut entries = vec![
+/// The route timeout of streams and single-target models.
+pub const ROUTE_TIMEOUT: &str = "300s";
+
+fn route_action(config: &Config) -> Node {
+    map([
         ("cluster_header", s(&config.cluster_header)),
-        ("timeout", s("300s")),
-    ];
-    entries.extend(retry.map(|r| ("retry_policy", r)));
-    map(entries)
+        ("timeout", s(ROUTE_TIMEOUT)),
+    ])
 }
 
 /// Retries for failover models: at most one attempt per target.
@@ -132,19 +130,37 @@ pub fn num_retries(config: &Config) -> Option<u64> {
         .max()
 }
 
-fn retry_policy(config: &Config, retries: u64) -> Node {
-    let settings = &config.failover;
-    map([
+/// What ends an attempt early on a failover route: streams stall before
+/// their first byte (idle timeout); a non-streamed reply is silent until
+/// done, so by default nothing does, unless the operator asked for a hard
+/// per-attempt timeout.
+fn attempt_timeout(config: &Config, kind: &str) -> Option<(&'static str, Node)> {
+    let f = &config.failover;
+    if kind == FAILOVER_STREAM {
+        Some(("per_try_idle_timeout", s(duration_ms(f.attempt_timeout_ms))))
+    } else {
+        let ms = f.json_attempt_timeout_ms?;
+        Some(("per_try_timeout", s(duration_ms(ms))))
+    }
+}
+
+fn retry_policy(config: &Config, retries: u64, kind: &str) -> Node {
+    let mut policy = vec![
         (
             "retry_on",
             s("5xx,reset,connect-failure,refused-stream,retriable-status-codes"),
         ),
         ("retriable_status_codes", seq([Node::Int(429)])),
         ("num_retries", Node::Int(retries)),
-        (
-            "per_try_idle_timeout",
-            s(duration_ms(settings.attempt_timeout_ms)),
-        ),
+    ];
+    policy.extend(attempt_timeout(config, kind));
+    policy.extend(retry_target());
+    map(policy)
+}
+
+/// Each retry to the next target, at once.
+fn retry_target() -> Vec<(&'static str, Node)> {
+    vec![
         (
             "retry_priority",
             commented(
@@ -185,27 +201,55 @@ fn retry_policy(config: &Config, retries: u64) -> Node {
                 map([("base_interval", s("0.001s")), ("max_interval", s("0.005s"))]),
             ),
         ),
-    ])
+    ]
 }
 
-fn failover_route(config: &Config) -> Option<Node> {
-    let retries = num_retries(config)?;
-    let retry = retry_policy(config, retries);
+fn failover_routes(config: &Config) -> Vec<Node> {
+    let Some(retries) = num_retries(config) else {
+        return Vec::new();
+    };
+    let stream = failover_route(config, retries, FAILOVER_STREAM, ROUTE_TIMEOUT, &[
+        &format!("Failover models, streamed chats: the filter sets {FAILOVER_HEADER}: {FAILOVER_STREAM}"),
+        "and names a rotation cluster (targets as priorities); a 429, 5xx, reset,",
+        "connect failure or an attempt silent for failover.attempt_timeout_ms is",
+        "retried on the next priority. Single-target models take the last route",
+        "and pay no retry buffering.",
+    ]);
+    let json_timeout = duration_ms(config.failover.json_timeout_ms);
+    let json = failover_route(config, retries, FAILOVER_JSON, &json_timeout, &[
+        &format!("Failover models, non-streamed requests ({FAILOVER_HEADER}: {FAILOVER_JSON}): silent"),
+        "until done, so a slow reply is waited for (failover.json_timeout_ms) rather",
+        "than abandoned and paid for twice; failover.json_attempt_timeout_ms opts in",
+        "to a per-attempt timeout.",
+    ]);
+    vec![stream, json]
+}
+
+fn failover_route(config: &Config, retries: u64, kind: &str, timeout: &str, doc: &[&str]) -> Node {
     let header = map([
         ("name", s(FAILOVER_HEADER)),
-        ("present_match", Node::Bool(true)),
+        ("string_match", map([("exact", s(kind))])),
     ]);
     let header_match = map([("prefix", s("/")), ("headers", seq([header]))]);
-    Some(commented(
-        &[
-            &format!("Failover models: the filter sets {FAILOVER_HEADER} and names a rotation"),
-            "cluster (targets as priorities); a 429, 5xx, reset or connect failure is",
-            "retried on the next priority. Single-target models take the next route",
-            "and pay no retry buffering.",
-        ],
+    let mut action = vec![
+        ("cluster_header", s(&config.cluster_header)),
+        ("timeout", s(timeout)),
+        ("retry_policy", retry_policy(config, retries, kind)),
+    ];
+    if kind == FAILOVER_JSON {
+        action.push((
+            "idle_timeout",
+            commented(
+                &["Nothing moves until the reply is done: the stream idle timeout waits too."],
+                s(timeout),
+            ),
+        ));
+    }
+    commented(
+        doc,
         map([
             ("match", header_match),
-            ("route", route_action(config, Some(retry))),
+            ("route", map(action)),
             ("request_headers_to_remove", headers_to_remove(config)),
             (
                 "request_body_buffer_limit",
@@ -218,5 +262,5 @@ fn failover_route(config: &Config) -> Option<Node> {
                 ),
             ),
         ]),
-    ))
+    )
 }

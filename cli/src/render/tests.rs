@@ -132,11 +132,11 @@ fn rotations_wrap_and_retries_cover_the_longest_list() {
 fn failover_route_comes_first_with_the_retry_policy() {
     let doc = render_value(DEMO, &Options::default());
     let routes = routes(&doc);
-    assert_eq!(routes.len(), 2);
+    assert_eq!(routes.len(), 3);
     let fo = &routes[0];
     assert_eq!(
         fo["match"],
-        json!({"prefix": "/", "headers": [{"name": "x-modelmux-failover", "present_match": true}]})
+        json!({"prefix": "/", "headers": [{"name": "x-modelmux-failover", "string_match": {"exact": "stream"}}]})
     );
     assert_eq!(fo["request_body_buffer_limit"], 10485760);
     let remove = json!(["x-modelmux-cluster", "x-modelmux-failover"]);
@@ -165,7 +165,20 @@ fn failover_route_comes_first_with_the_retry_policy() {
     );
     assert_eq!(fo["route"]["cluster_header"], "x-modelmux-cluster");
     assert_eq!(fo["route"]["timeout"], "300s");
-    let default = &routes[1];
+    // Non-streamed: the same retries but no per-attempt timeout, and their
+    // own whole-request timeout (also as the route's idle timeout).
+    let json_route = &routes[1];
+    assert_eq!(
+        json_route["match"],
+        json!({"prefix": "/", "headers": [{"name": "x-modelmux-failover", "string_match": {"exact": "json"}}]})
+    );
+    let mut want = rp.clone();
+    want.as_object_mut().unwrap().remove("per_try_idle_timeout");
+    assert_eq!(json_route["route"]["retry_policy"], want);
+    assert_eq!(json_route["route"]["timeout"], "300s");
+    assert_eq!(json_route["route"]["idle_timeout"], "300s");
+    assert_eq!(json_route["request_body_buffer_limit"], 10485760);
+    let default = &routes[2];
     assert_eq!(default["match"], json!({"prefix": "/"}));
     assert_eq!(
         default["route"],
@@ -351,6 +364,21 @@ fn downstream_filter_embeds_the_config_and_the_keys() {
         json!({"host_env_keys": host, "key_values": {"OPENAI_API_KEY": "sk-x"}})
     );
     assert_eq!(vm["code"]["local"]["filename"], "/abs/modelmux.wasm");
+    // ... and the header warns that it shows on /config_dump.
+    let text = render(&load(REAL).unwrap(), &opts).unwrap();
+    assert!(text.contains("# WARNING: rendered with --key"), "{text}");
+    assert!(text.contains("/config_dump"));
+    let text = render(&load(REAL).unwrap(), &Options::default()).unwrap();
+    assert!(!text.contains("WARNING"));
+    let exposed = Options {
+        admin: HostPort {
+            host: "0.0.0.0".into(),
+            port: 9901,
+        },
+        ..Options::default()
+    };
+    let text = render(&load(REAL).unwrap(), &exposed).unwrap();
+    assert!(text.contains("# WARNING: the admin interface is not on loopback"));
     let bad = Options {
         keys: vec![("NOPE".into(), "x".into())],
         ..Options::default()

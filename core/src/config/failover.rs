@@ -57,6 +57,10 @@ pub(super) struct RawFailover {
     outlier_interval_ms: Option<u64>,
     #[serde(default)]
     retry_buffer_bytes: Option<u64>,
+    #[serde(default)]
+    json_timeout_ms: Option<u64>,
+    #[serde(default)]
+    json_attempt_timeout_ms: Option<u64>,
 }
 
 /// How Envoy connects to a provider (used by `modelmux render`/`check`).
@@ -80,8 +84,9 @@ pub struct HealthCheck {
 /// Failover tuning shared by the filter and the rendered Envoy pieces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailoverSettings {
-    /// Per-attempt idle timeout: an attempt that sends nothing for this long
-    /// (e.g. no response head) is abandoned and retried elsewhere.
+    /// Streamed requests' per-attempt idle timeout: an attempt that sends
+    /// nothing for this long (e.g. no first event) is abandoned and retried
+    /// elsewhere. Non-streamed requests use `json_*` below.
     pub attempt_timeout_ms: u64,
     /// Upper bound on how long a `Retry-After` keeps a target out.
     pub max_retry_after_s: u64,
@@ -93,6 +98,15 @@ pub struct FailoverSettings {
     /// larger than this cannot be replayed, so the filter rejects it rather
     /// than lose failover silently.
     pub retry_buffer_bytes: u64,
+    /// Non-streamed requests (chat without `stream`, embeddings): the whole
+    /// request's timeout. Their reply says nothing until it is complete, so
+    /// an attempt timeout would abandon work the provider still bills; by
+    /// default they are not retried on a timeout at all.
+    pub json_timeout_ms: u64,
+    /// Opt-in per-attempt timeout for non-streamed requests (Envoy's
+    /// `per_try_timeout`): a slow provider is abandoned and the next tried,
+    /// at the price of paying both.
+    pub json_attempt_timeout_ms: Option<u64>,
 }
 
 pub const DEFAULT_RETRY_BUFFER_BYTES: u64 = 10 * 1024 * 1024;
@@ -106,6 +120,8 @@ impl Default for FailoverSettings {
             ejection_ms: 30_000,
             outlier_interval_ms: 1_000,
             retry_buffer_bytes: DEFAULT_RETRY_BUFFER_BYTES,
+            json_timeout_ms: 300_000,
+            json_attempt_timeout_ms: None,
         }
     }
 }
@@ -166,6 +182,17 @@ pub(super) fn compile_settings(raw: Option<RawFailover>) -> Result<FailoverSetti
         Some(v) => v,
         None => d.consecutive_failures,
     };
+    let json_timeout_ms = positive(raw.json_timeout_ms, "json_timeout_ms", d.json_timeout_ms)?;
+    let json_attempt_timeout_ms = match raw.json_attempt_timeout_ms {
+        Some(0) => return Err(err("failover.json_attempt_timeout_ms", "must be above 0")),
+        Some(v) if v > json_timeout_ms => {
+            return Err(err(
+                "failover.json_attempt_timeout_ms",
+                format!("must not exceed failover.json_timeout_ms ({json_timeout_ms})"),
+            ))
+        }
+        v => v,
+    };
     Ok(FailoverSettings {
         attempt_timeout_ms: positive(
             raw.attempt_timeout_ms,
@@ -189,6 +216,8 @@ pub(super) fn compile_settings(raw: Option<RawFailover>) -> Result<FailoverSetti
             "retry_buffer_bytes",
             d.retry_buffer_bytes,
         )?,
+        json_timeout_ms,
+        json_attempt_timeout_ms,
     })
 }
 

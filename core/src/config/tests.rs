@@ -199,3 +199,24 @@ fn endpoints_default_from_the_host() {
         ("127.0.0.1", 8080, false)
     );
 }
+
+#[test]
+fn json_timeouts_default_and_are_checked() {
+    let c = load(&base()).unwrap();
+    assert_eq!(c.failover.json_timeout_ms, 300_000);
+    assert_eq!(c.failover.json_attempt_timeout_ms, None);
+    let mut v = base();
+    v["failover"] = json!({"json_timeout_ms": 60000, "json_attempt_timeout_ms": 20000});
+    let c = load(&v).unwrap();
+    assert_eq!(c.failover.json_timeout_ms, 60_000);
+    assert_eq!(c.failover.json_attempt_timeout_ms, Some(20_000));
+    let mut v = base();
+    v["failover"] = json!({"json_timeout_ms": 0});
+    expect_err(v, "failover.json_timeout_ms", "above 0");
+    let mut v = base();
+    v["failover"] = json!({"json_attempt_timeout_ms": 0});
+    expect_err(v, "failover.json_attempt_timeout_ms", "above 0");
+    let mut v = base();
+    v["failover"] = json!({"json_timeout_ms": 1000, "json_attempt_timeout_ms": 2000});
+    expect_err(v, "failover.json_attempt_timeout_ms", "must not exceed");
+}

@@ -99,6 +99,11 @@ impl<'b> Request<'b> {
         }
     }
 
+    /// Whether the client asked for a stream (embeddings never do).
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Request::Chat { probe, .. } if probe.stream)
+    }
+
     /// The public model name the client asked for.
     pub fn model(&self) -> &str {
         match self {

@@ -43,6 +43,13 @@ pub use worker::{RequestRecord, Worker};
 /// Header the downstream side sets for failover requests; the rendered
 /// route matches on it to apply the retry policy.
 pub const FAILOVER_HEADER: &str = "x-modelmux-failover";
+/// [`FAILOVER_HEADER`]'s value for a streamed chat: its route abandons an
+/// attempt that stays silent past `failover.attempt_timeout_ms`.
+pub const FAILOVER_STREAM: &str = "stream";
+/// [`FAILOVER_HEADER`]'s value for a non-streamed request (chat or
+/// embeddings): silent until done, so its route has no per-attempt timeout
+/// unless `failover.json_attempt_timeout_ms` asks for one.
+pub const FAILOVER_JSON: &str = "json";
 /// Response header from an upstream attempt: the status the client sees.
 pub const STATUS_HEADER: &str = "x-modelmux-status";
 /// Response header naming the provider that answered (kept for the client).

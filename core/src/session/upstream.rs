@@ -31,6 +31,8 @@ struct Attempt {
     started_ms: u64,
     /// Its first content went out (noted in the record for TTFT).
     content_seen: bool,
+    /// A streamed chat (else non-streamed: its route's timeouts differ).
+    stream: bool,
 }
 
 #[derive(Debug)]
@@ -102,6 +104,7 @@ impl Upstream {
                 number,
                 started_ms: host.now_ms(),
                 content_seen: false,
+                stream: false,
             },
             0,
         );
@@ -167,7 +170,7 @@ impl Upstream {
     }
 
     fn finish_body(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
-        let State::AwaitBody(a, size) = std::mem::replace(&mut self.state, State::Bypass) else {
+        let State::AwaitBody(mut a, size) = std::mem::replace(&mut self.state, State::Bypass) else {
             return Flow::Continue;
         };
         let body = host.request_body(size);
@@ -177,7 +180,10 @@ impl Upstream {
                 target_idx: None,
                 error,
             })
-            .and_then(|req| translate(&w.cfg, &req, a.model, a.target, w.auth_env()));
+            .and_then(|req| {
+                a.stream = req.is_stream();
+                translate(&w.cfg, &req, a.model, a.target, w.auth_env())
+            });
         let r = match routed {
             Ok(r) => r,
             Err(e) => {
@@ -264,7 +270,7 @@ impl Upstream {
             Some(Verdict::Final { .. }) => {}
             None => {
                 let elapsed = host.now_ms().saturating_sub(a.started_ms);
-                let timeout = w.cfg.failover.attempt_timeout_ms;
+                let timeout = attempt_timeout_ms(&w.cfg.failover, a.stream);
                 let class = if elapsed + 50 >= timeout {
                     FailureClass::Timeout
                 } else {
@@ -273,6 +279,17 @@ impl Upstream {
                 count(class_counter(class));
             }
         }
+    }
+}
+
+/// The timeout that ends an attempt on its route (see `render`): a stream's
+/// idle timeout, or for a non-streamed request its opt-in attempt timeout,
+/// else the whole request's.
+fn attempt_timeout_ms(f: &crate::config::FailoverSettings, stream: bool) -> u64 {
+    if stream {
+        f.attempt_timeout_ms
+    } else {
+        f.json_attempt_timeout_ms.unwrap_or(f.json_timeout_ms)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::gateway::{translate, Request, RouteError};
 use crate::providers::auth::{AuthEnv, ValidateOnly};
 use crate::session::health;
 use crate::session::worker::{RequestRecord, Worker};
-use crate::session::{Host, Level, FAILOVER_HEADER, REQUEST_ID};
+use crate::session::{Host, Level, FAILOVER_HEADER, FAILOVER_JSON, FAILOVER_STREAM, REQUEST_ID};
 use crate::stats::Counter;
 
 impl Downstream {
@@ -69,7 +69,12 @@ impl Downstream {
         headers.push((REQUEST_ID.to_string(), id.clone()));
         let mut routed = headers.clone();
         routed.push((w.cfg.cluster_header.clone(), cluster.to_string()));
-        routed.push((FAILOVER_HEADER.to_string(), "1".to_string()));
+        let kind = if req.is_stream() {
+            FAILOVER_STREAM
+        } else {
+            FAILOVER_JSON
+        };
+        routed.push((FAILOVER_HEADER.to_string(), kind.to_string()));
         // The route's retry count covers the model with the most targets;
         // each model tries each of its targets once.
         let retries = model.targets.len().saturating_sub(1);

@@ -1,6 +1,7 @@
 //! Whole request flows through both roles, natively.
 
 mod embeddings;
+mod failover_kind;
 pub mod fake;
 mod flows;
 pub mod router;
