@@ -178,3 +178,27 @@ def test_connections_past_the_limit_are_refused(gw):
         resp = requests.get(gw.gateway + "/v1/models", headers={"connection": "close"}, timeout=5)
         return resp.status_code == 200
     support.wait_until(served, 5, what="a connection once below the limit")
+
+
+def test_http2_clients_get_bounded_streams_and_windows(gw):
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    sock = socket.create_connection(address(gw), timeout=10)
+    try:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        settings = None
+        deadline = time.monotonic() + 10
+        while settings is None and time.monotonic() < deadline:
+            for ev in conn.receive_data(sock.recv(65536)):
+                if isinstance(ev, h2.events.RemoteSettingsChanged):
+                    settings = {k: v.new_value for k, v in ev.changed_settings.items()}
+            sock.sendall(conn.data_to_send())
+    finally:
+        sock.close()
+    assert settings is not None, "no SETTINGS from Envoy"
+    assert settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] == 100
+    assert settings[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] == 65536

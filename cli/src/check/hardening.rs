@@ -12,19 +12,26 @@
 //!   `reset_high_memory_stream` without `buffer_factory_config` does nothing.
 //! * `[buffer-limit]`: a connection buffer limit so large that a few clients
 //!   that read slowly can pin gigabytes.
+//! * `[http2-limits]`: the downstream HTTP/2 codec on Envoy's defaults
+//!   (2^31 streams per connection, 256 MiB windows), or above the rendered
+//!   limits.
 //! * `[admin-exposed]`: the admin interface off loopback serves
 //!   `/config_dump` (keys included), `/quitquitquit` and runtime changes.
 
 use serde_json::Value;
 
 use super::{at, duration_ms, has_type, items, str_at, uint, Downstream, Problems};
-use crate::render::{is_loopback, CONNECTIONS_MONITOR, HEAP_MONITOR, RESET_STREAMS};
+use crate::render::{
+    is_loopback, CONNECTIONS_MONITOR, H2_CONNECTION_WINDOW, H2_MAX_CONCURRENT_STREAMS,
+    H2_STREAM_WINDOW, HEAP_MONITOR, RESET_STREAMS,
+};
 
 /// Above this, a connection buffer limit is a memory hazard in itself.
 pub const MAX_SANE_BUFFER: u64 = 64 * 1024 * 1024;
 
 pub fn check_hardening(doc: &Value, down: &Downstream, p: &mut Problems) {
     check_request_timeouts(down, p);
+    check_http2(down, p);
     let om = doc.get("overload_manager");
     check_connection_limit(om, down, p);
     check_heap(om, p);
@@ -47,6 +54,28 @@ fn check_request_timeouts(down: &Downstream, p: &mut Problems) {
                 &format!("{loc}.{field}"),
                 format!("[{name}] missing: a client may send {what} a byte at a time and hold the stream until the idle timeout (slowloris); set it (render --{name}-ms)"),
             );
+        }
+    }
+}
+
+fn check_http2(down: &Downstream, p: &mut Problems) {
+    let loc = format!("{}.typed_config.http2_protocol_options", down.hcm_loc);
+    let h2 = down.hcm.get("http2_protocol_options");
+    for (field, max) in [
+        ("max_concurrent_streams", H2_MAX_CONCURRENT_STREAMS),
+        ("initial_stream_window_size", H2_STREAM_WINDOW),
+        ("initial_connection_window_size", H2_CONNECTION_WINDOW),
+    ] {
+        match h2.and_then(|h| uint(h.get(field))) {
+            Some(v) if v <= max => {}
+            Some(v) => p.add(
+                &format!("{loc}.{field}"),
+                format!("[http2-limits] {v} is above {max}: one HTTP/2 connection may hold that much"),
+            ),
+            None => p.add(
+                &format!("{loc}.{field}"),
+                format!("[http2-limits] missing: Envoy's default lets one HTTP/2 client open 2^31 streams with 256 MiB windows; set it to at most {max}"),
+            ),
         }
     }
 }

@@ -263,3 +263,33 @@ fn render_flags_reach_the_protections_and_pass_check() {
         "127.0.0.1"
     );
 }
+
+#[test]
+fn missing_or_loose_http2_limits_are_findings() {
+    fn hcm(doc: &mut Value) -> &mut Value {
+        &mut doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]
+    }
+    expect(
+        DEMO,
+        |doc| {
+            hcm(doc)
+                .as_object_mut()
+                .unwrap()
+                .remove("http2_protocol_options")
+                .map(|_| ())
+                .unwrap()
+        },
+        &["[http2-limits] missing"],
+    );
+    expect(
+        DEMO,
+        |doc| hcm(doc)["http2_protocol_options"]["max_concurrent_streams"] = json!(100000),
+        &["[http2-limits] 100000 is above 100"],
+    );
+    expect(
+        DEMO,
+        |doc| hcm(doc)["http2_protocol_options"]["initial_stream_window_size"] = json!(268435456),
+        &["[http2-limits] 268435456 is above 65536"],
+    );
+}

@@ -20,6 +20,12 @@
 //!   limit, refuses new requests.
 //! * Connection buffer limits sized for the largest body the gateway buffers
 //!   (`--max-body-bytes`), not more.
+//! * HTTP/2 limits on the downstream codec. Envoy's defaults are for trusted
+//!   peers: 2^31 concurrent streams per connection and 256 MiB stream
+//!   windows. Envoy's edge-proxy guidance caps streams at 100 and windows at
+//!   64 KiB (stream) and 1 MiB (connection), which bounds what one HTTP/2
+//!   connection can make Envoy hold; the filter's buffering of a body is
+//!   bounded by the buffer limit above, not by the window.
 
 use super::duration_ms;
 use crate::yaml::{commented, map, s, seq, typed, Node};
@@ -46,6 +52,11 @@ impl Default for Limits {
         }
     }
 }
+
+/// Downstream HTTP/2 limits (Envoy's edge-proxy values).
+pub const H2_MAX_CONCURRENT_STREAMS: u64 = 100;
+pub const H2_STREAM_WINDOW: u64 = 64 * 1024;
+pub const H2_CONNECTION_WINDOW: u64 = 1024 * 1024;
 
 pub const HEAP_MONITOR: &str = "envoy.resource_monitors.fixed_heap";
 pub const CONNECTIONS_MONITOR: &str = "envoy.resource_monitors.global_downstream_max_connections";
@@ -74,6 +85,27 @@ pub fn hcm_timeouts(limits: &Limits) -> Vec<(&'static str, Node)> {
             ),
         ),
     ]
+}
+
+/// The HTTP connection manager's downstream HTTP/2 limits.
+pub fn hcm_http2() -> (&'static str, Node) {
+    (
+        "http2_protocol_options",
+        commented(
+            &["HTTP/2 clients: bounded streams per connection and flow-control windows."],
+            map([
+                (
+                    "max_concurrent_streams",
+                    Node::Int(H2_MAX_CONCURRENT_STREAMS),
+                ),
+                ("initial_stream_window_size", Node::Int(H2_STREAM_WINDOW)),
+                (
+                    "initial_connection_window_size",
+                    Node::Int(H2_CONNECTION_WINDOW),
+                ),
+            ]),
+        ),
+    )
 }
 
 fn trigger(threshold: f64) -> Node {

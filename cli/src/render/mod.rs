@@ -5,7 +5,10 @@ mod hardening;
 mod routes;
 
 pub use clusters::{AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
-pub use hardening::{Limits, CONNECTIONS_MONITOR, HEAP_MONITOR, RESET_STREAMS};
+pub use hardening::{
+    Limits, CONNECTIONS_MONITOR, H2_CONNECTION_WINDOW, H2_MAX_CONCURRENT_STREAMS, H2_STREAM_WINDOW,
+    HEAP_MONITOR, RESET_STREAMS,
+};
 pub use routes::CREDENTIAL_HEADERS;
 
 use crate::input::{HostPort, Loaded};
@@ -230,6 +233,7 @@ fn listener(loaded: &Loaded, opts: &Options) -> Node {
         ),
     ];
     fields.extend(hardening::hcm_timeouts(&opts.limits));
+    fields.push(hardening::hcm_http2());
     fields.extend([
         ("access_log", seq([routes::access_log()])),
         ("route_config", routes::route_config(&loaded.config)),
