@@ -170,7 +170,8 @@ impl Upstream {
     }
 
     fn finish_body(&mut self, w: &Worker, host: &mut dyn Host) -> Flow {
-        let State::AwaitBody(mut a, size) = std::mem::replace(&mut self.state, State::Bypass) else {
+        let State::AwaitBody(mut a, size) = std::mem::replace(&mut self.state, State::Bypass)
+        else {
             return Flow::Continue;
         };
         let body = host.request_body(size);
