@@ -202,6 +202,7 @@ fn chunk_usage_presence() {
     chunk.usage = Some(None);
     assert_eq!(serde_json::to_value(&chunk).unwrap()["usage"], Value::Null);
     let u = Usage {
+        implausible: false,
         cache_write: 0,
         input: 10,
         output: 5,

@@ -28,7 +28,7 @@ use crate::providers::{
     EmbedRequest, Failure, HeaderEdit, HeaderLookup, Kind, Options as ProviderOptions, Outbound,
     Outcome, Started, TargetCtx, Translator,
 };
-use crate::usage::Usage;
+use crate::usage::{Count, Usage};
 use presets::Preset;
 
 pub(crate) use embed::passthrough as embeddings_passthrough;
@@ -47,9 +47,9 @@ pub(crate) fn normalize_upstream_error(status: u16, body: &[u8]) -> Option<Vec<u
 #[derive(Debug, Default, Deserialize)]
 pub struct WireUsage {
     #[serde(default)]
-    pub prompt_tokens: u64,
+    pub prompt_tokens: Option<Count>,
     #[serde(default)]
-    pub completion_tokens: u64,
+    pub completion_tokens: Option<Count>,
     #[serde(default)]
     pub prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
@@ -59,31 +59,38 @@ pub struct WireUsage {
 #[derive(Debug, Default, Deserialize)]
 pub struct PromptDetails {
     #[serde(default)]
-    pub cached_tokens: Option<u64>,
+    pub cached_tokens: Option<Count>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CompletionDetails {
     #[serde(default)]
-    pub reasoning_tokens: Option<u64>,
+    pub reasoning_tokens: Option<Count>,
 }
 
 impl WireUsage {
     pub fn to_usage(&self) -> Usage {
+        let cached = self
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens);
+        let reasoning = self
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens);
+        let all = [
+            self.prompt_tokens,
+            self.completion_tokens,
+            cached,
+            reasoning,
+        ];
         Usage {
-            input: self.prompt_tokens,
-            output: self.completion_tokens,
+            input: Count::get(self.prompt_tokens),
+            output: Count::get(self.completion_tokens),
             cache_write: 0,
-            cache_read: self
-                .prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
-            reasoning: self
-                .completion_tokens_details
-                .as_ref()
-                .and_then(|d| d.reasoning_tokens)
-                .unwrap_or(0),
+            cache_read: Count::get(cached),
+            reasoning: Count::get(reasoning),
+            implausible: Count::any_implausible(&all),
         }
     }
 }
@@ -356,6 +363,10 @@ impl Translator for OpenAiChat {
             content: match &self.state {
                 State::Streaming(s) => s.content(),
                 _ => false,
+            },
+            streamed: match &self.state {
+                State::Streaming(s) => s.streamed(),
+                _ => 0,
             },
         }
     }

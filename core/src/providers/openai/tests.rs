@@ -118,6 +118,7 @@ fn tail_scanned_response_yields_usage() {
     assert_eq!(
         chat.usage(),
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 5,
             output: 7,
