@@ -205,7 +205,11 @@ impl Upstream {
         match &mut self.state {
             State::Sent(a, flow) => {
                 let verdict = flow.on_body(host, size, end);
-                let first = !a.content_seen && flow.outcome().content;
+                let out = flow.outcome();
+                if out.streamed > 0 {
+                    w.with_record(&a.id, |r| r.streamed = out.streamed);
+                }
+                let first = !a.content_seen && out.content;
                 if first {
                     a.content_seen = true;
                     let now = host.now_us();

@@ -5,3 +5,4 @@ pub mod fake;
 mod flows;
 pub mod router;
 mod telemetry;
+mod usage;
