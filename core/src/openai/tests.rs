@@ -217,3 +217,26 @@ fn chunk_usage_presence() {
                "completion_tokens_details": {"reasoning_tokens": 0}})
     );
 }
+
+#[test]
+fn duplicate_keys_of_parsed_fields_name_the_parameter() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            br#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":1,"temperature":2}"#,
+            "temperature",
+        ),
+        (
+            br#"{"model":"m","messages":[{"role":"user","content":"x","content":"y"}]}"#,
+            "messages[0].content",
+        ),
+        (
+            br#"{"model":"m","stream":true,"stream_options":{"include_usage":true,"include_usage":false},"messages":[{"role":"user","content":"x"}]}"#,
+            "stream_options.include_usage",
+        ),
+    ];
+    for (body, param) in cases {
+        let e = parse_chat_request(body).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some(*param), "{}", e.message);
+        assert!(e.message.starts_with("Duplicate key"), "{}", e.message);
+    }
+}

@@ -374,11 +374,15 @@ impl Translator for OpenAiChat {
 
 /// Returns a replacement for `stream_options` with `include_usage: true`,
 /// or `None` when the client already asked for usage.
+/// A client's `null` is replaced in place like any other value, so the
+/// upstream sees one `stream_options` key.
 fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut obj: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(raw).map_err(|_| {
+    let mut obj: serde_json::Map<String, serde_json::Value> = match raw {
+        "null" => serde_json::Map::new(),
+        _ => serde_json::from_str(raw).map_err(|_| {
             ApiError::invalid_param("stream_options", "`stream_options` must be an object.")
-        })?;
+        })?,
+    };
     if obj.get("include_usage") == Some(&serde_json::Value::Bool(true)) {
         return Ok(None);
     }
