@@ -176,7 +176,8 @@ impl Upstream {
             .cfg
             .target_provider(a.model, a.target)
             .map_or("", |p| p.name.as_str());
-        let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)));
+        let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)))
+            .with_limit(w.cfg.response_buffer_bytes);
         self.state = State::Sent(a, Box::new(flow));
         Flow::Continue
     }

@@ -224,7 +224,9 @@ impl Downstream {
         self.state = State::Single {
             model: r.model_idx,
             target: r.target_idx,
-            flow: Box::new(ResponseFlow::new(r.exchange, None)),
+            flow: Box::new(
+                ResponseFlow::new(r.exchange, None).with_limit(w.cfg.response_buffer_bytes),
+            ),
         };
     }
 }

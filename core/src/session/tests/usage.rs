@@ -162,3 +162,59 @@ fn upstream_cut_on_failover_is_estimated() {
     assert_eq!(stat(&w, "smart", "oa", "usage_estimated"), 1);
     assert!(stat(&w, "smart", "oa", "estimated_input_tokens") > 0);
 }
+
+fn small_buffer_worker() -> Worker {
+    let v = json!({
+        "providers": [
+            {"name": "oa", "type": "openai", "cluster": "c_oa", "host": "oa.test"},
+            {"name": "an", "type": "anthropic", "cluster": "c_an", "host": "an.test"}
+        ],
+        "models": [
+            {"name": "claude", "targets": [{"provider": "an", "model": "claude-x"}]},
+            {"name": "smart", "targets": [{"provider": "oa", "model": "gpt-4o"},
+                                          {"provider": "an", "model": "claude-x"}]}
+        ],
+        "response_buffer_bytes": 100
+    });
+    let cfg = Config::from_json(v.to_string().as_bytes(), &|_| None).unwrap();
+    Worker::new(cfg, Box::new(Rc::new(MemoryStore::default())), 1_000_000, 7)
+}
+
+#[test]
+fn a_translated_reply_over_the_buffer_is_an_openai_502() {
+    let w = small_buffer_worker();
+    let req = body("claude", false);
+    let mut d = Downstream::default();
+    let mut h = FakeHost::with_request(&CLIENT, &req);
+    d.on_request_headers(&w, &mut h, false);
+    d.on_request_body(&w, &mut h, req.len(), true);
+    h.resp_headers = vec![
+        (":status".into(), "200".into()),
+        ("content-type".into(), "application/json".into()),
+    ];
+    assert_eq!(d.on_response_headers(&mut h, false), Flow::Pause);
+    h.resp_body = vec![b' '; 60];
+    assert_eq!(d.on_response_body(&w, &mut h, 60, false), Flow::Pause);
+    assert!(h.reply.is_none());
+    h.resp_body = vec![b' '; 101];
+    d.on_response_body(&w, &mut h, 101, false);
+    let (status, reply) = h.reply.take().expect("a local reply");
+    assert_eq!(status, 502);
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["error"]["code"], "response_too_large");
+    assert_eq!(v["error"]["type"], "server_error");
+    d.on_done(&w, &h);
+    assert_eq!(stat(&w, "claude", "an", "errors"), 1);
+}
+
+#[test]
+fn a_failover_reply_over_the_buffer_is_an_openai_502() {
+    let w = small_buffer_worker();
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200));
+    let (a, b) = big.as_bytes().split_at(120);
+    let out = run(&w, &CLIENT, &body("smart", false), |_, _| {
+        respond(200, &[("content-type", "application/json")], &[a, b])
+    });
+    assert_eq!(out.status, 502, "{}", out.text());
+    assert_eq!(out.json()["error"]["code"], "response_too_large");
+}
