@@ -100,11 +100,6 @@ mod tests {
         t.push(br#"{"choices":[]}"#);
         assert_eq!(t.usage(), None);
     }
-}
-
-#[cfg(test)]
-mod clamp_tests {
-    use super::*;
 
     #[test]
     fn implausible_usage_in_the_tail_is_clamped_and_flagged() {
