@@ -8,9 +8,10 @@
 //! the stream it sees is the one it asked for. A client's
 //! `"stream_options": null` is replaced in place like any other value:
 //! inserted next to it, the upstream would keep the last key and send no
-//! usage. Stream events are re-emitted whole (see `stream.rs`). Servers that reject
-//! `stream_options` can opt out per provider (`stream_usage: false`); usage
-//! is then counted only when they send it anyway. Unknown fields pass
+//! usage. Stream events are re-emitted whole (see `stream.rs`). Servers
+//! that reject `stream_options` can opt out per provider
+//! (`stream_usage: false`); usage is then counted only when they send it
+//! anyway. Unknown fields pass
 //! through untouched: compatible servers add their own parameters.
 
 mod embed;
