@@ -130,6 +130,20 @@ pub enum Event<'a> {
     Error(ApiError),
 }
 
+impl Event<'_> {
+    /// Bytes of generated text this event carries (text, reasoning, a tool
+    /// name or arguments): what a usage estimate counts.
+    pub fn generated_bytes(&self) -> u64 {
+        let n = match self {
+            Event::Text(t) | Event::Reasoning(t) => t.len(),
+            Event::ToolStart { name, .. } => name.len(),
+            Event::ToolArgs { json, .. } => json.len(),
+            _ => 0,
+        };
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+}
+
 /// What every translated response repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta {

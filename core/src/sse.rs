@@ -5,6 +5,12 @@
 //! and the fields of the event being built, so memory is bounded by the
 //! largest single event (`MAX_EVENT_BYTES`), not by the stream.
 //! Lines may end in `\n`, `\r\n` or `\r` as the SSE spec allows.
+//!
+//! An event over the limit, or a line that is not UTF-8, is reported once
+//! and then dropped whole: the framer skips, storing nothing, up to the next
+//! blank line (the event boundary) and frames what follows normally, so one
+//! bad event never leaves it broken. Where the error is reported does not
+//! depend on how the body was split.
 
 /// Upper bound on one event (fields plus the unfinished line).
 pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
@@ -16,12 +22,20 @@ pub struct SseEvent {
     pub data: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SseError {
     /// An event grew past `MAX_EVENT_BYTES`.
     TooLarge,
     /// A complete line was not valid UTF-8.
     InvalidUtf8,
+}
+
+/// What the framer found, in stream order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseItem {
+    Event(SseEvent),
+    /// An event was dropped; framing resumes after its blank line.
+    Error(SseError),
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +46,10 @@ pub struct SseFramer {
     has_data: bool,
     /// The previous chunk ended in `\r`; a leading `\n` belongs to it.
     pending_cr: bool,
+    /// Dropping a bad event up to its blank line.
+    skipping: bool,
+    /// While skipping: the current line has bytes (so it is not blank).
+    skip_line_bytes: bool,
 }
 
 impl SseFramer {
@@ -39,10 +57,28 @@ impl SseFramer {
         Self::default()
     }
 
-    /// Feeds bytes; calls `emit` for every event completed by them.
-    pub fn push<F>(&mut self, mut chunk: &[u8], mut emit: F) -> Result<(), SseError>
+    /// Feeds bytes; calls `emit` for every event completed by them. Stops
+    /// emitting at the first error, which it returns; the framer itself is
+    /// ready for more bytes (see the module docs).
+    pub fn push<F>(&mut self, chunk: &[u8], mut emit: F) -> Result<(), SseError>
     where
         F: FnMut(SseEvent),
+    {
+        let mut first = None;
+        self.push_items(chunk, |item| match item {
+            SseItem::Event(ev) if first.is_none() => emit(ev),
+            SseItem::Event(_) => {}
+            SseItem::Error(e) => {
+                first.get_or_insert(e);
+            }
+        });
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Feeds bytes; calls `emit` for every event and error, in order.
+    pub fn push_items<F>(&mut self, mut chunk: &[u8], mut emit: F)
+    where
+        F: FnMut(SseItem),
     {
         if self.pending_cr {
             self.pending_cr = false;
@@ -61,40 +97,76 @@ impl SseFramer {
                     _ => {}
                 }
             }
-            self.extend_line(head)?;
-            let line = std::mem::take(&mut self.line);
-            self.process_line(&line, &mut emit)?;
-            self.line = line;
-            self.line.clear();
+            if self.skipping {
+                self.skip_line(head);
+            } else if self.extend_line(head, &mut emit) {
+                let line = std::mem::take(&mut self.line);
+                if let Err(e) = self.process_line(&line, &mut emit) {
+                    self.start_skipping(false);
+                    emit(SseItem::Error(e));
+                }
+                self.line = line;
+                self.line.clear();
+            } else {
+                // The oversized line ends here; skip to the blank line.
+                self.skip_line_bytes = false;
+            }
             chunk = rest;
         }
-        self.extend_line(chunk)
+        if self.skipping {
+            self.skip_line_bytes |= !chunk.is_empty();
+        } else {
+            self.extend_line(chunk, &mut emit);
+        }
     }
 
     /// True when no partial event is pending (a clean end of stream).
     pub fn is_idle(&self) -> bool {
-        self.line.is_empty() && !self.has_data && self.event.is_none()
+        self.line.is_empty() && !self.has_data && self.event.is_none() && !self.skipping
     }
 
-    fn extend_line(&mut self, bytes: &[u8]) -> Result<(), SseError> {
+    /// A complete line while skipping: a blank one ends the bad event.
+    fn skip_line(&mut self, head: &[u8]) {
+        if head.is_empty() && !self.skip_line_bytes {
+            self.skipping = false;
+        }
+        self.skip_line_bytes = false;
+    }
+
+    /// Drops the event being built; `mid_line`: bytes of the current line
+    /// are still to come.
+    fn start_skipping(&mut self, mid_line: bool) {
+        self.line = Vec::new();
+        self.data = String::new();
+        self.event = None;
+        self.has_data = false;
+        self.skipping = true;
+        self.skip_line_bytes = mid_line;
+    }
+
+    /// Appends to the unfinished line; `false` when that made the event
+    /// too large (reported, and skipping begun).
+    fn extend_line<F: FnMut(SseItem)>(&mut self, bytes: &[u8], emit: &mut F) -> bool {
         if self.line.len() + self.data.len() + bytes.len() > MAX_EVENT_BYTES {
-            return Err(SseError::TooLarge);
+            self.start_skipping(true);
+            emit(SseItem::Error(SseError::TooLarge));
+            return false;
         }
         self.line.extend_from_slice(bytes);
-        Ok(())
+        true
     }
 
-    fn process_line<F: FnMut(SseEvent)>(
+    fn process_line<F: FnMut(SseItem)>(
         &mut self,
         line: &[u8],
         emit: &mut F,
     ) -> Result<(), SseError> {
         if line.is_empty() {
             if self.has_data {
-                emit(SseEvent {
+                emit(SseItem::Event(SseEvent {
                     event: self.event.take(),
                     data: std::mem::take(&mut self.data),
-                });
+                }));
             }
             self.event = None;
             self.has_data = false;
@@ -128,6 +200,22 @@ pub fn write_data_event(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(b"data: ");
     out.extend_from_slice(data);
     out.extend_from_slice(b"\n\n");
+}
+
+/// Appends a framed event as it came: its name, and one `data:` line per
+/// line of its data.
+pub fn write_event(out: &mut Vec<u8>, ev: &SseEvent) {
+    if let Some(name) = &ev.event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    for line in ev.data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -175,6 +263,94 @@ mod tests {
         let mut f = SseFramer::new();
         let big = vec![b'a'; MAX_EVENT_BYTES + 1];
         assert_eq!(f.push(&big, |_| {}), Err(SseError::TooLarge));
+    }
+
+    /// Every item of `input` fed cut at `cuts`.
+    fn items(input: &[u8], cuts: &[usize]) -> Vec<SseItem> {
+        let mut f = SseFramer::new();
+        let mut out = Vec::new();
+        let mut last = 0;
+        for &s in cuts.iter().chain(std::iter::once(&input.len())) {
+            f.push_items(&input[last..s], |i| out.push(i));
+            last = s;
+        }
+        assert!(f.is_idle());
+        out
+    }
+
+    fn data(d: &str) -> SseItem {
+        SseItem::Event(SseEvent {
+            event: None,
+            data: d.to_string(),
+        })
+    }
+
+    #[test]
+    fn resyncs_after_a_bad_event_at_every_split() {
+        let big = "x".repeat(MAX_EVENT_BYTES);
+        let cases: Vec<(Vec<u8>, SseError)> = vec![
+            (
+                format!("data: a\n\ndata: {big}\ndata: more\r\n\r\ndata: b\n\n").into_bytes(),
+                SseError::TooLarge,
+            ),
+            (
+                [&b"data: a\n\ndata: ok\ndata: \xff\xfe\nid: 1\n\ndata: b\n\n"[..]].concat(),
+                SseError::InvalidUtf8,
+            ),
+        ];
+        for (input, err) in cases {
+            let want = vec![data("a"), SseItem::Error(err), data("b")];
+            assert_eq!(items(&input, &[]), want);
+            // Cuts around each interesting byte (a full sweep of 4 MiB
+            // would take minutes): the start, the bad line, the end.
+            let n = input.len();
+            let cuts = (0..40).chain(n.saturating_sub(40)..n).chain([
+                MAX_EVENT_BYTES / 2,
+                MAX_EVENT_BYTES - 1,
+                MAX_EVENT_BYTES + 9,
+            ]);
+            for cut in cuts.filter(|c| *c <= n) {
+                assert_eq!(items(&input, &[cut]), want, "{err:?} cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_bad_event_resyncs_at_every_byte_split() {
+        let input = b"data: a\r\rdata: \xc3\r\nevent: x\r\n\r\n: c\ndata: b\r\r";
+        let want = vec![data("a"), SseItem::Error(SseError::InvalidUtf8), data("b")];
+        for cut in 0..=input.len() {
+            assert_eq!(items(input, &[cut]), want, "cut at {cut}");
+        }
+        let all: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(items(input, &all), want);
+    }
+
+    #[test]
+    fn push_stops_at_the_first_error() {
+        let mut f = SseFramer::new();
+        let mut seen = Vec::new();
+        let r = f.push(b"data: a\n\ndata: \xff\n\ndata: b\n\n", |e| {
+            seen.push(e.data)
+        });
+        assert_eq!(
+            (r, seen),
+            (Err(SseError::InvalidUtf8), vec!["a".to_string()])
+        );
+        let mut seen = Vec::new();
+        assert_eq!(f.push(b"data: c\n\n", |e| seen.push(e.data)), Ok(()));
+        assert_eq!(seen, ["c"]);
+    }
+
+    #[test]
+    fn write_event_round_trips() {
+        let ev = SseEvent {
+            event: Some("x".into()),
+            data: "l1\nl2".into(),
+        };
+        let mut out = Vec::new();
+        write_event(&mut out, &ev);
+        assert_eq!(frame_all(&out, &[]), vec![ev]);
     }
 
     #[test]

@@ -35,6 +35,16 @@ pub enum Counter {
     ReasoningTokens,
     /// Micro-USD, for targets with a price.
     CostMicroUsd,
+    /// Streams that ended without the provider's usage (client gone,
+    /// upstream cut): prompt tokens estimated from the request body size.
+    EstimatedInputTokens,
+    /// The same streams: output tokens estimated from the text streamed.
+    EstimatedOutputTokens,
+    /// Requests whose usage was estimated.
+    UsageEstimated,
+    /// Responses whose provider reported implausible usage (a provider
+    /// fault): clamped to `usage::MAX_TOKENS`, or 0 when not a number.
+    ImplausibleUsage,
     /// Upstream attempts sent to this target (failover models).
     Attempts,
     /// Failed attempts, by class.
@@ -55,7 +65,7 @@ pub enum Counter {
 
 impl Counter {
     /// Broken down by consumer when consumers are configured.
-    pub const PER_CONSUMER: [Counter; 9] = [
+    pub const PER_CONSUMER: [Counter; 11] = [
         Counter::Requests,
         Counter::Errors,
         Counter::InputTokens,
@@ -65,9 +75,11 @@ impl Counter {
         Counter::OutputTokens,
         Counter::ReasoningTokens,
         Counter::CostMicroUsd,
+        Counter::EstimatedInputTokens,
+        Counter::EstimatedOutputTokens,
     ];
     /// Per model and target only.
-    pub const PLAIN: [Counter; 10] = [
+    pub const PLAIN: [Counter; 12] = [
         Counter::Attempts,
         Counter::Failures429,
         Counter::Failures5xx,
@@ -78,6 +90,8 @@ impl Counter {
         Counter::Exhausted,
         Counter::CircuitOpened,
         Counter::CircuitSkips,
+        Counter::UsageEstimated,
+        Counter::ImplausibleUsage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +105,10 @@ impl Counter {
             Counter::OutputTokens => "output_tokens",
             Counter::ReasoningTokens => "reasoning_tokens",
             Counter::CostMicroUsd => "cost_micro_usd",
+            Counter::EstimatedInputTokens => "estimated_input_tokens",
+            Counter::EstimatedOutputTokens => "estimated_output_tokens",
+            Counter::UsageEstimated => "usage_estimated",
+            Counter::ImplausibleUsage => "implausible_usage",
             Counter::Attempts => "attempts",
             Counter::Failures429 => "failures_429",
             Counter::Failures5xx => "failures_5xx",
@@ -364,6 +382,7 @@ impl Stats {
         add(Counter::CacheWriteTokens, usage.cache_write);
         add(Counter::OutputTokens, usage.output);
         add(Counter::ReasoningTokens, usage.reasoning);
+        add(Counter::ImplausibleUsage, u64::from(usage.implausible));
         let price = cfg.models.get(at.model)?.targets.get(at.target)?.price?;
         let cost = price.cost_nano(usage);
         add(Counter::CostMicroUsd, cost);
@@ -381,6 +400,15 @@ impl Stats {
             u64::from(failed),
         );
         self.tokens(cfg, at, usage)
+    }
+
+    /// The estimated tokens of a stream that ended without the provider's
+    /// usage (see [`crate::usage::estimate`]).
+    pub fn estimated(&self, at: Tally, est: &crate::usage::Estimate) {
+        let add = |c, v| self.add_for(at.model, at.target, at.consumer, c, v);
+        add(Counter::EstimatedInputTokens, est.input);
+        add(Counter::EstimatedOutputTokens, est.output);
+        add(Counter::UsageEstimated, 1);
     }
 
     /// Queues a histogram sample for the next flush.

@@ -73,6 +73,7 @@ fn text_stream_exact_output() {
     assert_eq!(
         run.usage,
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 35,
             output: 15,
@@ -181,6 +182,7 @@ fn tool_use_stream() {
     assert_eq!(
         run.usage,
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 472,
             output: 89,
@@ -206,6 +208,7 @@ fn error_event_ends_the_stream_with_an_openai_error() {
     assert_eq!(
         run.usage,
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 8,
             output: 1,
@@ -246,6 +249,7 @@ fn thinking_unknown_events_and_crlf() {
     assert_eq!(
         run.usage,
         Usage {
+            implausible: false,
             cache_write: 12,
             input: 42,
             output: 64,
@@ -317,6 +321,7 @@ fn thinking_signature_and_tool_use_stream_round_trip() {
     assert_eq!(
         run.usage,
         Usage {
+            implausible: false,
             cache_write: 300,
             input: 1520,
             output: 120,

@@ -199,6 +199,7 @@ fn text_stream_exact_output() {
     ];
     assert_eq!(run.events, want);
     let usage = Usage {
+        implausible: false,
         input: 42,
         cache_read: 30,
         cache_write: 0,
@@ -263,6 +264,7 @@ fn reasoning_and_tool_calls() {
         .collect();
     assert_eq!(finish, vec![&json!("tool_calls")]);
     let usage = Usage {
+        implausible: false,
         input: 105,
         cache_read: 0,
         cache_write: 5,

@@ -78,6 +78,7 @@ fn chunk(id: &str, delta: Value, finish: Value) -> Event {
 
 fn usage(input: u64, cache_read: u64, output: u64, reasoning: u64) -> Usage {
     Usage {
+        implausible: false,
         input,
         cache_read,
         cache_write: 0,

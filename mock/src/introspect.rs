@@ -71,6 +71,8 @@ fn render(entry: &Recorded) -> Value {
         "path": req.target,
         "headers": headers,
         "body": body,
+        // As sent: duplicate keys, which `body` would fold, stay visible.
+        "raw_body": String::from_utf8_lossy(&req.body),
         "sni": entry.sni,
         "fault": fault,
     })

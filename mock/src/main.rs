@@ -20,6 +20,7 @@ mod openai;
 mod persist;
 mod reply;
 mod server;
+mod tamper;
 mod tls;
 mod vertex;
 

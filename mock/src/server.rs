@@ -327,6 +327,7 @@ pub fn dispatch(state: &Listener, req: Request, sni: Option<String>) -> (Respons
         Provider::Vertex => vertex::handle(state, &req, &faults),
         Provider::Bedrock => bedrock::handle(state, &req, &faults),
     };
+    let resp = crate::tamper::Tamper::from_request(&req, &state.label).apply(resp);
     state.record(Recorded { req, sni, fault });
     (resp, faults)
 }

@@ -25,6 +25,13 @@ pub use telemetry::{Consumers, Price};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-modelmux-cluster";
 
+/// The largest provider reply the filter buffers whole (a translated or
+/// failover reply) before answering with an OpenAI 502 itself. Envoy's own
+/// limit (the listener's `per_connection_buffer_limit_bytes`, 10 MiB as
+/// `modelmux render` writes it) answers a bare text 500 that bypasses the
+/// filter, so this must stay below it: 8 MiB by default.
+pub const DEFAULT_RESPONSE_BUFFER_BYTES: u64 = 8 * 1024 * 1024;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -36,6 +43,8 @@ struct RawConfig {
     failover: Option<failover::RawFailover>,
     #[serde(default)]
     consumers: Option<telemetry::RawConsumers>,
+    #[serde(default)]
+    response_buffer_bytes: Option<u64>,
 }
 
 /// The fields every provider has; the rest belongs to its `type` and is
@@ -222,6 +231,8 @@ pub struct Config {
     pub failover: FailoverSettings,
     /// The optional `consumer` label.
     pub consumers: Option<Consumers>,
+    /// See [`DEFAULT_RESPONSE_BUFFER_BYTES`].
+    pub response_buffer_bytes: usize,
     by_name: HashMap<String, usize>,
 }
 
@@ -321,8 +332,16 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
             .consumers
             .map(telemetry::compile_consumers)
             .transpose()?,
+        response_buffer_bytes: response_buffer_bytes(raw.response_buffer_bytes)?,
         by_name,
     })
+}
+
+fn response_buffer_bytes(raw: Option<u64>) -> Result<usize, ConfigError> {
+    match raw.unwrap_or(DEFAULT_RESPONSE_BUFFER_BYTES) {
+        0 => Err(err("response_buffer_bytes", "must be positive")),
+        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
 }
 
 fn compile_provider(

@@ -167,6 +167,7 @@ mod tests {
     fn gemini_shape_bills_thoughts_at_their_own_price() {
         // Gemini: 1000 prompt (200 cached), 500 output of which 300 thoughts.
         let u = Usage {
+            implausible: false,
             input: 1000,
             cache_read: 200,
             cache_write: 0,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
+use crate::openai::duplicate_key;
 
 #[derive(Deserialize)]
 struct ProbeWire<'a> {
@@ -21,8 +22,25 @@ struct ProbeWire<'a> {
     messages: Option<Vec<MessageProbe<'a>>>,
     #[serde(borrow, default)]
     stream: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    /// `null` included: the passthrough replaces whatever is there.
+    #[serde(borrow, default, deserialize_with = "present")]
     stream_options: Option<&'a RawValue>,
+}
+
+/// `Some` for any value, `null` included (`Option`'s own impl maps `null`
+/// to `None`, which would leave a client's `null` next to the filter's
+/// own `stream_options`: the provider keeps the last and sends no usage).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// The `stream_options` keys the gateway reads; the derive rejects a key
+/// given twice.
+#[derive(Deserialize)]
+struct StreamOptionsProbe {
+    #[serde(default)]
+    #[allow(dead_code)]
+    include_usage: Option<serde::de::IgnoredAny>,
 }
 
 /// Only the role is read; the rest of each message is skipped unparsed.
@@ -78,6 +96,10 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
             ))
         }
     };
+    if let Some(raw) = wire.stream_options.filter(|r| r.get().starts_with('{')) {
+        serde_json::from_str::<StreamOptionsProbe>(raw.get())
+            .map_err(|e| duplicate_key("stream_options", &e).unwrap_or_else(|| diagnose(text)))?;
+    }
     Ok(Probe {
         model,
         model_span: span_of(text, model_raw),
@@ -110,7 +132,15 @@ fn check_messages(messages: Option<Vec<MessageProbe<'_>>>) -> Result<(), ApiErro
 /// Error path only: parse again, tracking the path, to name the field.
 fn diagnose(text: &str) -> ApiError {
     let de = &mut serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize::<_, ProbeWire<'_>>(de) {
+    let res = serde_path_to_error::deserialize::<_, ProbeWire<'_>>(de);
+    if let Some(dup) = res
+        .as_ref()
+        .err()
+        .and_then(|e| duplicate_key(&e.path().to_string(), e.inner()))
+    {
+        return dup;
+    }
+    match res {
         Err(e) if e.inner().is_data() => {
             let path = e.path().to_string();
             let param = path.split(['.', '[']).next().unwrap_or("").to_string();
@@ -150,6 +180,36 @@ mod tests {
         assert_eq!(raw, r#"{"a":1}"#);
         assert_eq!(&body[span], br#"{"a":1}"#);
         assert_eq!(p.object_start, 1);
+    }
+
+    #[test]
+    fn null_stream_options_is_located() {
+        let body =
+            br#"{"model":"m","messages":[{"role":"user"}],"stream":true,"stream_options":null}"#;
+        let (raw, span) = probe(body).unwrap().stream_options.unwrap();
+        assert_eq!((raw, &body[span]), ("null", &b"null"[..]));
+    }
+
+    #[test]
+    fn duplicate_keys_name_the_parameter() {
+        let cases: &[(&[u8], &str)] = &[
+            (br#"{"model":"m","model":"n","messages":[{"role":"user"}]}"#, "model"),
+            (br#"{"model":"m","messages":[{"role":"user"}],"stream":true,"stream":false}"#, "stream"),
+            (br#"{"model":"m","messages":[{"role":"user"}],"stream_options":null,"stream_options":{}}"#, "stream_options"),
+            (br#"{"model":"m","messages":[{"role":"user"}],"messages":[]}"#, "messages"),
+            (br#"{"model":"m","messages":[{"role":"user","role":"tool"}]}"#, "messages[0].role"),
+            (br#"{"model":"m","messages":[{"role":"user"}],"stream":true,"stream_options":{"include_usage":false,"include_usage":true}}"#, "stream_options.include_usage"),
+        ];
+        for (body, param) in cases {
+            let e = probe(body).unwrap_err();
+            assert_eq!(
+                (e.status, e.param.as_deref()),
+                (400, Some(*param)),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains("Duplicate key"), "{}", e.message);
+        }
     }
 
     #[test]

@@ -45,7 +45,25 @@ fn diagnose(body: &[u8]) -> ApiError {
     }
 }
 
+/// A key given twice, named as the parameter: the gateway would read one
+/// value and a provider might keep the other (serde's derive reports it as
+/// ``duplicate field `x` ``). `path` is where the object was (`.` for the
+/// body itself).
+pub(crate) fn duplicate_key(path: &str, e: &serde_json::Error) -> Option<ApiError> {
+    let msg = e.to_string();
+    let key = msg.strip_prefix("duplicate field `")?.split('`').next()?;
+    let param = match path.trim_start_matches('.') {
+        "" => key.to_string(),
+        at => format!("{at}.{key}"),
+    };
+    let text = format!("Duplicate key `{param}` in the request body.");
+    Some(ApiError::invalid_param(&param, text))
+}
+
 fn deserialize_error(path: &str, e: &serde_json::Error) -> ApiError {
+    if let Some(dup) = duplicate_key(path, e) {
+        return dup;
+    }
     let msg = e.to_string();
     let location = format!(" at line {} column {}", e.line(), e.column());
     let msg = msg.strip_suffix(&location).unwrap_or(&msg);

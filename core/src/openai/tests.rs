@@ -202,6 +202,7 @@ fn chunk_usage_presence() {
     chunk.usage = Some(None);
     assert_eq!(serde_json::to_value(&chunk).unwrap()["usage"], Value::Null);
     let u = Usage {
+        implausible: false,
         cache_write: 0,
         input: 10,
         output: 5,
@@ -215,4 +216,27 @@ fn chunk_usage_presence() {
                "prompt_tokens_details": {"cached_tokens": 3},
                "completion_tokens_details": {"reasoning_tokens": 0}})
     );
+}
+
+#[test]
+fn duplicate_keys_of_parsed_fields_name_the_parameter() {
+    let cases: &[(&[u8], &str)] = &[
+        (
+            br#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":1,"temperature":2}"#,
+            "temperature",
+        ),
+        (
+            br#"{"model":"m","messages":[{"role":"user","content":"x","content":"y"}]}"#,
+            "messages[0].content",
+        ),
+        (
+            br#"{"model":"m","stream":true,"stream_options":{"include_usage":true,"include_usage":false},"messages":[{"role":"user","content":"x"}]}"#,
+            "stream_options.include_usage",
+        ),
+    ];
+    for (body, param) in cases {
+        let e = parse_chat_request(body).unwrap_err();
+        assert_eq!(e.param.as_deref(), Some(*param), "{}", e.message);
+        assert!(e.message.starts_with("Duplicate key"), "{}", e.message);
+    }
 }

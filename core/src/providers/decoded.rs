@@ -66,6 +66,7 @@ pub struct Decoded<C> {
     usage: Usage,
     failure: Option<Failure>,
     content: bool,
+    streamed: u64,
 }
 
 impl<C: Codec> Decoded<C> {
@@ -78,6 +79,7 @@ impl<C: Codec> Decoded<C> {
             usage: Usage::default(),
             failure: None,
             content: false,
+            streamed: 0,
         }
     }
 
@@ -119,6 +121,7 @@ impl<C: Codec> Decoded<C> {
             usage: &mut self.usage,
             failure: &mut self.failure,
             content: &mut self.content,
+            streamed: &mut self.streamed,
         };
         if *sink.phase == Phase::Open {
             let codec = &mut self.codec;
@@ -151,6 +154,7 @@ struct Sink<'s> {
     usage: &'s mut Usage,
     failure: &'s mut Option<Failure>,
     content: &'s mut bool,
+    streamed: &'s mut u64,
 }
 
 impl Sink<'_> {
@@ -162,6 +166,7 @@ impl Sink<'_> {
         if *self.phase != Phase::Open {
             return;
         }
+        *self.streamed = self.streamed.saturating_add(ev.generated_bytes());
         match &ev {
             Event::Usage(u) => self.usage.merge_max(*u),
             Event::Text(t) | Event::Reasoning(t) if !t.is_empty() => *self.content = true,
@@ -247,6 +252,7 @@ impl<C: Codec> Translator for Decoded<C> {
             usage: self.usage,
             failure: self.failure,
             content: self.content || matches!(self.state, State::Finished),
+            streamed: self.streamed,
         }
     }
 }

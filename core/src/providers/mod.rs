@@ -376,6 +376,10 @@ pub struct Outcome {
     /// Content (text, reasoning or a tool call) has gone to the client: the
     /// first token, for time-to-first-token.
     pub content: bool,
+    /// Streams: bytes of generated text (content, reasoning, tool names
+    /// and arguments) that went to the client, for the usage estimate of
+    /// a stream that ends without the provider's usage.
+    pub streamed: u64,
 }
 
 /// Looks up an upstream response header by lowercase name.

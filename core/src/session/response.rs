@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
 
-use super::{Flow, Host, PROVIDER_HEADER, STATUS_HEADER};
+use super::{Flow, Host, Level, PROVIDER_HEADER, STATUS_HEADER};
 
 const JSON: &str = "application/json";
 
@@ -99,6 +99,10 @@ pub struct ResponseFlow {
     held: Option<HeaderEdit>,
     complete: bool,
     guard: Option<Guard>,
+    /// The most body bytes held whole (see `config::DEFAULT_RESPONSE_BUFFER_BYTES`).
+    limit: usize,
+    /// The reply outgrew `limit` and was answered with an error.
+    too_large: bool,
 }
 
 impl ResponseFlow {
@@ -110,7 +114,15 @@ impl ResponseFlow {
             held: None,
             complete: false,
             guard,
+            limit: usize::MAX,
+            too_large: false,
         }
+    }
+
+    /// Holds at most `limit` bytes of a body that is buffered whole.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
     }
 
     pub fn usage(&self) -> Usage {
@@ -124,7 +136,7 @@ impl ResponseFlow {
 
     /// The exchange failed or was cut short.
     pub fn failed(&self) -> bool {
-        self.exchange.outcome().failure.is_some() || !self.complete
+        self.exchange.outcome().failure.is_some() || !self.complete || self.too_large
     }
 
     pub fn verdict(&self) -> Option<Verdict> {
@@ -163,17 +175,19 @@ impl ResponseFlow {
     }
 
     pub fn on_body(&mut self, host: &mut dyn Host, size: usize, end: bool) -> Flow {
+        if self.guard.as_ref().is_some_and(|g| g.discard) {
+            self.complete |= end;
+            host.set_response_body(size, &[]);
+            return Flow::Continue;
+        }
         let Some(mode) = self.mode else {
             return Flow::Continue;
         };
         self.complete |= end;
-        if self.guard.as_ref().is_some_and(|g| g.discard) {
-            host.set_response_body(size, &[]);
-            return Flow::Continue;
-        }
         if self.guard.as_ref().is_some_and(|g| !g.released) {
             return match mode {
                 BodyMode::Stream => self.hold_stream(host, size, end),
+                _ if !end && size > self.limit => self.too_large(host, size),
                 _ if !end => Flow::Pause,
                 _ => {
                     let data = host.response_body(0, size);
@@ -183,6 +197,7 @@ impl ResponseFlow {
             };
         }
         let (start, len) = match mode {
+            BodyMode::Buffer if !end && size > self.limit => return self.too_large(host, size),
             BodyMode::Buffer if !end => return Flow::Pause,
             BodyMode::Tail(n) => (size.saturating_sub(n), n.min(size)),
             BodyMode::Buffer | BodyMode::Stream => (0, size),
@@ -202,6 +217,43 @@ impl ResponseFlow {
             edit.status = status.or(edit.status);
             apply_edit(host, &edit, Some(body.as_ref().map_or(size, Vec::len)));
         }
+        Flow::Continue
+    }
+
+    /// A body buffered whole outgrew the limit. Envoy would answer a bare
+    /// `500 Internal Server Error` (text, straight to the client, past this
+    /// filter) once its own buffer limit is reached, so the filter answers
+    /// first, in the client's format. Single target: a local reply, which
+    /// Envoy sends in place of the held response and which resets the
+    /// upstream. Failover: the attempt fails like a broken stream does (the
+    /// rest of its body is dropped), so another target may answer.
+    fn too_large(&mut self, host: &mut dyn Host, size: usize) -> Flow {
+        self.too_large = true;
+        let msg = format!(
+            "The provider's reply is larger than the gateway's response buffer ({} bytes).",
+            self.limit
+        );
+        let e = ApiError::new(502, "server_error", msg).with_code("response_too_large");
+        host.log(
+            Level::Warn,
+            "modelmux: provider reply over response_buffer_bytes; answered 502",
+        );
+        let body = e.to_json();
+        let Some(guard) = &mut self.guard else {
+            self.mode = None;
+            host.reply(e.status, &body);
+            return Flow::Pause;
+        };
+        guard.discard = true;
+        host.set_response_body(size, &body);
+        if let Some(edit) = &mut self.held {
+            edit.content_type = Some(JSON);
+        }
+        self.release(
+            host,
+            Some((FailureClass::Overloaded, 502)),
+            Some(body.len()),
+        );
         Flow::Continue
     }
 

@@ -201,7 +201,8 @@ impl Upstream {
             .cfg
             .target_provider(a.model, a.target)
             .map_or("", |p| p.name.as_str());
-        let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)));
+        let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)))
+            .with_limit(w.cfg.response_buffer_bytes);
         self.state = State::Sent(a, Box::new(flow));
         Flow::Continue
     }
@@ -230,7 +231,11 @@ impl Upstream {
         match &mut self.state {
             State::Sent(a, flow) => {
                 let verdict = flow.on_body(host, size, end);
-                let first = !a.content_seen && flow.outcome().content;
+                let out = flow.outcome();
+                if out.streamed > 0 {
+                    w.with_record(&a.id, |r| r.streamed = out.streamed);
+                }
+                let first = !a.content_seen && out.content;
                 if first {
                     a.content_seen = true;
                     let now = host.now_us();

@@ -45,6 +45,8 @@ pub struct RequestRecord {
     pub consumer: usize,
     /// When the serving attempt's first content went out (µs).
     pub first_content_us: Option<u64>,
+    /// Streams: bytes of generated text the serving attempt sent so far.
+    pub streamed: u64,
 }
 
 impl RequestRecord {
@@ -60,6 +62,7 @@ impl RequestRecord {
             usage: None,
             consumer: 0,
             first_content_us: None,
+            streamed: 0,
         }
     }
 }

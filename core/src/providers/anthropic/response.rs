@@ -9,23 +9,28 @@ use crate::error::ApiError;
 use crate::events::{Choice, Finish, Reply, Thinking, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
-use crate::usage::Usage;
+use crate::usage::{Count, Usage};
 
 /// Anthropic reports cache reads and writes apart from `input_tokens`;
 /// the neutral `input` (OpenAI's `prompt_tokens`) includes them.
 pub(super) fn usage_from_wire(u: &WireUsage) -> Usage {
-    let cache_read = u.cache_read_input_tokens.unwrap_or(0);
-    let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
+    let cache_read = Count::get(u.cache_read_input_tokens);
+    let cache_write = Count::get(u.cache_creation_input_tokens);
+    let all = [
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_read_input_tokens,
+        u.cache_creation_input_tokens,
+    ];
     Usage {
-        input: u
-            .input_tokens
-            .unwrap_or(0)
+        input: Count::get(u.input_tokens)
             .saturating_add(cache_read)
             .saturating_add(cache_write),
         cache_read,
         cache_write,
-        output: u.output_tokens.unwrap_or(0),
+        output: Count::get(u.output_tokens),
         reasoning: 0,
+        implausible: Count::any_implausible(&all),
     }
 }
 

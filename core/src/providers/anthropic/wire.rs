@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::openai::request::opt_str;
+use crate::usage::Count;
 
 // ---- request ----
 
@@ -277,13 +278,13 @@ pub enum StopReason {
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 pub struct WireUsage {
     #[serde(default)]
-    pub input_tokens: Option<u64>,
+    pub input_tokens: Option<Count>,
     #[serde(default)]
-    pub output_tokens: Option<u64>,
+    pub output_tokens: Option<Count>,
     #[serde(default)]
-    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<Count>,
     #[serde(default)]
-    pub cache_read_input_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<Count>,
 }
 
 /// `{"type":"error","error":{...}}`, as a body or a stream event.

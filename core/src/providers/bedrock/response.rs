@@ -28,21 +28,26 @@ use crate::error::{kind_for_status, ApiError};
 use crate::events::{Choice, Finish, Reply, Thinking, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
-use crate::usage::Usage;
+use crate::usage::{Count, Usage};
 
 pub(super) fn usage_from_wire(u: &WireUsage) -> Usage {
-    let read = u.cache_read_input_tokens.unwrap_or(0);
-    let write = u.cache_write_input_tokens.unwrap_or(0);
+    let read = Count::get(u.cache_read_input_tokens);
+    let write = Count::get(u.cache_write_input_tokens);
+    let all = [
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_read_input_tokens,
+        u.cache_write_input_tokens,
+    ];
     Usage {
-        input: u
-            .input_tokens
-            .unwrap_or(0)
+        input: Count::get(u.input_tokens)
             .saturating_add(read)
             .saturating_add(write),
         cache_read: read,
         cache_write: write,
-        output: u.output_tokens.unwrap_or(0),
+        output: Count::get(u.output_tokens),
         reasoning: 0,
+        implausible: Count::any_implausible(&all),
     }
 }
 

@@ -42,6 +42,7 @@ pub struct BedrockChat {
     usage: Usage,
     failure: Option<Failure>,
     content: bool,
+    streamed: u64,
     /// The stream has ended or failed: nothing more is written.
     closed: bool,
 }
@@ -55,6 +56,7 @@ impl BedrockChat {
             usage: Usage::default(),
             failure: None,
             content: false,
+            streamed: 0,
             closed: false,
         }
     }
@@ -97,6 +99,7 @@ impl BedrockChat {
             usage: &mut self.usage,
             failure: &mut self.failure,
             content: &mut self.content,
+            streamed: &mut self.streamed,
         };
         if !*sink.closed {
             let res = frames.push(data, |msg| {
@@ -129,6 +132,7 @@ struct Sink<'s> {
     usage: &'s mut Usage,
     failure: &'s mut Option<Failure>,
     content: &'s mut bool,
+    streamed: &'s mut u64,
 }
 
 impl Sink<'_> {
@@ -136,6 +140,7 @@ impl Sink<'_> {
         if *self.closed {
             return;
         }
+        *self.streamed = self.streamed.saturating_add(ev.generated_bytes());
         match &ev {
             Event::Usage(u) => self.usage.merge_max(*u),
             Event::Text(t) | Event::Reasoning(t) if !t.is_empty() => *self.content = true,
@@ -228,6 +233,7 @@ impl Translator for BedrockChat {
             usage: self.usage,
             failure: self.failure,
             content: self.content || matches!(self.state, State::Finished),
+            streamed: self.streamed,
         }
     }
 }

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::usage::Count;
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConverseRequest<'a> {
@@ -210,13 +212,13 @@ pub enum StopReason {
 #[serde(rename_all = "camelCase")]
 pub struct WireUsage {
     #[serde(default)]
-    pub input_tokens: Option<u64>,
+    pub input_tokens: Option<Count>,
     #[serde(default)]
-    pub output_tokens: Option<u64>,
+    pub output_tokens: Option<Count>,
     #[serde(default)]
-    pub cache_read_input_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<Count>,
     #[serde(default)]
-    pub cache_write_input_tokens: Option<u64>,
+    pub cache_write_input_tokens: Option<Count>,
 }
 
 /// `{"message": "..."}` (some AWS front ends capitalise it).

@@ -153,6 +153,7 @@ impl Translator for CohereEmbeddings {
             content: false,
             usage: self.usage,
             failure: self.failure,
+            streamed: 0,
         }
     }
 }

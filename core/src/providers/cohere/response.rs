@@ -9,25 +9,20 @@ use crate::error::ApiError;
 use crate::events::{Choice, Finish, Reply, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
-use crate::usage::Usage;
-
-fn count(v: Option<f64>) -> u64 {
-    match v {
-        Some(n) if n.is_finite() && n > 0.0 => n as u64,
-        _ => 0,
-    }
-}
+use crate::usage::{Count, Usage};
 
 /// `usage.tokens` (what the model processed), else `usage.billed_units`;
 /// `cached_tokens` are among the input tokens.
 pub(super) fn usage_from_wire(u: &WireUsage) -> Usage {
     let t: Tokens = u.tokens.or(u.billed_units).unwrap_or_default();
+    let all = [t.input_tokens, t.output_tokens, u.cached_tokens];
     Usage {
-        input: count(t.input_tokens),
-        cache_read: count(u.cached_tokens),
+        input: Count::get(t.input_tokens),
+        cache_read: Count::get(u.cached_tokens),
         cache_write: 0,
-        output: count(t.output_tokens),
+        output: Count::get(t.output_tokens),
         reasoning: 0,
+        implausible: Count::any_implausible(&all),
     }
 }
 

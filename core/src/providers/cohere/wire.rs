@@ -2,12 +2,14 @@
 //! response types tolerate unknown fields and unknown enum values.
 //!
 //! Token counts are JSON numbers that Cohere's own schema types as floats
-//! (`"input_tokens": 12.0` is valid), so they are read as `f64`.
+//! (`"input_tokens": 12.0` is valid); [`Count`] accepts whole floats.
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+use crate::usage::Count;
 
 // ---- request ----
 
@@ -196,9 +198,9 @@ pub enum FinishReason {
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
 pub struct Tokens {
     #[serde(default)]
-    pub input_tokens: Option<f64>,
+    pub input_tokens: Option<Count>,
     #[serde(default)]
-    pub output_tokens: Option<f64>,
+    pub output_tokens: Option<Count>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -208,7 +210,7 @@ pub struct WireUsage {
     #[serde(default)]
     pub tokens: Option<Tokens>,
     #[serde(default)]
-    pub cached_tokens: Option<f64>,
+    pub cached_tokens: Option<Count>,
 }
 
 /// A whole chat response; `message` is required (a body without it is not

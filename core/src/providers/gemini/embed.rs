@@ -140,6 +140,7 @@ impl Translator for GeminiEmbeddings {
             content: false,
             usage: Default::default(),
             failure: self.failure,
+            streamed: 0,
         }
     }
 }

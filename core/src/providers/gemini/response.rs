@@ -13,21 +13,25 @@ use crate::error::ApiError;
 use crate::events::{Choice, Finish, Reply, ToolCall};
 use crate::providers::decoded::Rejection;
 use crate::providers::Cause;
-use crate::usage::Usage;
+use crate::usage::{Count, Usage};
 
 /// `promptTokenCount` already includes the cached tokens; thoughts are
 /// counted apart from `candidatesTokenCount` and added to the output.
 pub(super) fn usage_from_wire(u: &UsageMetadata) -> Usage {
-    let thoughts = u.thoughts_token_count.unwrap_or(0);
+    let thoughts = Count::get(u.thoughts_token_count);
+    let all = [
+        u.prompt_token_count,
+        u.cached_content_token_count,
+        u.candidates_token_count,
+        u.thoughts_token_count,
+    ];
     Usage {
-        input: u.prompt_token_count.unwrap_or(0),
-        cache_read: u.cached_content_token_count.unwrap_or(0),
+        input: Count::get(u.prompt_token_count),
+        cache_read: Count::get(u.cached_content_token_count),
         cache_write: 0,
-        output: u
-            .candidates_token_count
-            .unwrap_or(0)
-            .saturating_add(thoughts),
+        output: Count::get(u.candidates_token_count).saturating_add(thoughts),
         reasoning: thoughts,
+        implausible: Count::any_implausible(&all),
     }
 }
 

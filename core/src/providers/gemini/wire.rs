@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::openai::request::opt_str;
+use crate::usage::Count;
 
 // ---- request ----
 
@@ -315,13 +316,13 @@ pub enum FinishReason {
 #[serde(rename_all = "camelCase")]
 pub struct UsageMetadata {
     #[serde(default)]
-    pub prompt_token_count: Option<u64>,
+    pub prompt_token_count: Option<Count>,
     #[serde(default)]
-    pub cached_content_token_count: Option<u64>,
+    pub cached_content_token_count: Option<Count>,
     #[serde(default)]
-    pub candidates_token_count: Option<u64>,
+    pub candidates_token_count: Option<Count>,
     #[serde(default)]
-    pub thoughts_token_count: Option<u64>,
+    pub thoughts_token_count: Option<Count>,
 }
 
 /// `{"error":{"code","message","status"}}`, the google.rpc.Status shape.

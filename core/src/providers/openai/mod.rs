@@ -5,9 +5,13 @@
 //! when the upstream name differs) and, on streams, `stream_options` so the
 //! upstream reports usage. When the client did not ask for usage itself, the
 //! extra usage-only chunk is removed again before it reaches the client, so
-//! the stream it sees is the one it asked for. Servers that reject
-//! `stream_options` can opt out per provider (`stream_usage: false`); usage
-//! is then counted only when they send it anyway. Unknown fields pass
+//! the stream it sees is the one it asked for. A client's
+//! `"stream_options": null` is replaced in place like any other value:
+//! inserted next to it, the upstream would keep the last key and send no
+//! usage. Stream events are re-emitted whole (see `stream.rs`). Servers
+//! that reject `stream_options` can opt out per provider
+//! (`stream_usage: false`); usage is then counted only when they send it
+//! anyway. Unknown fields pass
 //! through untouched: compatible servers add their own parameters.
 
 mod embed;
@@ -28,7 +32,7 @@ use crate::providers::{
     EmbedRequest, Failure, HeaderEdit, HeaderLookup, Kind, Options as ProviderOptions, Outbound,
     Outcome, Started, TargetCtx, Translator,
 };
-use crate::usage::Usage;
+use crate::usage::{Count, Usage};
 use presets::Preset;
 
 pub(crate) use embed::passthrough as embeddings_passthrough;
@@ -47,9 +51,9 @@ pub(crate) fn normalize_upstream_error(status: u16, body: &[u8]) -> Option<Vec<u
 #[derive(Debug, Default, Deserialize)]
 pub struct WireUsage {
     #[serde(default)]
-    pub prompt_tokens: u64,
+    pub prompt_tokens: Option<Count>,
     #[serde(default)]
-    pub completion_tokens: u64,
+    pub completion_tokens: Option<Count>,
     #[serde(default)]
     pub prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
@@ -59,31 +63,38 @@ pub struct WireUsage {
 #[derive(Debug, Default, Deserialize)]
 pub struct PromptDetails {
     #[serde(default)]
-    pub cached_tokens: Option<u64>,
+    pub cached_tokens: Option<Count>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CompletionDetails {
     #[serde(default)]
-    pub reasoning_tokens: Option<u64>,
+    pub reasoning_tokens: Option<Count>,
 }
 
 impl WireUsage {
     pub fn to_usage(&self) -> Usage {
+        let cached = self
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens);
+        let reasoning = self
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens);
+        let all = [
+            self.prompt_tokens,
+            self.completion_tokens,
+            cached,
+            reasoning,
+        ];
         Usage {
-            input: self.prompt_tokens,
-            output: self.completion_tokens,
+            input: Count::get(self.prompt_tokens),
+            output: Count::get(self.completion_tokens),
             cache_write: 0,
-            cache_read: self
-                .prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
-            reasoning: self
-                .completion_tokens_details
-                .as_ref()
-                .and_then(|d| d.reasoning_tokens)
-                .unwrap_or(0),
+            cache_read: Count::get(cached),
+            reasoning: Count::get(reasoning),
+            implausible: Count::any_implausible(&all),
         }
     }
 }
@@ -357,17 +368,25 @@ impl Translator for OpenAiChat {
                 State::Streaming(s) => s.content(),
                 _ => false,
             },
+            streamed: match &self.state {
+                State::Streaming(s) => s.streamed(),
+                _ => 0,
+            },
         }
     }
 }
 
 /// Returns a replacement for `stream_options` with `include_usage: true`,
 /// or `None` when the client already asked for usage.
+/// A client's `null` is replaced in place like any other value, so the
+/// upstream sees one `stream_options` key.
 fn force_include_usage(raw: &str) -> Result<Option<Vec<u8>>, ApiError> {
-    let mut obj: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(raw).map_err(|_| {
+    let mut obj: serde_json::Map<String, serde_json::Value> = match raw {
+        "null" => serde_json::Map::new(),
+        _ => serde_json::from_str(raw).map_err(|_| {
             ApiError::invalid_param("stream_options", "`stream_options` must be an object.")
-        })?;
+        })?,
+    };
     if obj.get("include_usage") == Some(&serde_json::Value::Bool(true)) {
         return Ok(None);
     }

@@ -100,4 +100,15 @@ mod tests {
         t.push(br#"{"choices":[]}"#);
         assert_eq!(t.usage(), None);
     }
+
+    #[test]
+    fn implausible_usage_in_the_tail_is_clamped_and_flagged() {
+        let mut t = TailScan::default();
+        t.push(
+            br#"{"id":"x","usage":{"prompt_tokens":-1,"completion_tokens":18446744073709551615}}"#,
+        );
+        let u = t.usage().unwrap();
+        assert_eq!((u.input, u.output), (0, crate::usage::MAX_TOKENS));
+        assert!(u.implausible);
+    }
 }

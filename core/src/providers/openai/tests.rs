@@ -87,6 +87,18 @@ fn stream_injects_usage_request() {
 }
 
 #[test]
+fn null_stream_options_is_replaced_in_place() {
+    let body = br#"{"model":"m","stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}"#;
+    let (mut chat, out) = start(body, "m", None);
+    let sent = out.body.unwrap();
+    let text = String::from_utf8(sent.clone()).unwrap();
+    assert_eq!(text.matches("\"stream_options\"").count(), 1, "{text}");
+    let v: Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!(v["stream_options"], json!({"include_usage": true}));
+    assert!(strips_usage(&mut chat));
+}
+
+#[test]
 fn stream_usage_opt_out_leaves_body_alone() {
     let mut p = provider(None);
     p.options = crate::providers::Options::OpenAi(super::Options {
@@ -118,6 +130,7 @@ fn tail_scanned_response_yields_usage() {
     assert_eq!(
         chat.usage(),
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 5,
             output: 7,

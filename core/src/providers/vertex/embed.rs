@@ -201,6 +201,7 @@ impl Translator for VertexEmbeddings {
             content: false,
             usage: self.usage,
             failure: self.failure,
+            streamed: 0,
         }
     }
 }

@@ -20,7 +20,7 @@ use super::{
     send_routed, Flow, Host, Level, OWN_PREFIX, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
 };
 use crate::stats::Tally;
-use crate::usage::Usage;
+use crate::usage::{estimate, Usage};
 
 mod failover;
 
@@ -80,6 +80,8 @@ pub struct Downstream {
     timing: Timing,
     /// The client asked for a stream.
     stream: bool,
+    /// Size of the client's request body (for a usage estimate).
+    body_bytes: u64,
 }
 
 impl Default for Downstream {
@@ -88,6 +90,7 @@ impl Default for Downstream {
             state: State::Bypass,
             timing: Timing::default(),
             stream: false,
+            body_bytes: 0,
         }
     }
 }
@@ -232,6 +235,7 @@ impl Downstream {
         };
         let Pending { headers, op, size } = *pending;
         let body = host.request_body(size);
+        self.body_bytes = u64::try_from(size).unwrap_or(u64::MAX);
         let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
             host.set_filter_state("modelmux_model", &model.name);
             self.stream = matches!(&req, Request::Chat { probe, .. } if probe.stream);
@@ -287,7 +291,9 @@ impl Downstream {
         self.state = State::Single {
             model: r.model_idx,
             target: r.target_idx,
-            flow: Box::new(ResponseFlow::new(r.exchange, None)),
+            flow: Box::new(
+                ResponseFlow::new(r.exchange, None).with_limit(w.cfg.response_buffer_bytes),
+            ),
         };
     }
 }
@@ -422,9 +428,10 @@ impl Downstream {
                     );
                 }
                 let at = self.tally(model, target);
-                let usage = flow.usage();
-                w.stats.request(&w.cfg, at, failed, &usage);
-                self.timing.record(w, at, self.stream, &usage);
+                let out = flow.outcome();
+                w.stats.request(&w.cfg, at, failed, &out.usage);
+                self.timing.record(w, at, self.stream, &out.usage);
+                self.check_usage(w, host, at, &out.usage, (out.streamed, !failed));
             }
             State::Local { model, target } => {
                 let at = self.tally(model, target);
@@ -447,6 +454,10 @@ impl Downstream {
                     .add_for(f.model, target, at.consumer, Counter::Errors, failed);
                 let usage = record.as_ref().and_then(|r| r.usage).unwrap_or_default();
                 self.timing.record(w, at, self.stream, &usage);
+                // The served attempt's usage arrives with its last byte.
+                let complete = ok && record.as_ref().is_some_and(|r| r.usage.is_some());
+                let streamed = record.as_ref().map_or(0, |r| r.streamed);
+                self.check_usage(w, host, at, &usage, (streamed, complete));
                 // No status: the client went away first, nothing was exhausted.
                 if FailureClass::of_status(status).is_some() {
                     w.stats.add(f.model, target, Counter::Exhausted, 1);
@@ -458,6 +469,39 @@ impl Downstream {
 }
 
 impl Downstream {
+    /// Logs implausible usage (its counter is kept with the tokens) and
+    /// counts the estimate of a stream that ended without complete usage;
+    /// `(streamed, complete)`: bytes of text sent and whether the response
+    /// ended whole. Host calls only on those rare paths.
+    fn check_usage(
+        &self,
+        w: &Worker,
+        host: &dyn Host,
+        at: Tally,
+        usage: &Usage,
+        (streamed, complete): (u64, bool),
+    ) {
+        if usage.implausible {
+            host.log(
+                Level::Warn,
+                "modelmux: provider reported implausible usage; counts clamped",
+            );
+        }
+        if !self.stream {
+            return;
+        }
+        if let Some(est) = estimate(usage, streamed, complete, self.body_bytes) {
+            host.log(
+                Level::Debug,
+                &format!(
+                    "modelmux: stream ended without usage; estimated {} input and {} output tokens",
+                    est.input, est.output
+                ),
+            );
+            w.stats.estimated(at, &est);
+        }
+    }
+
     fn tally(&self, model: usize, target: usize) -> Tally {
         Tally {
             model,

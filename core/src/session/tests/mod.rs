@@ -7,3 +7,4 @@ mod flows;
 pub mod router;
 mod telemetry;
 mod trailers;
+mod usage;

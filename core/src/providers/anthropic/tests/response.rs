@@ -50,6 +50,7 @@ fn text_message() {
     assert_eq!(
         chat.usage(),
         Usage {
+            implausible: false,
             cache_write: 0,
             input: 12,
             output: 7,
@@ -133,6 +134,7 @@ fn usage_counts_cache_as_prompt() {
     assert_eq!(
         chat.usage(),
         Usage {
+            implausible: false,
             cache_write: 5,
             input: 115,
             output: 3,
@@ -241,4 +243,22 @@ fn non_json_error_quotes_what_was_sent() {
         json!("provider anthropic returned HTTP 529: no healthy upstream")
     );
     assert!(chat.failed());
+}
+
+#[test]
+fn implausible_usage_is_clamped_not_a_502() {
+    for (tokens, output) in [
+        (json!(u64::MAX), crate::usage::MAX_TOKENS),
+        (json!(-4), 0),
+        (json!(3.5), 3),
+    ] {
+        let mut body: Value = serde_json::from_slice(&message(json!([]), "end_turn")).unwrap();
+        body["usage"]["output_tokens"] = tokens.clone();
+        let (edit, v, chat) = exchange(200, &serde_json::to_vec(&body).unwrap());
+        assert_eq!(edit.status, None, "{tokens}");
+        assert_eq!(v["object"], "chat.completion", "{tokens}");
+        assert!(!chat.failed(), "{tokens}");
+        let u = chat.usage();
+        assert_eq!((u.input, u.output, u.implausible), (12, output, true));
+    }
 }
