@@ -15,6 +15,11 @@
 //! * `[http2-limits]`: the downstream HTTP/2 codec on Envoy's defaults
 //!   (2^31 streams per connection, 256 MiB windows), or above the rendered
 //!   limits.
+//! * `[response-buffer]`: the filter's `response_buffer_bytes` at or above
+//!   the listener's buffer limit. A buffered reply between the two hits
+//!   Envoy's limit first, and Envoy's local reply (a bare text 500) goes
+//!   to the client without passing back through the filter; under it, the
+//!   filter answers with its own JSON 502 `response_too_large`.
 //! * `[admin-exposed]`: the admin interface off loopback serves
 //!   `/config_dump` (keys included), `/quitquitquit` and runtime changes.
 
@@ -170,6 +175,20 @@ fn check_buffers(doc: &Value, down: &Downstream, p: &mut Problems) {
                 );
             }
         }
+    }
+}
+
+pub fn check_response_buffer(down: &Downstream, filter_limit: usize, p: &mut Problems) {
+    let Some(envoy_limit) = uint(down.listener.get("per_connection_buffer_limit_bytes")) else {
+        return;
+    };
+    let filter_limit = u64::try_from(filter_limit).unwrap_or(u64::MAX);
+    if filter_limit >= envoy_limit {
+        let lname = str_at(down.listener, &["name"]).unwrap_or("?");
+        p.add(
+            &format!("{}.configuration.response_buffer_bytes", down.config_loc),
+            format!("[response-buffer] {filter_limit} bytes is not below listeners[{lname}].per_connection_buffer_limit_bytes ({envoy_limit}): a reply between the two gets Envoy's bare text 500 instead of an error in the client's format; set response_buffer_bytes lower"),
+        );
     }
 }
 

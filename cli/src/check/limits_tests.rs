@@ -208,12 +208,20 @@ fn render_flags_reach_the_protections_and_pass_check() {
             request_timeout_ms: 90_000,
             max_connections: 77,
             max_heap_bytes: 123_456_789,
-            max_body_bytes: 4096,
+            max_body_bytes: 12_000_000,
         },
         ..Options::default()
     };
     let yaml = render(&input::load(DEMO).unwrap(), &opts).unwrap();
     assert_eq!(check(&yaml, None), Vec::<String>::new());
+    // A buffer limit at or under the filter's reply limit is refused.
+    let mut small = opts.clone();
+    small.limits.max_body_bytes = 4096;
+    let e = render(&input::load(DEMO).unwrap(), &small).unwrap_err();
+    assert!(
+        e.contains("response_buffer_bytes (8388608) must be below"),
+        "{e}"
+    );
     let doc: Value = serde_yaml::from_str(&yaml).unwrap();
     let mut doc2 = doc.clone();
     let hcm = hcm_mut(&mut doc2);
@@ -248,11 +256,11 @@ fn render_flags_reach_the_protections_and_pass_check() {
     );
     assert_eq!(
         doc["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"],
-        4096
+        12_000_000
     );
     for c in doc["static_resources"]["clusters"].as_array().unwrap() {
         assert_eq!(
-            c["per_connection_buffer_limit_bytes"], 4096,
+            c["per_connection_buffer_limit_bytes"], 12_000_000,
             "{}",
             c["name"]
         );
@@ -291,5 +299,17 @@ fn missing_or_loose_http2_limits_are_findings() {
         DEMO,
         |doc| hcm(doc)["http2_protocol_options"]["initial_stream_window_size"] = json!(268435456),
         &["[http2-limits] 268435456 is above 65536"],
+    );
+}
+
+#[test]
+fn a_response_buffer_not_below_envoys_limit_is_a_finding() {
+    expect(
+        DEMO,
+        |doc| {
+            doc["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] =
+                json!(1048576)
+        },
+        &["[response-buffer] 8388608 bytes is not below"],
     );
 }

@@ -176,6 +176,7 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
     hardening::check_hardening(&doc, &down, &mut p);
+    hardening::check_response_buffer(&down, loaded.config.response_buffer_bytes, &mut p);
     check_logs(&doc, "", &mut p);
     p.0
 }

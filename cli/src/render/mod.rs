@@ -69,6 +69,14 @@ pub fn render(loaded: &Loaded, opts: &Options) -> Result<String, String> {
     }
     let config = &loaded.config;
     let buffer = opts.limits.max_body_bytes;
+    // Replies the filter buffers must hit its own limit (a JSON error in
+    // the client's format) before Envoy's (a bare text 500).
+    let filter_limit = u64::try_from(config.response_buffer_bytes).unwrap_or(u64::MAX);
+    if filter_limit >= buffer {
+        return Err(format!(
+            "--max-body-bytes {buffer}: the filter's response_buffer_bytes ({filter_limit}) must be below it; lower response_buffer_bytes in the filter JSON"
+        ));
+    }
     let mut all_clusters = clusters::provider_clusters(config, buffer)?;
     all_clusters.extend(clusters::token_clusters(config));
     for m in &config.models {
