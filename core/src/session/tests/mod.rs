@@ -1,5 +1,6 @@
 //! Whole request flows through both roles, natively.
 
+mod calls;
 mod embeddings;
 pub mod fake;
 mod flows;

@@ -57,6 +57,10 @@ pub struct Outcome {
     pub body: Vec<u8>,
     pub sent: Vec<Sent>,
     pub filter_state: std::collections::HashMap<String, String>,
+    /// Host calls made by the downstream role.
+    pub down_calls: u32,
+    /// Host calls made by each upstream attempt.
+    pub up_calls: Vec<u32>,
 }
 
 impl Outcome {
@@ -123,6 +127,8 @@ pub fn run(
             headers: vec![],
             body,
             sent: vec![],
+            down_calls: dh.calls.get(),
+            up_calls: vec![],
             filter_state: dh.filter_state,
         };
     }
@@ -138,6 +144,7 @@ pub fn run(
         .cloned()
         .collect();
     let mut sent = Vec::new();
+    let mut up_calls = Vec::new();
     let final_resp: (Vec<(String, String)>, Vec<u8>);
     if !failover {
         let provider = w
@@ -232,6 +239,7 @@ pub fn run(
                     let released = status_of(&uh);
                     let retriable = released == 429 || (500..600).contains(&released);
                     up.on_done(w, &uh);
+                    up_calls.push(uh.calls.get());
                     last = Some((uh.resp_headers.clone(), out));
                     if !(retriable && attempt + 1 < n) {
                         break;
@@ -257,6 +265,8 @@ pub fn run(
         headers: dh.resp_headers.clone(),
         body: out,
         sent,
+        down_calls: dh.calls.get(),
+        up_calls,
         filter_state: dh.filter_state,
     }
 }
