@@ -14,7 +14,9 @@ use crate::providers::Options;
 
 mod failover;
 pub(crate) use failover::compile_endpoint;
+mod headers;
 pub use failover::RawEndpoint;
+pub use headers::{HeaderPolicy, HeaderRules, CLIENT_ACCOUNT, CREDENTIALS};
 mod telemetry;
 
 pub use failover::{
@@ -36,6 +38,8 @@ struct RawConfig {
     failover: Option<failover::RawFailover>,
     #[serde(default)]
     consumers: Option<telemetry::RawConsumers>,
+    #[serde(default)]
+    headers: Option<headers::RawHeaders>,
 }
 
 /// The fields every provider has; the rest belongs to its `type` and is
@@ -56,6 +60,8 @@ struct RawProvider {
     endpoint: Option<failover::RawEndpoint>,
     #[serde(default)]
     health_check: Option<failover::RawHealthCheck>,
+    #[serde(default)]
+    headers: Option<headers::RawHeaders>,
     #[serde(flatten)]
     options: serde_json::Map<String, serde_json::Value>,
 }
@@ -140,6 +146,9 @@ pub struct Provider {
     /// How Envoy reaches it; used by `modelmux render`/`check` only.
     pub endpoint: Endpoint,
     pub health_check: Option<HealthCheck>,
+    /// The operator's header allowlist extensions: the global `headers`
+    /// plus the provider's own.
+    pub headers: HeaderPolicy,
 }
 
 impl Provider {
@@ -164,6 +173,7 @@ impl Provider {
                 ca_file: String::new(),
             },
             health_check: None,
+            headers: HeaderPolicy::default(),
         }
     }
 
@@ -279,9 +289,25 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     if raw.models.is_empty() {
         return Err(err("models", "at least one model is required"));
     }
+    let cluster_header = raw
+        .cluster_header
+        .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
+        .to_ascii_lowercase();
+    if !is_token(&cluster_header) {
+        return Err(err("cluster_header", "must be a valid HTTP header name"));
+    }
+    let consumers = raw
+        .consumers
+        .map(telemetry::compile_consumers)
+        .transpose()?;
+    let reserved = headers::Reserved {
+        cluster_header: &cluster_header,
+        consumer_header: consumers.as_ref().map(|c| c.header.as_str()),
+    };
+    let global = headers::compile(raw.headers, "headers", &reserved)?;
     let mut providers = Vec::with_capacity(raw.providers.len());
     let mut provider_idx = HashMap::new();
-    for (i, p) in raw.providers.into_iter().enumerate() {
+    for (i, mut p) in raw.providers.into_iter().enumerate() {
         let path = format!("providers[{i}]");
         if provider_idx.insert(p.name.clone(), i).is_some() {
             return Err(err(
@@ -289,7 +315,10 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
                 format!("duplicate provider name `{}`", p.name),
             ));
         }
-        providers.push(compile_provider(p, &path, env)?);
+        let own = headers::compile(p.headers.take(), &format!("{path}.headers"), &reserved)?;
+        let mut provider = compile_provider(p, &path, env)?;
+        provider.headers = global.merged(&own);
+        providers.push(provider);
     }
     let mut models = Vec::with_capacity(raw.models.len());
     let mut by_name = HashMap::new();
@@ -305,22 +334,12 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     }
     check_cluster_names(&providers, &models)?;
     check_envoy_signing(&providers, &models)?;
-    let cluster_header = raw
-        .cluster_header
-        .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
-        .to_ascii_lowercase();
-    if !is_token(&cluster_header) {
-        return Err(err("cluster_header", "must be a valid HTTP header name"));
-    }
     Ok(Config {
         providers,
         models,
         cluster_header,
         failover: failover::compile_settings(raw.failover)?,
-        consumers: raw
-            .consumers
-            .map(telemetry::compile_consumers)
-            .transpose()?,
+        consumers,
         by_name,
     })
 }
@@ -392,6 +411,7 @@ fn compile_provider(
         base_path: base_path.trim_end_matches('/').to_string(),
         auth,
         options,
+        headers: HeaderPolicy::default(),
     })
 }
 
@@ -525,7 +545,7 @@ fn check_envoy_signing(providers: &[Provider], models: &[Model]) -> Result<(), C
     Ok(())
 }
 
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
