@@ -99,25 +99,37 @@ pub trait SharedStore {
 }
 
 /// Writes a translated request: the new body, if any, and the whole header
-/// set built from `client` (`cluster` empty when already routed).
+/// set built from `client` (`cluster` empty when already routed), through
+/// the provider's allowlist.
 fn send_routed(
     host: &mut dyn Host,
     client: Vec<(String, String)>,
     r: &crate::gateway::Routed<'_>,
-    (cluster_header, cluster): (&str, &str),
+    cfg: &crate::config::Config,
+    cluster: &str,
     size: usize,
 ) {
-    use crate::gateway::headers::{upstream_headers, Rewrite};
+    use crate::gateway::headers::{upstream_headers, Egress, Never, Rewrite};
     if let Some(b) = &r.outbound.body {
         host.set_request_body(size, b);
     }
+    let none = crate::config::HeaderRules::default();
+    let egress = cfg.target_provider(r.model_idx, r.target_idx).map_or(
+        Egress {
+            protocol: &[],
+            operator: &none,
+        },
+        Egress::of,
+    );
     let rewrite = Rewrite {
-        cluster_header,
+        cluster_header: &cfg.cluster_header,
         cluster,
         authority: r.authority,
         path: &r.outbound.path,
         extra: &r.outbound.headers,
         body_len: r.outbound.body.as_ref().map(Vec::len),
+        egress,
+        never: Never::of(cfg),
     };
     host.set_request_headers(&upstream_headers(client, &rewrite));
 }

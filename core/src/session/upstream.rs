@@ -171,7 +171,7 @@ impl Upstream {
         let Some(client) = w.with_record(&a.id, |rec| rec.headers.clone()) else {
             return Flow::Continue;
         };
-        send_routed(host, client, &r, ("", ""), size);
+        send_routed(host, client, &r, &w.cfg, "", size);
         let provider = w
             .cfg
             .target_provider(a.model, a.target)

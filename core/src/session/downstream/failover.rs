@@ -6,7 +6,7 @@
 use super::{find, Downstream, FailoverState, State, MAX_RETRIES};
 use crate::config::Model;
 use crate::error::ApiError;
-use crate::gateway::headers::sanitized;
+use crate::gateway::headers::{sanitized, Never};
 use crate::gateway::{translate, Request, RouteError};
 use crate::providers::auth::{AuthEnv, ValidateOnly};
 use crate::session::health;
@@ -61,7 +61,7 @@ impl Downstream {
             .unwrap_or(&[]);
         let cluster = rotations.get(head).map_or("", String::as_str);
         let (id, fresh) = w.claim_id(find(&client, REQUEST_ID).map(str::to_string));
-        let mut headers = sanitized(client, &w.cfg.cluster_header);
+        let mut headers = sanitized(client, Never::of(&w.cfg));
         if fresh {
             headers.retain(|(n, _)| n != REQUEST_ID);
             headers.push((REQUEST_ID.to_string(), id.clone()));

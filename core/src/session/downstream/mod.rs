@@ -215,7 +215,7 @@ impl Downstream {
         r: Routed<'_>,
         size: usize,
     ) {
-        send_routed(host, client, &r, (&w.cfg.cluster_header, r.cluster), size);
+        send_routed(host, client, &r, &w.cfg, r.cluster, size);
         host.set_filter_state("modelmux_provider", r.provider);
         self.state = State::Single {
             model: r.model_idx,

@@ -1,6 +1,7 @@
 //! Whole request flows through both roles, natively.
 
 mod calls;
+mod egress;
 mod embeddings;
 pub mod fake;
 mod flows;
