@@ -72,6 +72,10 @@ pub trait Host {
     fn set_request_body(&mut self, len: usize, body: &[u8]);
     fn response_header(&self, name: &str) -> Option<String>;
     fn set_response_header(&mut self, name: &str, value: Option<&str>);
+    /// Every response header in one call (`get_map`).
+    fn response_headers(&self) -> Vec<(String, String)>;
+    /// Replaces every response header in one call (`set_map`).
+    fn set_response_headers(&mut self, headers: &[(String, String)]);
     fn response_body(&self, start: usize, len: usize) -> Vec<u8>;
     fn set_response_body(&mut self, len: usize, body: &[u8]);
     /// A local JSON reply (final: Envoy does not retry it).

@@ -36,6 +36,9 @@ pub struct RequestRecord {
     pub consumer: usize,
     /// When the serving attempt's first content went out (µs).
     pub first_content_us: Option<u64>,
+    /// The client status the latest attempt released (what its
+    /// `x-modelmux-status` says); the downstream side trusts only this.
+    pub status: Option<u16>,
 }
 
 impl RequestRecord {
@@ -51,6 +54,7 @@ impl RequestRecord {
             usage: None,
             consumer: 0,
             first_content_us: None,
+            status: None,
         }
     }
 }

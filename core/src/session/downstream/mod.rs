@@ -13,10 +13,11 @@ use crate::gateway::{
 };
 use crate::stats::Counter;
 
-use super::response::{FailureClass, ResponseFlow};
+use super::response::{header, set_header, status_of, FailureClass, ResponseFlow};
 use super::telemetry::{set_log_fields, LogFields, Timing};
 use super::worker::Worker;
 use super::{send_routed, Flow, Host, Level, FAILOVER_HEADER, PROVIDER_HEADER, STATUS_HEADER};
+use crate::gateway::reply_headers::Ingress;
 use crate::stats::Tally;
 use crate::usage::Usage;
 
@@ -142,8 +143,8 @@ impl Downstream {
         }
         // The request goes no further until the body phase either answers
         // locally or replaces the whole header set.
+        self.timing = Timing::start(w, host, &headers);
         self.state = State::AwaitBody(headers, op);
-        self.timing = Timing::start(w, host);
         Flow::Pause
     }
 
@@ -226,53 +227,60 @@ impl Downstream {
 }
 
 impl Downstream {
-    pub fn on_response_headers(&mut self, host: &mut dyn Host, end: bool) -> Flow {
-        let status_of = |host: &dyn Host| {
-            host.response_header(":status")
-                .and_then(|s| s.parse::<u16>().ok())
-                .unwrap_or(0)
-        };
+    pub fn on_response_headers(&mut self, w: &Worker, host: &mut dyn Host, end: bool) -> Flow {
+        let paused = |end: bool| if end { Flow::Continue } else { Flow::Pause };
         match &mut self.state {
             State::AwaitBody(..) => {
-                self.state = State::EnvoyReply {
-                    status: status_of(host),
-                };
-                if end {
-                    Flow::Continue
-                } else {
-                    Flow::Pause
-                }
+                let status = host
+                    .response_header(":status")
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .unwrap_or(0);
+                self.state = State::EnvoyReply { status };
+                paused(end)
             }
-            State::Single { flow, .. } => {
-                let status = status_of(host);
-                flow.on_headers(host, status, end)
+            State::Single {
+                flow,
+                model,
+                target,
+            } => {
+                let head = host.response_headers();
+                let none = crate::config::HeaderRules::default();
+                let ingress = w.cfg.target_provider(*model, *target).map_or(
+                    Ingress {
+                        reply: &[],
+                        operator: &none,
+                    },
+                    Ingress::of,
+                );
+                flow.on_headers(host, head, ingress, end)
             }
             State::Failover(f) => {
-                let status = status_of(host);
-                match host.response_header(STATUS_HEADER) {
-                    Some(marker) => {
-                        host.set_response_header(STATUS_HEADER, None);
-                        let client = marker.parse::<u16>().unwrap_or(status);
-                        if client != status {
-                            host.set_response_header(":status", Some(&client.to_string()));
-                        }
-                        f.status = Some(client);
-                        if let Some(p) = host.response_header(PROVIDER_HEADER) {
-                            host.set_filter_state("modelmux_provider", &p);
-                        }
-                        Flow::Continue
-                    }
-                    None => {
-                        // No attempt answered: Envoy's own reply.
-                        f.status = Some(status);
-                        f.envoy_reply = true;
-                        if end {
-                            Flow::Continue
-                        } else {
-                            Flow::Pause
-                        }
-                    }
+                let mut head = host.response_headers();
+                let status = status_of(&head);
+                if header(&head, STATUS_HEADER).is_none() {
+                    // No attempt answered: Envoy's own reply.
+                    f.status = Some(status);
+                    f.envoy_reply = true;
+                    return paused(end);
                 }
+                // Only the status the attempt noted in the record counts: a
+                // marker no attempt wrote is dropped, not believed.
+                let noted = w.with_record(&f.id, |r| r.status.take()).flatten();
+                let mut dirty = set_header(&mut head, STATUS_HEADER, None);
+                let client = noted.unwrap_or(status);
+                if client != status {
+                    dirty |= set_header(&mut head, ":status", Some(&client.to_string()));
+                }
+                f.status = Some(client);
+                match (noted, header(&head, PROVIDER_HEADER)) {
+                    (Some(_), Some(p)) => host.set_filter_state("modelmux_provider", p),
+                    (None, Some(_)) => dirty |= set_header(&mut head, PROVIDER_HEADER, None),
+                    _ => {}
+                }
+                if dirty {
+                    host.set_response_headers(&head);
+                }
+                Flow::Continue
             }
             _ => Flow::Continue,
         }

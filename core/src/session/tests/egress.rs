@@ -140,3 +140,153 @@ fn every_failover_attempt_gets_only_its_providers_allowlist() {
     assert_eq!(names(&out.sent[1]), ANTHROPIC_SENT);
     assert_eq!(out.sent[1].header("x-request-id"), Some("req-1"));
 }
+
+/// A response head a hostile or careless provider might send.
+const HOSTILE: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("date", "Mon, 07 Dec 2026 00:00:00 GMT"),
+    ("retry-after", "1"),
+    ("x-ratelimit-remaining-requests", "9"),
+    ("anthropic-ratelimit-tokens-remaining", "99"),
+    ("request-id", "req_an"),
+    ("x-request-id", "req_oa"),
+    ("set-cookie", "sid=provider; Path=/"),
+    ("location", "https://evil.example/"),
+    ("x-envoy-upstream-service-time", "1"),
+    ("x-envoy-degraded", "1"),
+    ("x-modelmux-provider", "forged"),
+    ("x-modelmux-status", "503"),
+    ("x-cache-hit", "1"),
+    ("x-an-cache", "1"),
+    ("x-random", "1"),
+];
+
+fn with_head(answer: Answer, status: u16) -> Answer {
+    let Answer::Respond { chunks, .. } = answer else {
+        unreachable!()
+    };
+    let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+    respond(status, HOSTILE, &chunks)
+}
+
+fn header_names(out: &super::router::Outcome) -> Vec<&str> {
+    let mut n: Vec<&str> = out.headers.iter().map(|(n, _)| n.as_str()).collect();
+    n.sort_unstable();
+    n
+}
+
+#[test]
+fn a_single_target_response_reaches_the_client_through_the_allowlist() {
+    let w = worker();
+    let out = run(&w, NOISY, &chat("gpt"), |_, _| with_head(openai_ok(), 200));
+    assert_eq!(
+        out.status, 200,
+        "a forged x-modelmux-status changes nothing"
+    );
+    assert_eq!(
+        header_names(&out),
+        [
+            ":status",
+            "anthropic-ratelimit-tokens-remaining",
+            "content-type",
+            "date",
+            "retry-after",
+            "x-cache-hit",
+            "x-ratelimit-remaining-requests",
+            "x-request-id",
+        ]
+    );
+    let out = run(&w, NOISY, &chat("claude"), |_, _| {
+        with_head(anthropic_ok(), 200)
+    });
+    assert_eq!(out.status, 200);
+    assert_eq!(out.json()["choices"][0]["message"]["content"], "hi");
+    assert_eq!(
+        header_names(&out),
+        [
+            ":status",
+            "anthropic-ratelimit-tokens-remaining",
+            "content-length",
+            "content-type",
+            "date",
+            "request-id",
+            "retry-after",
+            "x-an-cache",
+            "x-cache-hit",
+            "x-ratelimit-remaining-requests",
+        ]
+    );
+    assert_eq!(
+        out.header("content-length"),
+        Some(out.body.len().to_string().as_str())
+    );
+}
+
+#[test]
+fn failover_attempts_filter_their_heads_and_only_the_attempts_marker_counts() {
+    let w = worker();
+    let out = run(&w, NOISY, &chat("smart"), |p, _| match p {
+        "oa" => with_head(
+            respond(
+                429,
+                &[],
+                &[br#"{"error":{"message":"slow","type":"requests"}}"#],
+            ),
+            429,
+        ),
+        _ => with_head(anthropic_ok(), 200),
+    });
+    assert_eq!(out.status, 200, "{}", out.text());
+    assert_eq!(out.header("x-modelmux-provider"), Some("an"));
+    let names = header_names(&out);
+    for gone in [
+        "set-cookie",
+        "location",
+        "x-envoy-upstream-service-time",
+        "x-envoy-degraded",
+        "x-modelmux-status",
+        "x-random",
+        "x-request-id",
+    ] {
+        assert!(!names.contains(&gone), "{gone}: {names:?}");
+    }
+    for kept in [
+        "retry-after",
+        "x-ratelimit-remaining-requests",
+        "request-id",
+    ] {
+        assert!(names.contains(&kept), "{kept}: {names:?}");
+    }
+    // Every target failing: the client gets the last real status, not a
+    // provider's forged marker.
+    let out = run(&w, NOISY, &chat("smart"), |_, _| {
+        with_head(
+            respond(429, &[], &[br#"{"error":{"message":"slow"}}"#]),
+            429,
+        )
+    });
+    assert_eq!(out.status, 429);
+    assert_eq!(out.header("x-modelmux-status"), None);
+}
+
+#[test]
+fn a_marker_no_attempt_wrote_is_not_believed() {
+    let w = worker();
+    let body = chat("smart");
+    let mut d = crate::session::Downstream::default();
+    let mut dh = super::fake::FakeHost::with_request(NOISY, &body);
+    d.on_request_headers(&w, &mut dh, false);
+    d.on_request_body(&w, &mut dh, body.len(), true);
+    // A response no upstream attempt handled (its filter missing from the
+    // rotation cluster), carrying a provider's own markers.
+    dh.resp_headers = vec![
+        (":status".into(), "200".into()),
+        ("x-modelmux-status".into(), "418".into()),
+        ("x-modelmux-provider".into(), "forged".into()),
+    ];
+    d.on_response_headers(&w, &mut dh, true);
+    assert_eq!(dh.resp(":status"), Some("200"));
+    assert_eq!(dh.resp("x-modelmux-status"), None);
+    assert_eq!(dh.resp("x-modelmux-provider"), None);
+    assert!(!dh.filter_state.contains_key("modelmux_provider"));
+}

@@ -91,6 +91,14 @@ impl Host for FakeHost {
         self.count();
         set(&mut self.resp_headers, name, value);
     }
+    fn response_headers(&self) -> Vec<(String, String)> {
+        self.count();
+        self.resp_headers.clone()
+    }
+    fn set_response_headers(&mut self, headers: &[(String, String)]) {
+        self.count();
+        self.resp_headers = headers.to_vec();
+    }
     fn response_body(&self, start: usize, len: usize) -> Vec<u8> {
         self.count();
         self.resp_body

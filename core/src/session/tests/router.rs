@@ -255,7 +255,7 @@ pub fn run(
     } else {
         chunks_of(&final_resp.1, 7)
     };
-    let hf = d.on_response_headers(&mut dh, chunks.is_empty());
+    let hf = d.on_response_headers(w, &mut dh, chunks.is_empty());
     let (_, out) = pump(&mut dh, &chunks, hf, |h, s, e| {
         d.on_response_body(w, h, s, e)
     });
