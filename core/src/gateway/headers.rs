@@ -15,6 +15,8 @@
 //!   goes up unchanged;
 //! * `content-type` and `accept`: what the body is and what comes back;
 //! * `x-request-id`: ties the provider's logs to the gateway's;
+//! * `x-forwarded-proto`: Envoy's own (`http` or `https`); its router finds
+//!   no route for a request without it;
 //! * the provider kind's own protocol headers a client may set
 //!   ([`crate::providers::Kind::client_headers`]: `anthropic-beta` toward
 //!   Anthropic, `x-ms-client-request-id` toward Azure, `x-client-name`
@@ -37,7 +39,12 @@
 use crate::config::{HeaderRules, Provider, CLIENT_ACCOUNT, CREDENTIALS};
 
 /// Headers every provider may receive from the client.
-const BASE: [&str; 3] = ["content-type", "accept", "x-request-id"];
+const BASE: [&str; 4] = [
+    "content-type",
+    "accept",
+    "x-request-id",
+    "x-forwarded-proto",
+];
 
 /// What one provider may receive besides [`BASE`].
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +215,7 @@ mod tests {
             ("x-modelmux-failover", "1"),
             ("user-agent", "sdk/1"),
             ("x-forwarded-for", "10.0.0.1"),
+            ("x-forwarded-proto", "https"),
             ("content-type", "text/plain"),
             ("accept", "application/json"),
             ("content-length", "10"),
@@ -235,6 +243,7 @@ mod tests {
                 (":scheme", "http"),
                 (":authority", "api.anthropic.com"),
                 (":path", "/v1/messages"),
+                ("x-forwarded-proto", "https"),
                 ("accept", "application/json"),
                 ("x-request-id", "r1"),
                 ("anthropic-beta", "tools-2024"),

@@ -46,6 +46,8 @@ const NOISY: &[(&str, &str)] = &[
     ("x-envoy-foo", "1"),
     ("x-random", "1"),
     ("user-agent", "sdk"),
+    // Envoy's router finds no route without it (set by the HCM).
+    ("x-forwarded-proto", "https"),
     ("anthropic-beta", "beta-1"),
     ("x-an-only", "1"),
     ("x-trace-id", "t-1"),
@@ -94,6 +96,7 @@ const OPENAI_SENT: &[&str] = &[
     "authorization",
     "content-length",
     "content-type",
+    "x-forwarded-proto",
     "x-request-id",
     "x-trace-id",
 ];
@@ -109,6 +112,7 @@ const ANTHROPIC_SENT: &[&str] = &[
     "content-type",
     "x-an-only",
     "x-api-key",
+    "x-forwarded-proto",
     "x-request-id",
     "x-trace-id",
 ];
