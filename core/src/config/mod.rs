@@ -305,21 +305,7 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         consumer_header: consumers.as_ref().map(|c| c.header.as_str()),
     };
     let global = headers::compile(raw.headers, "headers", &reserved)?;
-    let mut providers = Vec::with_capacity(raw.providers.len());
-    let mut provider_idx = HashMap::new();
-    for (i, mut p) in raw.providers.into_iter().enumerate() {
-        let path = format!("providers[{i}]");
-        if provider_idx.insert(p.name.clone(), i).is_some() {
-            return Err(err(
-                format!("{path}.name"),
-                format!("duplicate provider name `{}`", p.name),
-            ));
-        }
-        let own = headers::compile(p.headers.take(), &format!("{path}.headers"), &reserved)?;
-        let mut provider = compile_provider(p, &path, env)?;
-        provider.headers = global.merged(&own);
-        providers.push(provider);
-    }
+    let (providers, provider_idx) = compile_providers(raw.providers, &global, &reserved, env)?;
     let mut models = Vec::with_capacity(raw.models.len());
     let mut by_name = HashMap::new();
     for (i, m) in raw.models.into_iter().enumerate() {
@@ -342,6 +328,31 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
         consumers,
         by_name,
     })
+}
+
+/// The providers, with the global header rules merged into each one's.
+fn compile_providers(
+    raw: Vec<RawProvider>,
+    global: &HeaderPolicy,
+    reserved: &headers::Reserved<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Provider>, HashMap<String, usize>), ConfigError> {
+    let mut providers = Vec::with_capacity(raw.len());
+    let mut provider_idx = HashMap::new();
+    for (i, mut p) in raw.into_iter().enumerate() {
+        let path = format!("providers[{i}]");
+        if provider_idx.insert(p.name.clone(), i).is_some() {
+            return Err(err(
+                format!("{path}.name"),
+                format!("duplicate provider name `{}`", p.name),
+            ));
+        }
+        let own = headers::compile(p.headers.take(), &format!("{path}.headers"), reserved)?;
+        let mut provider = compile_provider(p, &path, env)?;
+        provider.headers = global.merged(&own);
+        providers.push(provider);
+    }
+    Ok((providers, provider_idx))
 }
 
 fn compile_provider(

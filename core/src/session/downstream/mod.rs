@@ -255,31 +255,14 @@ impl Downstream {
                 flow.on_headers(host, head, ingress, end)
             }
             State::Failover(f) => {
-                let mut head = host.response_headers();
-                let status = status_of(&head);
+                let head = host.response_headers();
                 if header(&head, STATUS_HEADER).is_none() {
                     // No attempt answered: Envoy's own reply.
-                    f.status = Some(status);
+                    f.status = Some(status_of(&head));
                     f.envoy_reply = true;
                     return paused(end);
                 }
-                // Only the status the attempt noted in the record counts: a
-                // marker no attempt wrote is dropped, not believed.
-                let noted = w.with_record(&f.id, |r| r.status.take()).flatten();
-                let mut dirty = set_header(&mut head, STATUS_HEADER, None);
-                let client = noted.unwrap_or(status);
-                if client != status {
-                    dirty |= set_header(&mut head, ":status", Some(&client.to_string()));
-                }
-                f.status = Some(client);
-                match (noted, header(&head, PROVIDER_HEADER)) {
-                    (Some(_), Some(p)) => host.set_filter_state("modelmux_provider", p),
-                    (None, Some(_)) => dirty |= set_header(&mut head, PROVIDER_HEADER, None),
-                    _ => {}
-                }
-                if dirty {
-                    host.set_response_headers(&head);
-                }
+                restore_status(w, host, f, head);
                 Flow::Continue
             }
             _ => Flow::Continue,
@@ -402,6 +385,34 @@ impl Downstream {
             target,
             consumer: self.timing.consumer,
         }
+    }
+}
+
+/// An attempt answered: the client gets the status that attempt noted in
+/// the request's record. A marker no attempt wrote (the upstream filter
+/// missing from a rotation cluster, a provider's own header) is dropped,
+/// not believed.
+fn restore_status(
+    w: &Worker,
+    host: &mut dyn Host,
+    f: &mut FailoverState,
+    mut head: Vec<(String, String)>,
+) {
+    let status = status_of(&head);
+    let noted = w.with_record(&f.id, |r| r.status.take()).flatten();
+    let mut dirty = set_header(&mut head, STATUS_HEADER, None);
+    let client = noted.unwrap_or(status);
+    if client != status {
+        dirty |= set_header(&mut head, ":status", Some(&client.to_string()));
+    }
+    f.status = Some(client);
+    match (noted, header(&head, PROVIDER_HEADER)) {
+        (Some(_), Some(p)) => host.set_filter_state("modelmux_provider", p),
+        (None, Some(_)) => dirty |= set_header(&mut head, PROVIDER_HEADER, None),
+        _ => {}
+    }
+    if dirty {
+        host.set_response_headers(&head);
     }
 }
 
