@@ -13,6 +13,12 @@
 //! checked for an error behind the 2xx; a 2xx stream is held until the
 //! translator produces its first output, so an error as the first event
 //! (Anthropic's `overloaded_error`) still fails over.
+//!
+//! The role reads the response head once (`get_map`); the translator looks
+//! headers up in that vector, the provider's headers go through the
+//! response allowlist (`gateway::reply_headers`), and the final head (with
+//! the edits and, on failover, the markers) is written once (`set_map`),
+//! only if it differs from what Envoy holds.
 
 use crate::error::ApiError;
 use crate::gateway::reply_headers::Ingress;

@@ -20,8 +20,9 @@ pub struct RequestRecord {
     pub model: usize,
     /// What every attempt asks its provider for.
     pub op: Operation,
-    /// The client's headers without its credentials and routing headers:
-    /// every attempt's header set is rebuilt from these.
+    /// The client's headers without what never goes upstream (credentials,
+    /// its account, the consumer header, routing headers): every attempt's
+    /// header set is rebuilt from these through its provider's allowlist.
     pub headers: Vec<(String, String)>,
     pub attempts: u32,
     /// Target of the first attempt.
