@@ -71,6 +71,8 @@ SENSITIVE = {
     "x-team": "search-team",
     "x-envoy-foo": "client-envoy-foo",
     "x-random": "client-random",
+    # Envoy keeps a client's value; the filter lets only a scheme through.
+    "x-forwarded-proto": "client-proto-text",
 }
 # The kinds' documented client-settable protocol headers (sent to all).
 PROTOCOL = {

@@ -15,8 +15,9 @@
 //!   goes up unchanged;
 //! * `content-type` and `accept`: what the body is and what comes back;
 //! * `x-request-id`: ties the provider's logs to the gateway's;
-//! * `x-forwarded-proto`: Envoy's own (`http` or `https`); its router finds
-//!   no route for a request without it;
+//! * `x-forwarded-proto`: its router finds no route for a request without
+//!   it; Envoy keeps a client's value, so anything but `http` or `https`
+//!   goes up as `http`;
 //! * the provider kind's own protocol headers a client may set
 //!   ([`crate::providers::Kind::client_headers`]: `anthropic-beta` toward
 //!   Anthropic, `x-ms-client-request-id` toward Azure, `x-client-name`
@@ -132,10 +133,23 @@ impl Rewrite<'_> {
     }
 }
 
+/// `x-forwarded-proto` is a scheme, not a channel for client text.
+fn forwarded_proto((name, value): (String, String)) -> (String, String) {
+    if name == "x-forwarded-proto" && value != "http" && value != "https" {
+        return (name, "http".to_string());
+    }
+    (name, value)
+}
+
 /// The complete upstream header list, pseudo-headers first.
 pub fn upstream_headers(client: Vec<(String, String)>, rw: &Rewrite<'_>) -> Vec<(String, String)> {
     let mut out = Vec::with_capacity(client.len() + rw.extra.len() + 2);
-    out.extend(client.into_iter().filter(|(n, _)| rw.keeps(n)));
+    out.extend(
+        client
+            .into_iter()
+            .filter(|(n, _)| rw.keeps(n))
+            .map(forwarded_proto),
+    );
     let pseudo = out.iter().take_while(|(n, _)| n.starts_with(':')).count();
     out.splice(
         pseudo..pseudo,
@@ -254,6 +268,20 @@ mod tests {
                 ("content-length", "42"),
             ])
         );
+    }
+
+    #[test]
+    fn forwarded_proto_is_only_a_scheme() {
+        let none = HeaderRules::default();
+        let mut client = noisy();
+        for (n, v) in client.iter_mut() {
+            if n == "x-forwarded-proto" {
+                *v = "client text".to_string();
+            }
+        }
+        let out = upstream_headers(client, &rewrite(&[], anthropic(&none), None));
+        let proto = out.iter().find(|(n, _)| n == "x-forwarded-proto");
+        assert_eq!(proto.map(|(_, v)| v.as_str()), Some("http"));
     }
 
     #[test]
