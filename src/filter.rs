@@ -41,7 +41,10 @@ impl HttpContext for DownFilter {
         action(self.session.on_request_trailers(&self.worker, &mut Calls))
     }
     fn on_http_response_headers(&mut self, _n: usize, end: bool) -> Action {
-        action(self.session.on_response_headers(&mut Calls, end))
+        action(
+            self.session
+                .on_response_headers(&self.worker, &mut Calls, end),
+        )
     }
     fn on_http_response_body(&mut self, size: usize, end: bool) -> Action {
         action(

@@ -60,6 +60,12 @@ impl Host for Calls {
     fn set_response_header(&mut self, name: &str, value: Option<&str>) {
         let _ = hc::set_map_value(MapType::HttpResponseHeaders, name, value);
     }
+    fn response_headers(&self) -> Vec<(String, String)> {
+        hc::get_map(MapType::HttpResponseHeaders).unwrap_or_default()
+    }
+    fn set_response_headers(&mut self, headers: &[(String, String)]) {
+        let _ = hc::set_map(MapType::HttpResponseHeaders, pairs(headers));
+    }
     fn response_body(&self, start: usize, len: usize) -> Vec<u8> {
         hc::get_buffer(BufferType::HttpResponseBody, start, len)
             .ok()

@@ -118,6 +118,9 @@ pub struct Faults {
     /// `x-mock-overloaded: 1`: 200 whose body (or first event) is an
     /// overloaded error, the way providers fail behind a 2xx.
     pub overloaded: bool,
+    /// Extra response headers (stored faults only: `headers`), written
+    /// after the response's own; for tests of what a gateway passes on.
+    pub headers: Vec<(String, String)>,
 }
 
 fn flag(req: &Request, name: &str) -> bool {
@@ -146,6 +149,7 @@ impl Faults {
                 .map(|v| v.trim().to_string()),
             reset: flag(req, "x-mock-reset"),
             overloaded: flag(req, "x-mock-overloaded"),
+            headers: Vec::new(),
         }
     }
 
@@ -270,6 +274,7 @@ pub fn write_response<W: Write>(
     for (name, value) in &resp.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    push_extra_headers(&mut head, faults);
     match &resp.body {
         Body::Json(bytes) => {
             head.push_str("content-type: application/json\r\n");
@@ -294,6 +299,13 @@ pub fn write_response<W: Write>(
     };
     w.flush()?;
     Ok(complete && !close)
+}
+
+/// The fault's extra headers (validated when the fault was stored).
+pub fn push_extra_headers(head: &mut String, faults: &Faults) {
+    for (name, value) in &faults.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
 }
 
 fn write_json<W: Write>(w: &mut W, bytes: &[u8], faults: &Faults) -> io::Result<bool> {
@@ -400,6 +412,22 @@ mod tests {
         assert!(!write_response(&mut out, &resp, &f, false).unwrap());
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with("\r\n\r\n4\r\ndata\r\n4\r\n: 1\n\r\n1\r\n\n\r\n"));
+    }
+
+    #[test]
+    fn extra_headers_are_written_after_the_responses_own() {
+        let resp = Response::json(200, &serde_json::json!({})).with_header("x-own", "1".into());
+        let f = Faults {
+            headers: vec![("set-cookie".into(), "sid=1".into())],
+            ..faults()
+        };
+        let mut out = Vec::new();
+        assert!(write_response(&mut out, &resp, &f, false).unwrap());
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nx-own: 1\r\nset-cookie: sid=1\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

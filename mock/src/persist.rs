@@ -4,7 +4,9 @@
 //! to every provider it tries, and a long reliability run's client cannot set
 //! headers per provider at all. A fault stored on one listener makes exactly
 //! that provider misbehave, for every request, for a random share of them
-//! (`rate`) or for the next N (`remaining`), until it is healed.
+//! (`rate`) or for the next N (`remaining`), until it is healed. A fault
+//! may also just add response `headers` (a provider's `set-cookie`, a
+//! forged gateway header) to otherwise normal answers.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,6 +26,7 @@ struct Body {
     overloaded: Option<bool>,
     delay_ms: Option<u64>,
     remaining: Option<u64>,
+    headers: Option<serde_json::Map<String, Value>>,
 }
 
 /// A validated stored fault.
@@ -37,6 +40,48 @@ pub struct Spec {
     pub delay_ms: u64,
     /// Faults left before the listener heals itself (`None`: no limit).
     pub remaining: Option<u64>,
+    /// Extra response headers, lowercase names, in name order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Headers the mock writes itself: a fault may not duplicate them (the
+/// response would be malformed rather than hostile).
+const FRAMING: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "content-type",
+];
+
+/// Validates `headers`: names are HTTP tokens (lowercased), values are
+/// strings without control characters.
+fn parse_headers(
+    raw: Option<serde_json::Map<String, Value>>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (name, value) in raw.unwrap_or_default() {
+        let lower = name.to_ascii_lowercase();
+        let token = !lower.is_empty()
+            && lower
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(format!("headers: `{name}` is not a header name"));
+        }
+        if FRAMING.contains(&lower.as_str()) {
+            return Err(format!("headers: `{lower}` is written by the mock itself"));
+        }
+        let Value::String(v) = value else {
+            return Err(format!("headers: the value of `{lower}` must be a string"));
+        };
+        if v.chars().any(|c| c.is_control()) {
+            return Err(format!(
+                "headers: the value of `{lower}` has a control character"
+            ));
+        }
+        out.push((lower, v));
+    }
+    Ok(out)
 }
 
 impl Spec {
@@ -66,7 +111,9 @@ impl Spec {
                 ))
             }
         };
+        let headers = parse_headers(body.headers)?;
         Ok(Spec {
+            headers,
             status: body.status,
             rate,
             retry_after,
@@ -87,6 +134,7 @@ impl Spec {
             "overloaded": self.overloaded,
             "delay_ms": self.delay_ms,
             "remaining": self.remaining,
+            "headers": self.headers.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect::<serde_json::Map<String, Value>>(),
         })
     }
 
@@ -97,6 +145,7 @@ impl Spec {
             retry_after: self.retry_after.clone(),
             reset: self.reset,
             overloaded: self.overloaded,
+            headers: self.headers.clone(),
             ..Faults::default()
         }
     }
@@ -200,6 +249,45 @@ mod tests {
             r#"{"retry_after": -1}"#,
             r#"[]"#,
             "",
+        ] {
+            assert!(Spec::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_are_strict() {
+        let spec = Spec::parse(
+            br#"{"headers": {"Set-Cookie": "sid=1; Path=/", "x-modelmux-status": "200"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.headers,
+            vec![
+                ("set-cookie".to_string(), "sid=1; Path=/".to_string()),
+                ("x-modelmux-status".to_string(), "200".to_string()),
+            ]
+        );
+        assert_eq!(spec.to_json()["headers"]["set-cookie"], "sid=1; Path=/");
+        let mut s = state(r#"{"headers": {"location": "https://x.example/"}}"#);
+        let f = s.draw().unwrap();
+        assert_eq!(
+            f.headers,
+            vec![("location".into(), "https://x.example/".into())]
+        );
+        assert_eq!(
+            f.error_status(),
+            None,
+            "headers alone do not fail the request"
+        );
+        for bad in [
+            r#"{"headers": {"bad name": "1"}}"#,
+            r#"{"headers": {"": "1"}}"#,
+            r#"{"headers": {"x-a": 1}}"#,
+            r#"{"headers": {"x-a": "a
+x-b: 2"}}"#,
+            r#"{"headers": {"content-length": "1"}}"#,
+            r#"{"headers": {"Transfer-Encoding": "chunked"}}"#,
+            r#"{"headers": ["x-a"]}"#,
         ] {
             assert!(Spec::parse(bad.as_bytes()).is_err(), "{bad}");
         }

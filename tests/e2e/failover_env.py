@@ -110,6 +110,8 @@ def filter_config(mock, pki, models: list[dict], failover: dict[str, Any]) -> di
         "providers": [provider(n, mock, pki, dead) for n in PROVIDERS if n in used],
         "models": models,
         "failover": failover,
+        # The mock's x-mock-* fault headers must reach it through the allowlist.
+        "headers": {"request": ["x-mock-*"]},
     }
 
 

@@ -122,7 +122,8 @@ def env(tmp_path_factory):
           "private_key": pem, "client_email": f"gw@{PROJECT}.iam.gserviceaccount.com",
           "client_id": "1", "token_uri": mock.url("vertex", "/token")}
     config = {"providers": providers(mock, fe.free_port()), "models": models(),
-              "failover": {"attempt_timeout_ms": 3000, "consecutive_failures": 1000000}}
+              "failover": {"attempt_timeout_ms": 3000, "consecutive_failures": 1000000},
+              "headers": {"request": ["x-mock-*"]}}
     keys = {"MOCK_ANTHROPIC_KEY": support.MOCK_ANTHROPIC_KEY, "MOCK_COHERE_KEY": MOCK_COHERE_KEY,
             "VERTEX_SA_KEY": json.dumps(sa), "MOCK_BEDROCK_KEY": MOCK_BEDROCK_KEY,
             "AWS_ACCESS_KEY_ID": AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,

@@ -74,6 +74,7 @@ def filter_config(mock: support.MockProcess, dead_port: int) -> dict[str, Any]:
         "consumers": {"header": CONSUMER_HEADER, "allowed": CONSUMERS},
         # Consecutive local-origin failures eject; keep the ejection for the test.
         "failover": {"attempt_timeout_ms": 5000, "consecutive_failures": 3, "ejection_ms": 120000},
+        "headers": {"request": ["x-mock-*"]},
     }
 
 

@@ -8,7 +8,7 @@ use crate::yaml::{commented, map, s, seq, typed, Node};
 
 /// Request headers that may carry a credential (the ones the filter strips
 /// from clients): never log them.
-pub const CREDENTIAL_HEADERS: &[&str] = &modelmux_core::gateway::headers::CLIENT_CREDENTIALS;
+pub const CREDENTIAL_HEADERS: &[&str] = &modelmux_core::config::CREDENTIALS;
 
 /// The access log's JSON keys and their Envoy format strings. Request
 /// headers other than the request id are deliberately absent: the upstream

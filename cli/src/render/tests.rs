@@ -518,3 +518,36 @@ fn istio_telemetry_manifest_has_the_rendered_stats_tags() {
     let rendered = &doc["stats_config"]["stats_tags"];
     assert_eq!(bootstrap["stats_config"]["stats_tags"], *rendered);
 }
+
+#[test]
+fn header_allowlists_render_check_and_refuse_bad_rules() {
+    let mut v: Value = serde_json::from_str(&three_targets()).unwrap();
+    v["headers"] = json!({"request": ["X-Trace-*"], "response": ["x-cache"]});
+    v["providers"][1]["headers"] = json!({"request": ["anthropic-extra"]});
+    let text = v.to_string();
+    let loaded = load(&text).unwrap();
+    assert!(loaded.config.providers[1]
+        .headers
+        .request
+        .matches("x-trace-id"));
+    assert!(loaded.config.providers[1]
+        .headers
+        .request
+        .matches("anthropic-extra"));
+    assert!(!loaded.config.providers[0]
+        .headers
+        .request
+        .matches("anthropic-extra"));
+    let yaml = render(&loaded, &Options::default()).unwrap();
+    let doc: Value = serde_yaml::from_str(&yaml).unwrap();
+    let cfg = &hcm(&doc)["http_filters"][0]["typed_config"]["config"]["configuration"]["value"];
+    let embedded: Value = serde_json::from_str(cfg.as_str().unwrap()).unwrap();
+    assert_eq!(embedded["headers"], v["headers"]);
+    assert_eq!(
+        crate::check::check(&yaml, Some(&text)),
+        Vec::<String>::new()
+    );
+    v["providers"][0]["headers"] = json!({"request": ["cookie"]});
+    let err = load(&v.to_string()).unwrap_err();
+    assert!(err.contains("providers[0].headers.request[0]"), "{err}");
+}

@@ -14,7 +14,9 @@ use crate::providers::Options;
 
 mod failover;
 pub(crate) use failover::compile_endpoint;
+mod headers;
 pub use failover::RawEndpoint;
+pub use headers::{HeaderPolicy, HeaderRules, CLIENT_ACCOUNT, CREDENTIALS};
 mod telemetry;
 
 pub use failover::{
@@ -45,6 +47,7 @@ struct RawConfig {
     consumers: Option<telemetry::RawConsumers>,
     #[serde(default)]
     response_buffer_bytes: Option<u64>,
+    headers: Option<headers::RawHeaders>,
 }
 
 /// The fields every provider has; the rest belongs to its `type` and is
@@ -65,6 +68,8 @@ struct RawProvider {
     endpoint: Option<failover::RawEndpoint>,
     #[serde(default)]
     health_check: Option<failover::RawHealthCheck>,
+    #[serde(default)]
+    headers: Option<headers::RawHeaders>,
     #[serde(flatten)]
     options: serde_json::Map<String, serde_json::Value>,
 }
@@ -149,6 +154,9 @@ pub struct Provider {
     /// How Envoy reaches it; used by `modelmux render`/`check` only.
     pub endpoint: Endpoint,
     pub health_check: Option<HealthCheck>,
+    /// The operator's header allowlist extensions: the global `headers`
+    /// plus the provider's own.
+    pub headers: HeaderPolicy,
 }
 
 impl Provider {
@@ -173,6 +181,7 @@ impl Provider {
                 ca_file: String::new(),
             },
             health_check: None,
+            headers: HeaderPolicy::default(),
         }
     }
 
@@ -290,18 +299,23 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     if raw.models.is_empty() {
         return Err(err("models", "at least one model is required"));
     }
-    let mut providers = Vec::with_capacity(raw.providers.len());
-    let mut provider_idx = HashMap::new();
-    for (i, p) in raw.providers.into_iter().enumerate() {
-        let path = format!("providers[{i}]");
-        if provider_idx.insert(p.name.clone(), i).is_some() {
-            return Err(err(
-                format!("{path}.name"),
-                format!("duplicate provider name `{}`", p.name),
-            ));
-        }
-        providers.push(compile_provider(p, &path, env)?);
+    let cluster_header = raw
+        .cluster_header
+        .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
+        .to_ascii_lowercase();
+    if !is_token(&cluster_header) {
+        return Err(err("cluster_header", "must be a valid HTTP header name"));
     }
+    let consumers = raw
+        .consumers
+        .map(telemetry::compile_consumers)
+        .transpose()?;
+    let reserved = headers::Reserved {
+        cluster_header: &cluster_header,
+        consumer_header: consumers.as_ref().map(|c| c.header.as_str()),
+    };
+    let global = headers::compile(raw.headers, "headers", &reserved)?;
+    let (providers, provider_idx) = compile_providers(raw.providers, &global, &reserved, env)?;
     let mut models = Vec::with_capacity(raw.models.len());
     let mut by_name = HashMap::new();
     for (i, m) in raw.models.into_iter().enumerate() {
@@ -316,22 +330,12 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     }
     check_cluster_names(&providers, &models)?;
     check_envoy_signing(&providers, &models)?;
-    let cluster_header = raw
-        .cluster_header
-        .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string())
-        .to_ascii_lowercase();
-    if !is_token(&cluster_header) {
-        return Err(err("cluster_header", "must be a valid HTTP header name"));
-    }
     Ok(Config {
         providers,
         models,
         cluster_header,
         failover: failover::compile_settings(raw.failover)?,
-        consumers: raw
-            .consumers
-            .map(telemetry::compile_consumers)
-            .transpose()?,
+        consumers,
         response_buffer_bytes: response_buffer_bytes(raw.response_buffer_bytes)?,
         by_name,
     })
@@ -342,6 +346,31 @@ fn response_buffer_bytes(raw: Option<u64>) -> Result<usize, ConfigError> {
         0 => Err(err("response_buffer_bytes", "must be positive")),
         n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
     }
+}
+
+/// The providers, with the global header rules merged into each one's.
+fn compile_providers(
+    raw: Vec<RawProvider>,
+    global: &HeaderPolicy,
+    reserved: &headers::Reserved<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Provider>, HashMap<String, usize>), ConfigError> {
+    let mut providers = Vec::with_capacity(raw.len());
+    let mut provider_idx = HashMap::new();
+    for (i, mut p) in raw.into_iter().enumerate() {
+        let path = format!("providers[{i}]");
+        if provider_idx.insert(p.name.clone(), i).is_some() {
+            return Err(err(
+                format!("{path}.name"),
+                format!("duplicate provider name `{}`", p.name),
+            ));
+        }
+        let own = headers::compile(p.headers.take(), &format!("{path}.headers"), reserved)?;
+        let mut provider = compile_provider(p, &path, env)?;
+        provider.headers = global.merged(&own);
+        providers.push(provider);
+    }
+    Ok((providers, provider_idx))
 }
 
 fn compile_provider(
@@ -411,6 +440,7 @@ fn compile_provider(
         base_path: base_path.trim_end_matches('/').to_string(),
         auth,
         options,
+        headers: HeaderPolicy::default(),
     })
 }
 
@@ -544,7 +574,7 @@ fn check_envoy_signing(providers: &[Provider], models: &[Model]) -> Result<(), C
     Ok(())
 }
 
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

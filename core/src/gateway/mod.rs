@@ -2,6 +2,7 @@
 
 pub mod headers;
 pub mod probe;
+pub mod reply_headers;
 
 use serde::Serialize;
 

@@ -86,6 +86,17 @@ macro_rules! providers {
                 match self { $(Options::$variant(o) => <$kind as Kind>::envoy_signing(o),)* }
             }
 
+            /// Protocol headers its clients may send (see
+            /// [`Kind::client_headers`]).
+            pub fn client_headers(&self) -> &'static [&'static str] {
+                match self { $(Options::$variant(o) => <$kind as Kind>::client_headers(o),)* }
+            }
+
+            /// Response headers its clients read (see [`Kind::reply_headers`]).
+            pub fn reply_headers(&self) -> &'static [&'static str] {
+                match self { $(Options::$variant(o) => <$kind as Kind>::reply_headers(o),)* }
+            }
+
             /// The compiled credential (see [`Kind::auth`]).
             pub fn auth(&self, input: AuthInput<'_>) -> Result<Auth, ConfigError> {
                 match self { $(Options::$variant(o) => <$kind as Kind>::auth(o, input),)* }
@@ -182,6 +193,18 @@ pub trait Kind {
     /// provider's cluster (rendered by `modelmux render`).
     fn envoy_signing(_opts: &Self::Options) -> Option<EnvoySigning> {
         None
+    }
+    /// The protocol headers of this kind that a client may set and that go
+    /// up as sent (documented, client-settable, not account or credential
+    /// headers; see `gateway::headers`). Headers the translator sets itself
+    /// still override them.
+    fn client_headers(_opts: &Self::Options) -> &'static [&'static str] {
+        &[]
+    }
+    /// Response headers of this kind its clients read (its request id),
+    /// beyond the common response allowlist.
+    fn reply_headers(_opts: &Self::Options) -> &'static [&'static str] {
+        &[]
     }
     /// The credential: by default the config's key in the kind's scheme.
     /// Kinds that sign requests or fetch tokens build their own.

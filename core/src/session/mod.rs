@@ -95,6 +95,10 @@ pub trait Host {
     fn clear_request_trailers(&mut self);
     fn response_header(&self, name: &str) -> Option<String>;
     fn set_response_header(&mut self, name: &str, value: Option<&str>);
+    /// Every response header in one call (`get_map`).
+    fn response_headers(&self) -> Vec<(String, String)>;
+    /// Replaces every response header in one call (`set_map`).
+    fn set_response_headers(&mut self, headers: &[(String, String)]);
     fn response_body(&self, start: usize, len: usize) -> Vec<u8>;
     fn set_response_body(&mut self, len: usize, body: &[u8]);
     /// A local JSON reply (final: Envoy does not retry it).
@@ -122,25 +126,37 @@ pub trait SharedStore {
 }
 
 /// Writes a translated request: the new body, if any, and the whole header
-/// set built from `client` (`cluster` empty when already routed).
+/// set built from `client` (`cluster` empty when already routed), through
+/// the provider's allowlist.
 fn send_routed(
     host: &mut dyn Host,
     client: Vec<(String, String)>,
     r: &crate::gateway::Routed<'_>,
-    (cluster_header, cluster): (&str, &str),
+    cfg: &crate::config::Config,
+    cluster: &str,
     size: usize,
 ) {
-    use crate::gateway::headers::{upstream_headers, Rewrite};
+    use crate::gateway::headers::{upstream_headers, Egress, Never, Rewrite};
     if let Some(b) = &r.outbound.body {
         host.set_request_body(size, b);
     }
+    let none = crate::config::HeaderRules::default();
+    let egress = cfg.target_provider(r.model_idx, r.target_idx).map_or(
+        Egress {
+            protocol: &[],
+            operator: &none,
+        },
+        Egress::of,
+    );
     let rewrite = Rewrite {
-        cluster_header,
+        cluster_header: &cfg.cluster_header,
         cluster,
         authority: r.authority,
         path: &r.outbound.path,
         extra: &r.outbound.headers,
         body_len: r.outbound.body.as_ref().map(Vec::len),
+        egress,
+        never: Never::of(cfg),
     };
     host.set_request_headers(&upstream_headers(client, &rewrite));
 }

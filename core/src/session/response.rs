@@ -13,8 +13,15 @@
 //! checked for an error behind the 2xx; a 2xx stream is held until the
 //! translator produces its first output, so an error as the first event
 //! (Anthropic's `overloaded_error`) still fails over.
+//!
+//! The role reads the response head once (`get_map`); the translator looks
+//! headers up in that vector, the provider's headers go through the
+//! response allowlist (`gateway::reply_headers`), and the final head (with
+//! the edits and, on failover, the markers) is written once (`set_map`),
+//! only if it differs from what Envoy holds.
 
 use crate::error::ApiError;
+use crate::gateway::reply_headers::Ingress;
 use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
 
@@ -73,6 +80,8 @@ pub struct Guard {
     /// error: whatever the provider still sends is dropped.
     discard: bool,
     verdict: Option<Verdict>,
+    /// The status written into `x-modelmux-status` on release.
+    client_status: Option<u16>,
 }
 
 impl Guard {
@@ -85,6 +94,7 @@ impl Guard {
             released: false,
             discard: false,
             verdict: None,
+            client_status: None,
         }
     }
 }
@@ -97,12 +107,43 @@ pub struct ResponseFlow {
     status: u16,
     /// Header edits held back with the headers until the body decides.
     held: Option<HeaderEdit>,
+    /// The head as it will go out (the provider's, through the allowlist),
+    /// written with one host call once the edits are known.
+    head: Vec<(String, String)>,
+    /// `head` differs from what Envoy holds.
+    head_dirty: bool,
     complete: bool,
     guard: Option<Guard>,
     /// The most body bytes held whole (see `config::DEFAULT_RESPONSE_BUFFER_BYTES`).
     limit: usize,
     /// The reply outgrew `limit` and was answered with an error.
     too_large: bool,
+}
+
+/// A header's value in a head already read.
+pub fn header<'h>(head: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    head.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The `:status` of a head already read (0 when missing).
+pub fn status_of(head: &[(String, String)]) -> u16 {
+    header(head, ":status")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Sets (or with `None` removes) `name` in `head`; whether it changed.
+pub fn set_header(head: &mut Vec<(String, String)>, name: &str, value: Option<&str>) -> bool {
+    if header(head, name) == value && head.iter().filter(|(n, _)| n == name).count() <= 1 {
+        return false;
+    }
+    head.retain(|(n, _)| n != name);
+    if let Some(v) = value {
+        head.push((name.to_string(), v.to_string()));
+    }
+    true
 }
 
 impl ResponseFlow {
@@ -112,6 +153,8 @@ impl ResponseFlow {
             mode: None,
             status: 0,
             held: None,
+            head: Vec::new(),
+            head_dirty: false,
             complete: false,
             guard,
             limit: usize::MAX,
@@ -143,11 +186,29 @@ impl ResponseFlow {
         self.guard.as_ref().and_then(|g| g.verdict)
     }
 
-    pub fn on_headers(&mut self, host: &mut dyn Host, status: u16, end: bool) -> Flow {
+    /// The client status a guarded head was released with.
+    pub fn released_status(&self) -> Option<u16> {
+        self.guard.as_ref().and_then(|g| g.client_status)
+    }
+
+    /// The response head, read once by the role (`head`), goes through
+    /// the translator and the allowlist; it is written once, when the
+    /// edits are final.
+    pub fn on_headers(
+        &mut self,
+        host: &mut dyn Host,
+        head: Vec<(String, String)>,
+        ingress: Ingress<'_>,
+        end: bool,
+    ) -> Flow {
+        let status = status_of(&head);
         self.status = status;
         let mut edit = self
             .exchange
-            .response_headers(status, &|name| host.response_header(name));
+            .response_headers(status, &|name| header(&head, name).map(str::to_string));
+        let before = head.len();
+        self.head = ingress.filter(head);
+        self.head_dirty = self.head.len() != before;
         self.complete |= end;
         let Some(guard) = &mut self.guard else {
             self.mode = Some(edit.mode);
@@ -155,7 +216,7 @@ impl ResponseFlow {
                 self.held = Some(edit);
                 return Flow::Pause;
             }
-            apply_edit(host, &edit, None);
+            self.write_head(host, &edit, None);
             return Flow::Continue;
         };
         guard.failure = FailureClass::of_status(status).map(|c| (c, edit.status.unwrap_or(status)));
@@ -215,7 +276,7 @@ impl ResponseFlow {
         }
         if let Some(mut edit) = self.held.take() {
             edit.status = status.or(edit.status);
-            apply_edit(host, &edit, Some(body.as_ref().map_or(size, Vec::len)));
+            self.write_head(host, &edit, Some(body.as_ref().map_or(size, Vec::len)));
         }
         Flow::Continue
     }
@@ -255,6 +316,30 @@ impl ResponseFlow {
             Some(body.len()),
         );
         Flow::Continue
+    }
+
+    /// Applies the edits to the held head and writes it, in one host call
+    /// and only if it changed; `body_len` is the final length of a buffered
+    /// body (headers still held back), which then gets an exact length.
+    fn write_head(&mut self, host: &mut dyn Host, edit: &HeaderEdit, body_len: Option<usize>) {
+        let mut head = std::mem::take(&mut self.head);
+        let mut dirty = std::mem::take(&mut self.head_dirty);
+        if let Some(status) = edit.status {
+            dirty |= set_header(&mut head, ":status", Some(&status.to_string()));
+        }
+        if let Some(ct) = edit.content_type {
+            dirty |= set_header(&mut head, "content-type", Some(ct));
+        }
+        match body_len {
+            Some(len) => dirty |= set_header(&mut head, "content-length", Some(&len.to_string())),
+            None if edit.drop_content_length => {
+                dirty |= set_header(&mut head, "content-length", None)
+            }
+            None => {}
+        }
+        if dirty {
+            host.set_response_headers(&head);
+        }
     }
 
     /// Guarded whole body: translate, check, then let head and body out.
@@ -352,6 +437,7 @@ impl ResponseFlow {
             Some((_, s)) => s,
             None => edit.status.unwrap_or(self.status),
         };
+        guard.client_status = Some(client_status);
         guard.verdict = Some(match failure {
             Some((class, client_status)) => Verdict::Failed {
                 class,
@@ -365,9 +451,14 @@ impl ResponseFlow {
         } else {
             client_status
         });
-        apply_edit(host, &edit, len);
-        host.set_response_header(STATUS_HEADER, Some(&client_status.to_string()));
-        host.set_response_header(PROVIDER_HEADER, Some(&guard.provider));
+        set_header(
+            &mut self.head,
+            STATUS_HEADER,
+            Some(&client_status.to_string()),
+        );
+        set_header(&mut self.head, PROVIDER_HEADER, Some(&guard.provider));
+        self.head_dirty = true;
+        self.write_head(host, &edit, len);
         if !matches!(self.mode, Some(BodyMode::Stream)) {
             // The whole body has been handled; pass anything else on.
             self.mode = None;
@@ -388,21 +479,5 @@ fn looks_like_error(body: &[u8]) -> bool {
     match serde_json::from_slice::<Probe<'_>>(body) {
         Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
         Err(_) => false,
-    }
-}
-
-/// Applies header edits; `body_len` is the final length of a buffered body
-/// (headers still held back), which then gets an exact length.
-pub fn apply_edit(host: &mut dyn Host, edit: &HeaderEdit, body_len: Option<usize>) {
-    if let Some(status) = edit.status {
-        host.set_response_header(":status", Some(&status.to_string()));
-    }
-    if let Some(ct) = edit.content_type {
-        host.set_response_header("content-type", Some(ct));
-    }
-    match body_len {
-        Some(len) => host.set_response_header("content-length", Some(&len.to_string())),
-        None if edit.drop_content_length => host.set_response_header("content-length", None),
-        None => {}
     }
 }

@@ -27,13 +27,13 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// At request headers: the start time and the consumer label.
-    pub fn start(w: &Worker, host: &dyn Host) -> Self {
-        let consumer = w
-            .cfg
-            .consumers
-            .as_ref()
-            .map_or(0, |c| c.index(host.request_header(&c.header).as_deref()));
+    /// At request headers: the start time and the consumer label, read
+    /// from the headers already in hand (no host call).
+    pub fn start(w: &Worker, host: &dyn Host, headers: &[(String, String)]) -> Self {
+        let consumer = w.cfg.consumers.as_ref().map_or(0, |c| {
+            let value = headers.iter().find(|(n, _)| *n == c.header);
+            c.index(value.map(|(_, v)| v.as_str()))
+        });
         Timing {
             consumer,
             started_us: host.now_us(),

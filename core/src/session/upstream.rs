@@ -16,9 +16,10 @@ use crate::gateway::{translate, Operation, Request, RouteError};
 use crate::stats::Counter;
 
 use super::health;
-use super::response::{FailureClass, Guard, ResponseFlow, Verdict};
+use super::response::{header, status_of, FailureClass, Guard, ResponseFlow, Verdict};
 use super::worker::Worker;
 use super::{send_routed, Flow, Host, Level, REQUEST_ID};
+use crate::gateway::reply_headers::Ingress;
 
 #[derive(Debug)]
 struct Attempt {
@@ -196,7 +197,7 @@ impl Upstream {
         let Some(client) = w.with_record(&a.id, |rec| rec.headers.clone()) else {
             return Flow::Continue;
         };
-        send_routed(host, client, &r, ("", ""), size);
+        send_routed(host, client, &r, &w.cfg, "", size);
         let provider = w
             .cfg
             .target_provider(a.model, a.target)
@@ -211,14 +212,21 @@ impl Upstream {
         let State::Sent(a, flow) = &mut self.state else {
             return Flow::Continue;
         };
-        let status = host
-            .response_header(":status")
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0);
-        if FailureClass::of_status(status).is_some() {
-            trip_on_retry_after(w, host, a);
+        let head = host.response_headers();
+        if FailureClass::of_status(status_of(&head)).is_some() {
+            trip_on_retry_after(w, host, a, &head);
         }
-        flow.on_headers(host, status, end)
+        let none = crate::config::HeaderRules::default();
+        let ingress = w.cfg.target_provider(a.model, a.target).map_or(
+            Ingress {
+                reply: &[],
+                operator: &none,
+            },
+            Ingress::of,
+        );
+        let verdict = flow.on_headers(host, head, ingress, end);
+        note_status(w, a, flow);
+        verdict
     }
 
     pub fn on_response_body(
@@ -231,6 +239,7 @@ impl Upstream {
         match &mut self.state {
             State::Sent(a, flow) => {
                 let verdict = flow.on_body(host, size, end);
+                note_status(w, a, flow);
                 let out = flow.outcome();
                 if out.streamed > 0 {
                     w.with_record(&a.id, |r| r.streamed = out.streamed);
@@ -299,6 +308,15 @@ fn attempt_timeout_ms(f: &crate::config::FailoverSettings, stream: bool) -> u64 
     }
 }
 
+/// Notes the status this attempt released in the request's record: the
+/// downstream side believes that, not a response header a provider could
+/// have written.
+fn note_status(w: &Worker, a: &Attempt, flow: &ResponseFlow) {
+    if let Some(status) = flow.released_status() {
+        w.with_record(&a.id, |r| r.status = Some(status));
+    }
+}
+
 fn class_counter(class: FailureClass) -> Counter {
     match class {
         FailureClass::RateLimited => Counter::Failures429,
@@ -310,12 +328,12 @@ fn class_counter(class: FailureClass) -> Counter {
 }
 
 /// A failure that says how long to stay away opens the target's circuit.
-fn trip_on_retry_after(w: &Worker, host: &dyn Host, a: &Attempt) {
-    let ra = host.response_header("retry-after");
-    let ra_ms = host.response_header("retry-after-ms");
+fn trip_on_retry_after(w: &Worker, host: &dyn Host, a: &Attempt, head: &[(String, String)]) {
+    let ra = header(head, "retry-after");
+    let ra_ms = header(head, "retry-after-ms");
     let now = host.now_ms();
     let max = w.cfg.failover.max_retry_after_s.saturating_mul(1000);
-    let Some(ms) = health::retry_after_ms(ra.as_deref(), ra_ms.as_deref(), now, max) else {
+    let Some(ms) = health::retry_after_ms(ra, ra_ms, now, max) else {
         return;
     };
     let provider = w

@@ -29,8 +29,9 @@ pub struct RequestRecord {
     pub model: usize,
     /// What every attempt asks its provider for.
     pub op: Operation,
-    /// The client's headers without its credentials and routing headers:
-    /// every attempt's header set is rebuilt from these.
+    /// The client's headers without what never goes upstream (credentials,
+    /// its account, the consumer header, routing headers): every attempt's
+    /// header set is rebuilt from these through its provider's allowlist.
     pub headers: Vec<(String, String)>,
     pub attempts: u32,
     /// Target of the first attempt.
@@ -47,6 +48,9 @@ pub struct RequestRecord {
     pub first_content_us: Option<u64>,
     /// Streams: bytes of generated text the serving attempt sent so far.
     pub streamed: u64,
+    /// The client status the latest attempt released (what its
+    /// `x-modelmux-status` says); the downstream side trusts only this.
+    pub status: Option<u16>,
 }
 
 impl RequestRecord {
@@ -63,6 +67,7 @@ impl RequestRecord {
             consumer: 0,
             first_content_us: None,
             streamed: 0,
+            status: None,
         }
     }
 }

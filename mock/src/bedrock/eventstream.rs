@@ -137,6 +137,7 @@ pub fn write_response<W: Write>(
     for (name, value) in &resp.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    crate::faults::push_extra_headers(&mut head, faults);
     head.push_str("transfer-encoding: chunked\r\n");
     if close {
         head.push_str("connection: close\r\n");

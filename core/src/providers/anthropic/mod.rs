@@ -141,6 +141,14 @@ impl Default for Options {
 
 impl Kind for Anthropic {
     type Options = Options;
+    /// `anthropic-beta` opts into beta features (and `anthropic-version`
+    /// picks the API version, though the configured one always wins).
+    fn client_headers(_: &Options) -> &'static [&'static str] {
+        &["anthropic-beta", "anthropic-version"]
+    }
+    fn reply_headers(_: &Options) -> &'static [&'static str] {
+        &["request-id"]
+    }
 
     fn validate(opts: &Options, path: &str) -> Result<(), ConfigError> {
         if opts.default_max_tokens == 0 {

@@ -117,6 +117,13 @@ impl Options {
 
 impl Kind for Azure {
     type Options = Options;
+    /// `x-ms-client-request-id`: Azure's client correlation id, echoed back.
+    fn client_headers(_: &Options) -> &'static [&'static str] {
+        &["x-ms-client-request-id"]
+    }
+    fn reply_headers(_: &Options) -> &'static [&'static str] {
+        &["apim-request-id", "x-request-id", "x-ms-client-request-id"]
+    }
 
     fn validate(opts: &Options, path: &str) -> Result<(), ConfigError> {
         if let Some(v) = &opts.api_version {

@@ -148,6 +148,9 @@ pub fn encode_model(model: &str) -> String {
 
 impl Kind for Bedrock {
     type Options = Options;
+    fn reply_headers(_: &Options) -> &'static [&'static str] {
+        &["x-amzn-requestid"]
+    }
 
     fn validate(opts: &Options, path: &str) -> Result<(), ConfigError> {
         if !region_ok(&opts.region) {

@@ -124,6 +124,10 @@ impl Options {
 
 impl Kind for Cohere {
     type Options = Options;
+    /// `x-client-name`: the SDKs' `client_name`, for Cohere's logs.
+    fn client_headers(_: &Options) -> &'static [&'static str] {
+        &["x-client-name"]
+    }
 
     fn defaults(_: &Options) -> Defaults {
         Defaults {

@@ -152,6 +152,9 @@ pub fn preset_options(
 
 impl Kind for OpenAi {
     type Options = Options;
+    fn reply_headers(_: &Options) -> &'static [&'static str] {
+        &["x-request-id"]
+    }
 
     fn defaults(opts: &Options) -> Defaults {
         match opts.preset {

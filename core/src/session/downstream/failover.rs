@@ -6,7 +6,7 @@
 use super::{find, Downstream, FailoverState, State, MAX_RETRIES};
 use crate::config::Model;
 use crate::error::ApiError;
-use crate::gateway::headers::sanitized;
+use crate::gateway::headers::{sanitized, Never};
 use crate::gateway::{translate, Request, RouteError};
 use crate::providers::auth::{AuthEnv, ValidateOnly};
 use crate::session::health;
@@ -64,7 +64,7 @@ impl Downstream {
         // `REQUEST_ID`); the client's own id is replaced.
         let id = w.issue_id();
         let client_request_id = find(&client, REQUEST_ID).map(str::to_string);
-        let mut headers = sanitized(client, &w.cfg.cluster_header);
+        let mut headers = sanitized(client, Never::of(&w.cfg));
         headers.retain(|(n, _)| n != MAX_RETRIES && n != REQUEST_ID);
         headers.push((REQUEST_ID.to_string(), id.clone()));
         let mut routed = headers.clone();

@@ -13,12 +13,13 @@ use crate::gateway::{
 };
 use crate::stats::Counter;
 
-use super::response::{FailureClass, ResponseFlow};
+use super::response::{header, set_header, status_of, FailureClass, ResponseFlow};
 use super::telemetry::{set_log_fields, LogFields, Timing};
 use super::worker::Worker;
 use super::{
     send_routed, Flow, Host, Level, OWN_PREFIX, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
 };
+use crate::gateway::reply_headers::Ingress;
 use crate::stats::Tally;
 use crate::usage::{estimate, Usage};
 
@@ -193,12 +194,12 @@ impl Downstream {
         }
         // The request goes no further until the body phase either answers
         // locally or replaces the whole header set.
+        self.timing = Timing::start(w, host, &headers);
         self.state = State::AwaitBody(Box::new(Pending {
             headers,
             op,
             size: 0,
         }));
-        self.timing = Timing::start(w, host);
         Flow::Pause
     }
 
@@ -286,7 +287,7 @@ impl Downstream {
         r: Routed<'_>,
         size: usize,
     ) {
-        send_routed(host, client, &r, (&w.cfg.cluster_header, r.cluster), size);
+        send_routed(host, client, &r, &w.cfg, r.cluster, size);
         host.set_filter_state("modelmux_provider", r.provider);
         self.state = State::Single {
             model: r.model_idx,
@@ -299,56 +300,46 @@ impl Downstream {
 }
 
 impl Downstream {
-    pub fn on_response_headers(&mut self, host: &mut dyn Host, end: bool) -> Flow {
-        let status_of = |host: &dyn Host| {
-            host.response_header(":status")
-                .and_then(|s| s.parse::<u16>().ok())
-                .unwrap_or(0)
-        };
+    pub fn on_response_headers(&mut self, w: &Worker, host: &mut dyn Host, end: bool) -> Flow {
+        let paused = |end: bool| if end { Flow::Continue } else { Flow::Pause };
         match &mut self.state {
             State::AwaitBody(..) => {
-                self.state = State::EnvoyReply {
-                    status: status_of(host),
-                };
-                if end {
-                    Flow::Continue
-                } else {
-                    Flow::Pause
-                }
+                let status = host
+                    .response_header(":status")
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .unwrap_or(0);
+                self.state = State::EnvoyReply { status };
+                paused(end)
             }
-            State::Single { flow, .. } => {
-                let status = status_of(host);
-                flow.on_headers(host, status, end)
+            State::Single {
+                flow,
+                model,
+                target,
+            } => {
+                let head = host.response_headers();
+                let none = crate::config::HeaderRules::default();
+                let ingress = w.cfg.target_provider(*model, *target).map_or(
+                    Ingress {
+                        reply: &[],
+                        operator: &none,
+                    },
+                    Ingress::of,
+                );
+                flow.on_headers(host, head, ingress, end)
             }
             State::Failover(f) => {
                 if let Some(id) = f.client_request_id.take() {
                     host.set_request_header(REQUEST_ID, Some(&id));
                 }
-                let status = status_of(host);
-                match host.response_header(STATUS_HEADER) {
-                    Some(marker) => {
-                        host.set_response_header(STATUS_HEADER, None);
-                        let client = marker.parse::<u16>().unwrap_or(status);
-                        if client != status {
-                            host.set_response_header(":status", Some(&client.to_string()));
-                        }
-                        f.status = Some(client);
-                        if let Some(p) = host.response_header(PROVIDER_HEADER) {
-                            host.set_filter_state("modelmux_provider", &p);
-                        }
-                        Flow::Continue
-                    }
-                    None => {
-                        // No attempt answered: Envoy's own reply.
-                        f.status = Some(status);
-                        f.envoy_reply = true;
-                        if end {
-                            Flow::Continue
-                        } else {
-                            Flow::Pause
-                        }
-                    }
+                let head = host.response_headers();
+                if header(&head, STATUS_HEADER).is_none() {
+                    // No attempt answered: Envoy's own reply.
+                    f.status = Some(status_of(&head));
+                    f.envoy_reply = true;
+                    return paused(end);
                 }
+                restore_status(w, host, f, head);
+                Flow::Continue
             }
             _ => Flow::Continue,
         }
@@ -508,6 +499,34 @@ impl Downstream {
             target,
             consumer: self.timing.consumer,
         }
+    }
+}
+
+/// An attempt answered: the client gets the status that attempt noted in
+/// the request's record. A marker no attempt wrote (the upstream filter
+/// missing from a rotation cluster, a provider's own header) is dropped,
+/// not believed.
+fn restore_status(
+    w: &Worker,
+    host: &mut dyn Host,
+    f: &mut FailoverState,
+    mut head: Vec<(String, String)>,
+) {
+    let status = status_of(&head);
+    let noted = w.with_record(&f.id, |r| r.status.take()).flatten();
+    let mut dirty = set_header(&mut head, STATUS_HEADER, None);
+    let client = noted.unwrap_or(status);
+    if client != status {
+        dirty |= set_header(&mut head, ":status", Some(&client.to_string()));
+    }
+    f.status = Some(client);
+    match (noted, header(&head, PROVIDER_HEADER)) {
+        (Some(_), Some(p)) => host.set_filter_state("modelmux_provider", p),
+        (None, Some(_)) => dirty |= set_header(&mut head, PROVIDER_HEADER, None),
+        _ => {}
+    }
+    if dirty {
+        host.set_response_headers(&head);
     }
 }
 

@@ -18,6 +18,8 @@ pub struct FakeHost {
     pub filter_state: HashMap<String, String>,
     pub logs: RefCell<Vec<(Level, String)>>,
     pub now: Cell<u64>,
+    /// Host calls made so far (each one crosses the VM boundary in Envoy).
+    pub calls: Cell<u32>,
 }
 
 fn get<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -50,25 +52,35 @@ impl FakeHost {
     pub fn resp(&self, name: &str) -> Option<&str> {
         get(&self.resp_headers, name)
     }
+
+    fn count(&self) {
+        self.calls.set(self.calls.get() + 1);
+    }
 }
 
 impl Host for FakeHost {
     fn request_headers(&self) -> Vec<(String, String)> {
+        self.count();
         self.req_headers.clone()
     }
     fn request_header(&self, name: &str) -> Option<String> {
+        self.count();
         self.req(name).map(str::to_string)
     }
     fn set_request_headers(&mut self, headers: &[(String, String)]) {
+        self.count();
         self.req_headers = headers.to_vec();
     }
     fn set_request_header(&mut self, name: &str, value: Option<&str>) {
+        self.count();
         set(&mut self.req_headers, name, value);
     }
     fn request_body(&self, len: usize) -> Vec<u8> {
+        self.count();
         self.req_body.iter().take(len).copied().collect()
     }
     fn set_request_body(&mut self, len: usize, body: &[u8]) {
+        self.count();
         let rest = self.req_body.split_off(len.min(self.req_body.len()));
         self.req_body = [body, &rest].concat();
     }
@@ -76,12 +88,23 @@ impl Host for FakeHost {
         self.req_trailers.clear();
     }
     fn response_header(&self, name: &str) -> Option<String> {
+        self.count();
         self.resp(name).map(str::to_string)
     }
     fn set_response_header(&mut self, name: &str, value: Option<&str>) {
+        self.count();
         set(&mut self.resp_headers, name, value);
     }
+    fn response_headers(&self) -> Vec<(String, String)> {
+        self.count();
+        self.resp_headers.clone()
+    }
+    fn set_response_headers(&mut self, headers: &[(String, String)]) {
+        self.count();
+        self.resp_headers = headers.to_vec();
+    }
     fn response_body(&self, start: usize, len: usize) -> Vec<u8> {
+        self.count();
         self.resp_body
             .iter()
             .skip(start)
@@ -90,23 +113,29 @@ impl Host for FakeHost {
             .collect()
     }
     fn set_response_body(&mut self, len: usize, body: &[u8]) {
+        self.count();
         let rest = self.resp_body.split_off(len.min(self.resp_body.len()));
         self.resp_body = [body, &rest].concat();
     }
     fn reply(&mut self, status: u16, body: &[u8]) {
+        self.count();
         self.reply = Some((status, body.to_vec()));
     }
     fn property(&self, path: &[&str]) -> Option<String> {
+        self.count();
         self.properties.get(&path.join(".")).cloned()
     }
     fn set_filter_state(&mut self, name: &str, value: &str) {
+        self.count();
         self.filter_state
             .insert(name.to_string(), value.to_string());
     }
     fn log(&self, level: Level, message: &str) {
+        self.count();
         self.logs.borrow_mut().push((level, message.to_string()));
     }
     fn now_ms(&self) -> u64 {
+        self.count();
         self.now.get()
     }
 }

@@ -1,5 +1,7 @@
 //! Whole request flows through both roles, natively.
 
+mod calls;
+mod egress;
 mod embeddings;
 mod failover_kind;
 pub mod fake;

@@ -59,6 +59,10 @@ pub struct Outcome {
     pub filter_state: std::collections::HashMap<String, String>,
     /// The downstream request header map at the end (what access logs read).
     pub request_headers: Vec<(String, String)>,
+    /// Host calls made by the downstream role.
+    pub down_calls: u32,
+    /// Host calls made by each upstream attempt.
+    pub up_calls: Vec<u32>,
 }
 
 impl Outcome {
@@ -174,6 +178,8 @@ pub fn run_with(
             headers: vec![],
             body,
             sent: vec![],
+            down_calls: dh.calls.get(),
+            up_calls: vec![],
             filter_state: dh.filter_state,
             request_headers: dh.req_headers,
         };
@@ -190,6 +196,7 @@ pub fn run_with(
         .cloned()
         .collect();
     let mut sent = Vec::new();
+    let mut up_calls = Vec::new();
     let final_resp: (Vec<(String, String)>, Vec<u8>);
     if !failover {
         let provider = w
@@ -283,6 +290,7 @@ pub fn run_with(
                     let released = status_of(&uh);
                     let retriable = released == 429 || (500..600).contains(&released);
                     up.on_done(w, &uh);
+                    up_calls.push(uh.calls.get());
                     last = Some((uh.resp_headers.clone(), out));
                     if !(retriable && attempt + 1 < n) {
                         break;
@@ -298,7 +306,7 @@ pub fn run_with(
     } else {
         chunks_of(&final_resp.1, 7)
     };
-    let hf = d.on_response_headers(&mut dh, chunks.is_empty());
+    let hf = d.on_response_headers(w, &mut dh, chunks.is_empty());
     let (_, out) = pump(&mut dh, &chunks, hf, |h, s, e| {
         d.on_response_body(w, h, s, e)
     });
@@ -308,6 +316,8 @@ pub fn run_with(
         headers: dh.resp_headers.clone(),
         body: out,
         sent,
+        down_calls: dh.calls.get(),
+        up_calls,
         filter_state: dh.filter_state,
         request_headers: dh.req_headers.clone(),
     }

@@ -130,7 +130,7 @@ fn client_gone_mid_stream_is_estimated() {
         (":status".into(), "200".into()),
         ("content-type".into(), "text/event-stream".into()),
     ];
-    assert_eq!(d.on_response_headers(&mut h, false), Flow::Continue);
+    assert_eq!(d.on_response_headers(&w, &mut h, false), Flow::Continue);
     // 41 bytes of text, then the client resets: no usage chunk, no end.
     let sent = [content(&"a".repeat(40)), content("b")].concat();
     h.resp_body = sent.into_bytes();
@@ -192,7 +192,7 @@ fn a_translated_reply_over_the_buffer_is_an_openai_502() {
         (":status".into(), "200".into()),
         ("content-type".into(), "application/json".into()),
     ];
-    assert_eq!(d.on_response_headers(&mut h, false), Flow::Pause);
+    assert_eq!(d.on_response_headers(&w, &mut h, false), Flow::Pause);
     h.resp_body = vec![b' '; 60];
     assert_eq!(d.on_response_body(&w, &mut h, 60, false), Flow::Pause);
     assert!(h.reply.is_none());
