@@ -220,3 +220,16 @@ fn json_timeouts_default_and_are_checked() {
     v["failover"] = json!({"json_timeout_ms": 1000, "json_attempt_timeout_ms": 2000});
     expect_err(v, "failover.json_attempt_timeout_ms", "must not exceed");
 }
+
+#[test]
+fn a_compiled_config_never_prints_a_key() {
+    let v = serde_json::json!({
+        "providers": [{"name": "oa", "type": "openai", "cluster": "c", "host": "h", "api_key_env": "K"}],
+        "models": [{"name": "m", "targets": [{"provider": "oa", "model": "x"}]}]
+    });
+    let env = |_: &str| Some("sk-live-should-not-print".to_string());
+    let cfg = Config::from_json(v.to_string().as_bytes(), &env).unwrap();
+    let shown = format!("{cfg:?}");
+    assert!(shown.contains("Secret(***)"), "{shown}");
+    assert!(!shown.contains("sk-live-should-not-print"));
+}
