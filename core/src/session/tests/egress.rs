@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::answers::{anthropic_ok, chat, openai_ok};
 use super::fake::MemoryStore;
 use super::router::{respond, run, Answer, Sent};
 use crate::config::Config;
@@ -53,38 +54,10 @@ const NOISY: &[(&str, &str)] = &[
     ("x-trace-id", "t-1"),
 ];
 
-fn chat(model: &str) -> Vec<u8> {
-    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
-        .to_string()
-        .into_bytes()
-}
-
 fn names(s: &Sent) -> Vec<&str> {
     let mut n: Vec<&str> = s.headers.iter().map(|(n, _)| n.as_str()).collect();
     n.sort_unstable();
     n
-}
-
-fn openai_ok() -> Answer {
-    let body = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
-}
-
-fn anthropic_ok() -> Answer {
-    let body = json!({"id": "m1", "type": "message", "role": "assistant", "model": "claude-x",
-        "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
-        "usage": {"input_tokens": 4, "output_tokens": 6}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
 }
 
 const OPENAI_SENT: &[&str] = &[
@@ -120,12 +93,12 @@ const ANTHROPIC_SENT: &[&str] = &[
 #[test]
 fn a_single_target_provider_gets_only_the_allowlist() {
     let w = worker();
-    let out = run(&w, NOISY, &chat("gpt"), |_, _| openai_ok());
+    let out = run(&w, NOISY, &chat("gpt", false), |_, _| openai_ok());
     assert_eq!(out.status, 200);
     let sent = &out.sent[0];
     assert_eq!(names(sent), OPENAI_SENT);
     assert_eq!(sent.header("authorization"), Some("Bearer key-OA"));
-    let out = run(&w, NOISY, &chat("claude"), |_, _| anthropic_ok());
+    let out = run(&w, NOISY, &chat("claude", false), |_, _| anthropic_ok());
     let sent = &out.sent[0];
     assert_eq!(names(sent), ANTHROPIC_SENT);
     assert_eq!(sent.header("anthropic-version"), Some("2023-06-01"));
@@ -135,7 +108,7 @@ fn a_single_target_provider_gets_only_the_allowlist() {
 #[test]
 fn every_failover_attempt_gets_only_its_providers_allowlist() {
     let w = worker();
-    let out = run(&w, NOISY, &chat("smart"), |p, _| match p {
+    let out = run(&w, NOISY, &chat("smart", false), |p, _| match p {
         "oa" => respond(503, &[("content-type", "application/json")], &[b"{}"]),
         _ => anthropic_ok(),
     });
@@ -185,7 +158,9 @@ fn header_names(out: &super::router::Outcome) -> Vec<&str> {
 #[test]
 fn a_single_target_response_reaches_the_client_through_the_allowlist() {
     let w = worker();
-    let out = run(&w, NOISY, &chat("gpt"), |_, _| with_head(openai_ok(), 200));
+    let out = run(&w, NOISY, &chat("gpt", false), |_, _| {
+        with_head(openai_ok(), 200)
+    });
     assert_eq!(
         out.status, 200,
         "a forged x-modelmux-status changes nothing"
@@ -203,11 +178,14 @@ fn a_single_target_response_reaches_the_client_through_the_allowlist() {
             "x-request-id",
         ]
     );
-    let out = run(&w, NOISY, &chat("claude"), |_, _| {
+    let out = run(&w, NOISY, &chat("claude", false), |_, _| {
         with_head(anthropic_ok(), 200)
     });
     assert_eq!(out.status, 200);
-    assert_eq!(out.json()["choices"][0]["message"]["content"], "hi");
+    assert_eq!(
+        out.json()["choices"][0]["message"]["content"],
+        "from anthropic"
+    );
     assert_eq!(
         header_names(&out),
         [
@@ -232,7 +210,7 @@ fn a_single_target_response_reaches_the_client_through_the_allowlist() {
 #[test]
 fn failover_attempts_filter_their_heads_and_only_the_attempts_marker_counts() {
     let w = worker();
-    let out = run(&w, NOISY, &chat("smart"), |p, _| match p {
+    let out = run(&w, NOISY, &chat("smart", false), |p, _| match p {
         "oa" => with_head(
             respond(
                 429,
@@ -266,7 +244,7 @@ fn failover_attempts_filter_their_heads_and_only_the_attempts_marker_counts() {
     }
     // Every target failing: the client gets the last real status, not a
     // provider's forged marker.
-    let out = run(&w, NOISY, &chat("smart"), |_, _| {
+    let out = run(&w, NOISY, &chat("smart", false), |_, _| {
         with_head(
             respond(429, &[], &[br#"{"error":{"message":"slow"}}"#]),
             429,
@@ -279,7 +257,7 @@ fn failover_attempts_filter_their_heads_and_only_the_attempts_marker_counts() {
 #[test]
 fn a_marker_no_attempt_wrote_is_not_believed() {
     let w = worker();
-    let body = chat("smart");
+    let body = chat("smart", false);
     let mut d = crate::session::Downstream::default();
     let mut dh = super::fake::FakeHost::with_request(NOISY, &body);
     d.on_request_headers(&w, &mut dh, false);

@@ -2,6 +2,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use super::answers::{anthropic_ok, chat, openai_ok};
 use super::fake::MemoryStore;
 use super::router::{respond, run, Answer};
 use crate::config::Config;
@@ -44,34 +45,6 @@ const CLIENT: &[(&str, &str)] = &[
     ("content-type", "application/json"),
     ("x-request-id", "req-1"),
 ];
-
-fn chat(model: &str, stream: bool) -> Vec<u8> {
-    json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
-        .to_string()
-        .into_bytes()
-}
-
-fn openai_ok() -> Answer {
-    let body = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "from openai"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
-}
-
-fn anthropic_ok() -> Answer {
-    let body = json!({"id": "m1", "type": "message", "role": "assistant", "model": "claude-x",
-        "content": [{"type": "text", "text": "from anthropic"}], "stop_reason": "end_turn",
-        "usage": {"input_tokens": 4, "output_tokens": 6}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
-}
 
 fn anthropic_stream() -> Answer {
     let sse = concat!(

@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
+use super::answers::{anthropic_ok, chat, openai_ok};
 use super::fake::{FakeHost, MemoryStore};
-use super::router::{respond, run_with, Answer};
+use super::router::{respond, run_with};
 use crate::config::Config;
 use crate::session::{Downstream, Flow, Upstream, Worker, FAILOVER_HEADER};
 
@@ -40,34 +41,6 @@ const SPOOFING: &[(&str, &str)] = &[
     ("x-envoy-upstream-rq-timeout-ms", "1"),
 ];
 
-fn chat(model: &str) -> Vec<u8> {
-    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
-        .to_string()
-        .into_bytes()
-}
-
-fn openai_ok() -> Answer {
-    let body = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
-}
-
-fn anthropic_ok() -> Answer {
-    let body = json!({"id": "m1", "type": "message", "role": "assistant", "model": "claude-x",
-        "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
-        "usage": {"input_tokens": 4, "output_tokens": 6}});
-    respond(
-        200,
-        &[("content-type", "application/json")],
-        &[body.to_string().as_bytes()],
-    )
-}
-
 fn no_client_control(headers: &[(String, String)]) {
     for (n, v) in headers {
         assert!(!n.starts_with("x-envoy-"), "{n} reached the provider");
@@ -79,7 +52,7 @@ fn no_client_control(headers: &[(String, String)]) {
 #[test]
 fn trailers_end_the_body_of_a_single_target_request() {
     let w = worker();
-    let out = run_with(&w, SPOOFING, &chat("gpt"), true, |p, _| {
+    let out = run_with(&w, SPOOFING, &chat("gpt", false), true, |p, _| {
         assert_eq!(p, "oa", "the client's x-modelmux-cluster was honoured");
         openai_ok()
     });
@@ -93,7 +66,7 @@ fn trailers_end_the_body_of_a_single_target_request() {
 #[test]
 fn trailers_end_the_body_when_translating() {
     let w = worker();
-    let out = run_with(&w, SPOOFING, &chat("claude"), true, |p, _| {
+    let out = run_with(&w, SPOOFING, &chat("claude", false), true, |p, _| {
         assert_eq!(p, "an");
         anthropic_ok()
     });
@@ -107,7 +80,7 @@ fn trailers_end_the_body_when_translating() {
 #[test]
 fn trailers_end_the_body_of_every_failover_attempt() {
     let w = worker();
-    let out = run_with(&w, SPOOFING, &chat("smart"), true, |p, _| match p {
+    let out = run_with(&w, SPOOFING, &chat("smart", false), true, |p, _| match p {
         "an" => anthropic_ok(),
         _ => respond(503, &[("content-type", "application/json")], &[b"{}"]),
     });
@@ -165,7 +138,7 @@ fn the_record_key_is_issued_by_the_filter() {
     let w = worker();
     let start = |w: &Worker| {
         let mut d = Downstream::default();
-        let mut h = FakeHost::with_request(SPOOFING, &chat("smart"));
+        let mut h = FakeHost::with_request(SPOOFING, &chat("smart", false));
         d.on_request_headers(w, &mut h, false);
         let len = h.req_body.len();
         d.on_request_body(w, &mut h, len, true);
