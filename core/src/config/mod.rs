@@ -17,7 +17,12 @@ pub(crate) use failover::compile_endpoint;
 mod headers;
 pub use failover::RawEndpoint;
 pub use headers::{HeaderPolicy, HeaderRules, CLIENT_ACCOUNT, CREDENTIALS};
+mod checks;
+mod leaf;
 mod telemetry;
+use checks::{check_cluster_names, check_envoy_signing};
+pub(crate) use leaf::err;
+pub use leaf::{ConfigError, Secret};
 
 pub use failover::{
     default_cluster, Endpoint, Failover, FailoverSettings, HealthCheck, METADATA_NAMESPACE,
@@ -94,50 +99,6 @@ struct RawTarget {
     weight: Option<u32>,
     #[serde(default)]
     price: Option<telemetry::RawPrice>,
-}
-
-/// A configuration mistake, with the JSON path of the offending field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "invalid modelmux configuration at `{}`: {}",
-            self.path, self.message
-        )
-    }
-}
-
-pub(crate) fn err(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        path: path.into(),
-        message: message.into(),
-    }
-}
-
-/// A credential: usable by the translators, never printed by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 /// A compiled upstream provider: wire format and options, auth, location.
@@ -409,7 +370,7 @@ fn compile_provider(
         return Err(err(format!("{path}.base_path"), "must start with `/`"));
     }
     let api_key = match p.api_key_env {
-        Some(var) => Some(env(&var).filter(|v| !v.is_empty()).map(Secret).ok_or_else(|| {
+        Some(var) => Some(env(&var).filter(|v| !v.is_empty()).map(Secret::new).ok_or_else(|| {
             err(
                 format!("{path}.api_key_env"),
                 format!("environment variable `{var}` is not set for the wasm VM (vm_config.environment_variables)"),
@@ -514,64 +475,6 @@ fn compile_model(
         total_weight,
         failover,
     })
-}
-
-/// Failover clusters must not collide with each other or a provider's.
-fn check_cluster_names(providers: &[Provider], models: &[Model]) -> Result<(), ConfigError> {
-    let mut seen: HashMap<&str, String> = providers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.cluster.as_str(), format!("providers[{i}].cluster")))
-        .collect();
-    for (i, m) in models.iter().enumerate() {
-        for c in m.failover.iter().flat_map(|f| f.rotations.iter()) {
-            if let Some(other) = seen.insert(c.as_str(), format!("models[{i}].cluster")) {
-                return Err(err(
-                    format!("models[{i}].cluster"),
-                    format!("failover cluster `{c}` is also used by `{other}`"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A provider signed by Envoy's `aws_request_signing` filter needs a
-/// cluster of its own: that filter signs every request the cluster carries,
-/// so a shared cluster (another provider's, or a failover model's rotation
-/// clusters) would sign other providers' requests with AWS credentials.
-fn check_envoy_signing(providers: &[Provider], models: &[Model]) -> Result<(), ConfigError> {
-    for (i, p) in providers.iter().enumerate() {
-        if p.options.envoy_signing().is_none() {
-            continue;
-        }
-        if let Some(other) = providers
-            .iter()
-            .find(|o| o.cluster == p.cluster && o.name != p.name)
-        {
-            return Err(err(
-                format!("providers[{i}].cluster"),
-                format!("provider `{}` is signed by Envoy (auth type `envoy`) and needs a cluster of its own, but shares `{}` with `{}`", p.name, p.cluster, other.name),
-            ));
-        }
-    }
-    for (i, m) in models.iter().enumerate() {
-        if m.failover.is_none() {
-            continue;
-        }
-        for (j, t) in m.targets.iter().enumerate() {
-            let Some(p) = providers.get(t.provider) else {
-                continue;
-            };
-            if p.options.envoy_signing().is_some() {
-                return Err(err(
-                    format!("models[{i}].targets[{j}].provider"),
-                    format!("provider `{}` is signed by Envoy (auth type `envoy`), which cannot sign on a failover model's shared rotation clusters; give it auth type `sigv4` (signed in the filter) to fail over", p.name),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn is_token(s: &str) -> bool {
