@@ -19,7 +19,7 @@ USAGE:
                   [--request-headers-timeout-ms MS] [--request-timeout-ms MS]
                   [--max-connections N] [--max-heap-bytes N] [--max-body-bytes N]
   modelmux check --envoy FILE [--config FILE]
-  modelmux --help
+  modelmux --help | --version
 
 render   Prints a complete Envoy bootstrap (YAML) to stdout: the listener with
          the modelmux filter, a cluster per provider, and for every model with
@@ -68,8 +68,18 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<ExitCode, String> {
     match args.first().map(String::as_str) {
-        None | Some("--help" | "-h" | "help") => {
+        // No command is a mistake (a script that lost its arguments must
+        // not look successful): usage on stderr, exit 2.
+        None => {
+            eprint!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+        Some("--help" | "-h" | "help") => {
             print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("--version" | "-V" | "version") => {
+            println!("modelmux {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
         }
         Some("render") => render_cmd(&args[1..]),

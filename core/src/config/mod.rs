@@ -19,6 +19,7 @@ pub use failover::RawEndpoint;
 pub use headers::{HeaderPolicy, HeaderRules, CLIENT_ACCOUNT, CREDENTIALS};
 mod checks;
 mod leaf;
+pub(crate) mod suggest;
 mod telemetry;
 use checks::{check_cluster_names, check_envoy_signing};
 pub(crate) use leaf::err;
@@ -217,7 +218,7 @@ impl Config {
             let path = e.path().to_string();
             err(
                 if path == "." { "$".to_string() } else { path },
-                e.inner().to_string(),
+                suggest::unknown_field(&e.inner().to_string(), &[]),
             )
         })?;
         compile(raw, env)

@@ -153,7 +153,11 @@ fn parse_options<K: Kind>(
         } else {
             format!("{path}.{field}")
         };
-        crate::config::err(at, format!("{} (options of type `{kind}`)", e.inner()))
+        let message = crate::config::suggest::unknown_field(
+            &e.inner().to_string(),
+            crate::config::suggest::PROVIDER_FIELDS,
+        );
+        crate::config::err(at, format!("{message} (options of type `{kind}`)"))
     })?;
     K::validate(&opts, path)?;
     Ok(opts)
