@@ -11,7 +11,8 @@
 //!   until the kernel kills it; `[memory-accounting]`:
 //!   `reset_high_memory_stream` without `buffer_factory_config` does nothing.
 //! * `[buffer-limit]`: a connection buffer limit so large that a few clients
-//!   that read slowly can pin gigabytes.
+//!   that read slowly can pin gigabytes, or so small (under 1 MiB) that
+//!   ordinary chat bodies get a 413.
 //! * `[http2-limits]`: the downstream HTTP/2 codec on Envoy's defaults
 //!   (2^31 streams per connection, 256 MiB windows), or above the rendered
 //!   limits.
@@ -30,6 +31,10 @@ use crate::render::{
     is_loopback, CONNECTIONS_MONITOR, H2_CONNECTION_WINDOW, H2_MAX_CONCURRENT_STREAMS,
     H2_STREAM_WINDOW, HEAP_MONITOR, RESET_STREAMS,
 };
+
+/// Below this, ordinary chat bodies (a long conversation, one inline image)
+/// are refused with a 413.
+pub const MIN_CHAT_BUFFER: u64 = 1024 * 1024;
 
 /// Above this, a connection buffer limit is a memory hazard in itself.
 pub const MAX_SANE_BUFFER: u64 = 64 * 1024 * 1024;
@@ -168,6 +173,12 @@ fn check_buffers(doc: &Value, down: &Downstream, p: &mut Problems) {
     }
     for (loc, v) in places {
         if let Some(limit) = uint(v.get("per_connection_buffer_limit_bytes")) {
+            if limit < MIN_CHAT_BUFFER {
+                p.add(
+                    &format!("{loc}.per_connection_buffer_limit_bytes"),
+                    format!("[buffer-limit] {limit} bytes is too small for chat bodies: a long conversation or one image is larger, and gets a 413; use at least {MIN_CHAT_BUFFER} (render --max-body-bytes)"),
+                );
+            }
             if limit > MAX_SANE_BUFFER {
                 p.add(
                     &format!("{loc}.per_connection_buffer_limit_bytes"),

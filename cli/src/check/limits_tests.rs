@@ -313,3 +313,15 @@ fn a_response_buffer_not_below_envoys_limit_is_a_finding() {
         &["[response-buffer] 8388608 bytes is not below"],
     );
 }
+
+#[test]
+fn a_buffer_too_small_for_chat_bodies_is_a_finding() {
+    expect(
+        DEMO,
+        |doc| {
+            doc["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] =
+                json!(65536)
+        },
+        &["listeners[gateway].per_connection_buffer_limit_bytes: [buffer-limit] 65536 bytes is too small for chat bodies"],
+    );
+}
