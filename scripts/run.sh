@@ -84,6 +84,19 @@ wait_http() {  # wait_http URL PID NAME: poll URL until 2xx while PID lives
     return 1
 }
 
+# A port already in use would make the health checks below answer from
+# whatever holds it (typically a `make run` still running), and the banner
+# would announce the old instance: refuse instead.
+port_taken() {  # port_taken HOST:PORT: something accepts connections there
+    (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+for addr in "$GATEWAY" "$ADMIN" "$OPENAI_ADDR" "$ANTHROPIC_ADDR"; do
+    if port_taken "$addr"; then
+        say "port $addr is taken (is another \`make run\` running?); stop it first"
+        exit 1
+    fi
+done
+
 "$MOCK" --openai-addr "$OPENAI_ADDR" --anthropic-addr "$ANTHROPIC_ADDR" &
 mock_pid=$!
 wait_http "http://$OPENAI_ADDR/_mock/health" "$mock_pid" mock
