@@ -69,3 +69,27 @@ pub(super) fn check_envoy_signing(
     }
     Ok(())
 }
+
+/// Names that differ but become the same metric label (stat names keep
+/// letters, digits, `-` and `_`; anything else becomes `_`) would add up
+/// in one series: refused, naming both.
+pub(super) fn check_label_collisions<'a>(
+    names: impl Iterator<Item = (String, &'a str)>,
+) -> Result<(), ConfigError> {
+    let mut seen: HashMap<String, (String, &str)> = HashMap::new();
+    for (path, name) in names {
+        let label = crate::stats::sanitize(name);
+        match seen.get(&label) {
+            Some((other_path, other)) if *other != name => {
+                return Err(err(
+                    path,
+                    format!("`{name}` and `{other}` ({other_path}) are the same metric label `{label}` (characters other than letters, digits, `-` and `_` become `_`); rename one"),
+                ));
+            }
+            _ => {
+                seen.insert(label, (path, name));
+            }
+        }
+    }
+    Ok(())
+}

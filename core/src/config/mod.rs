@@ -21,7 +21,7 @@ mod checks;
 mod leaf;
 pub(crate) mod suggest;
 mod telemetry;
-use checks::{check_cluster_names, check_envoy_signing};
+use checks::{check_cluster_names, check_envoy_signing, check_label_collisions};
 pub(crate) use leaf::err;
 pub use leaf::{ConfigError, Secret};
 
@@ -292,6 +292,14 @@ fn compile(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Confi
     }
     check_cluster_names(&providers, &models)?;
     check_envoy_signing(&providers, &models)?;
+    let model_names = models.iter().enumerate();
+    check_label_collisions(
+        model_names.map(|(i, m)| (format!("models[{i}].name"), m.name.as_str())),
+    )?;
+    let provider_names = providers.iter().enumerate();
+    check_label_collisions(
+        provider_names.map(|(i, p)| (format!("providers[{i}].name"), p.name.as_str())),
+    )?;
     Ok(Config {
         providers,
         models,

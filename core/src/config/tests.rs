@@ -233,3 +233,31 @@ fn a_compiled_config_never_prints_a_key() {
     assert!(shown.contains("Secret(***)"), "{shown}");
     assert!(!shown.contains("sk-live-should-not-print"));
 }
+
+#[test]
+fn names_that_become_the_same_metric_label_are_refused() {
+    let v = json!({
+        "providers": [{"name": "oa", "type": "openai", "cluster": "c", "host": "h", "api_key_env": "OPENAI_KEY"}],
+        "models": [
+            {"name": "gpt-4.1", "targets": [{"provider": "oa", "model": "x"}]},
+            {"name": "gpt-4_1", "targets": [{"provider": "oa", "model": "y"}]}
+        ]
+    });
+    let e = Config::from_json(v.to_string().as_bytes(), &env).unwrap_err();
+    assert_eq!(e.path, "models[1].name");
+    assert!(
+        e.message
+            .contains("`gpt-4_1` and `gpt-4.1` (models[0].name)"),
+        "{e}"
+    );
+    assert!(e.message.contains("metric label `gpt-4_1`"), "{e}");
+    let v = json!({
+        "providers": [
+            {"name": "a.b", "type": "openai", "cluster": "c1", "host": "h", "api_key_env": "OPENAI_KEY"},
+            {"name": "a_b", "type": "openai", "cluster": "c2", "host": "h", "api_key_env": "OPENAI_KEY"}
+        ],
+        "models": [{"name": "m", "targets": [{"provider": "a.b", "model": "x"}]}]
+    });
+    let e = Config::from_json(v.to_string().as_bytes(), &env).unwrap_err();
+    assert_eq!(e.path, "providers[1].name");
+}
