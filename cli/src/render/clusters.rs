@@ -218,7 +218,8 @@ fn rotation_cluster(
         entries.push(("dns_lookup_family", s("V4_PREFERRED")));
     }
     entries.extend(common_limits(buffer));
-    entries.push(("outlier_detection", outlier_detection(config)));
+    let checked = matches!(health_checks(order), Ok(Some(_)));
+    entries.push(("outlier_detection", outlier_detection(config, checked)));
     entries.push(("circuit_breakers", retry_budget()));
     push_health_checks(
         &mut entries,
@@ -370,23 +371,39 @@ fn retry_budget() -> Node {
     )
 }
 
-fn outlier_detection(config: &Config) -> Node {
+/// Outlier detection for a rotation cluster. With an active health check
+/// (`health_checked`), Envoy's default
+/// `successful_active_health_check_uneject_host: true` would end every
+/// ejection at the next passing check (one interval, ~1 s) instead of after
+/// `failover.ejection_ms`: a provider that answers its health path but fails
+/// real requests (a 429 quota, an overloaded model) would be back at once.
+fn outlier_detection(config: &Config, health_checked: bool) -> Node {
     let f = &config.failover;
     let n = || Node::Int(u64::from(f.consecutive_failures));
+    let mut entries = vec![
+        ("consecutive_5xx", n()),
+        ("consecutive_gateway_failure", n()),
+        ("interval", s(duration_ms(f.outlier_interval_ms))),
+        ("base_ejection_time", s(duration_ms(f.ejection_ms))),
+        ("max_ejection_percent", Node::Int(100)),
+        ("split_external_local_origin_errors", Node::Bool(true)),
+        ("consecutive_local_origin_failure", n()),
+    ];
+    if health_checked {
+        entries.push((
+            "successful_active_health_check_uneject_host",
+            commented(
+                &["A passing health check must not end an ejection early."],
+                Node::Bool(false),
+            ),
+        ));
+    }
     commented(
         &[
             "Eject an endpoint that keeps failing; traffic spills to the next priority.",
             "100%: with the default 10% a two-endpoint cluster would never eject.",
         ],
-        map([
-            ("consecutive_5xx", n()),
-            ("consecutive_gateway_failure", n()),
-            ("interval", s(duration_ms(f.outlier_interval_ms))),
-            ("base_ejection_time", s(duration_ms(f.ejection_ms))),
-            ("max_ejection_percent", Node::Int(100)),
-            ("split_external_local_origin_errors", Node::Bool(true)),
-            ("consecutive_local_origin_failure", n()),
-        ]),
+        map(entries),
     )
 }
 

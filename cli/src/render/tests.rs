@@ -279,7 +279,8 @@ fn rotation_clusters_eject_and_run_the_upstream_filter() {
         json!({
             "consecutive_5xx": 3, "consecutive_gateway_failure": 3, "interval": "1s",
             "base_ejection_time": "10s", "max_ejection_percent": 100,
-            "split_external_local_origin_errors": true, "consecutive_local_origin_failure": 3
+            "split_external_local_origin_errors": true, "consecutive_local_origin_failure": 3,
+            "successful_active_health_check_uneject_host": false
         })
     );
     assert_eq!(c["connect_timeout"], "5s");
