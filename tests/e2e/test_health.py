@@ -192,3 +192,22 @@ def test_no_provider_key_in_envoy_output(gw):
     assert log
     for key in (support.MOCK_OPENAI_KEY, support.MOCK_ANTHROPIC_KEY):
         assert key not in log, f"provider key {key!r} appears in Envoy's output {gw.envoy.log_path}"
+
+
+def test_healthz_and_a_json_404_for_paths_outside_v1(client):
+    """Requests the filter does not route get Envoy's own answers from the
+    rendered routes; routed traffic (failover and single-target) is not
+    affected by them."""
+    health = requests.get(client.envoy.gateway + "/healthz", timeout=support.HTTP_TIMEOUT)
+    assert health.status_code == 200, health.text
+    body = {"model": "eject", "messages": [{"role": "user", "content": "hi"}]}
+    for path in ("/chat/completions", "/", "/v2/models"):
+        resp = requests.post(client.envoy.gateway + path, json=body, timeout=support.HTTP_TIMEOUT)
+        assert resp.status_code == 404, (path, resp.status_code, resp.text)
+        assert resp.headers["content-type"] == "application/json"
+        error = resp.json()["error"]
+        assert error["code"] == "unknown_url" and error["type"] == "invalid_request_error"
+        assert "/v1/chat/completions" in error["message"]
+    assert client.mock.requests("openai-eject") == [], "an unknown path reached a provider"
+    assert client.chat("eject").status_code == 200
+    assert client.chat("eject", stream=True).status_code == 200

@@ -132,7 +132,7 @@ fn rotations_wrap_and_retries_cover_the_longest_list() {
 fn failover_route_comes_first_with_the_retry_policy() {
     let doc = render_value(DEMO, &Options::default());
     let routes = routes(&doc);
-    assert_eq!(routes.len(), 3);
+    assert_eq!(routes.len(), 5);
     let fo = &routes[0];
     assert_eq!(
         fo["match"],
@@ -179,12 +179,45 @@ fn failover_route_comes_first_with_the_retry_policy() {
     assert_eq!(json_route["route"]["idle_timeout"], "300s");
     assert_eq!(json_route["request_body_buffer_limit"], 10485760);
     let default = &routes[2];
-    assert_eq!(default["match"], json!({"prefix": "/"}));
+    assert_eq!(
+        default["match"],
+        json!({"prefix": "/", "headers": [{"name": "x-modelmux-cluster", "present_match": true}]})
+    );
     assert_eq!(
         default["route"],
         json!({"cluster_header": "x-modelmux-cluster", "timeout": "300s"})
     );
     assert_eq!(default["request_headers_to_remove"], remove);
+}
+
+/// What the filter did not route gets Envoy's own answer: 200 on the health
+/// path, an OpenAI 404 elsewhere, both after the routes that carry traffic.
+#[test]
+fn unrouted_requests_get_the_health_path_or_a_json_404() {
+    let doc = render_value(DEMO, &Options::default());
+    let routes = routes(&doc);
+    let json_type = json!([{"header": {"key": "content-type", "value": "application/json"},
+                            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]);
+    let health = &routes[3];
+    assert_eq!(health["match"], json!({"path": "/healthz"}));
+    assert_eq!(health["direct_response"]["status"], 200);
+    assert_eq!(health["response_headers_to_add"], json_type);
+    let unknown = &routes[4];
+    assert_eq!(unknown["match"], json!({"prefix": "/"}));
+    assert_eq!(unknown["direct_response"]["status"], 404);
+    assert_eq!(unknown["response_headers_to_add"], json_type);
+    let body: Value = serde_json::from_str(
+        unknown["direct_response"]["body"]["inline_string"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["error"]["code"], "unknown_url");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/chat/completions"));
 }
 
 #[test]
@@ -197,8 +230,9 @@ fn without_failover_models_there_is_no_failover_route_or_rotation() {
     v["cluster_header"] = json!("x-route-to");
     let doc = render_value(&v.to_string(), &Options::default());
     let routes = routes(&doc);
-    assert_eq!(routes.len(), 1);
+    assert_eq!(routes.len(), 3);
     assert_eq!(routes[0]["route"]["cluster_header"], "x-route-to");
+    assert_eq!(routes[0]["match"]["headers"][0]["name"], "x-route-to");
     assert_eq!(routes[0]["request_headers_to_remove"][0], "x-route-to");
     // One cluster per provider plus Vertex's metadata-server cluster, and
     // no rotation clusters.
