@@ -313,3 +313,23 @@ fn a_response_buffer_not_below_envoys_limit_is_a_finding() {
         &["[response-buffer] 8388608 bytes is not below"],
     );
 }
+
+/// With health checks, Envoy's default lets a passing check end an
+/// ejection after one interval: missing or true is a finding.
+#[test]
+fn health_checks_must_not_uneject() {
+    for planted in [None, Some(json!(true))] {
+        expect(
+            DEMO,
+            |doc| {
+                let od = &mut cluster_mut(doc, "modelmux_split_0")["outlier_detection"];
+                let key = "successful_active_health_check_uneject_host";
+                match planted {
+                    Some(v) => od[key] = v,
+                    None => drop(od.as_object_mut().unwrap().remove(key)),
+                }
+            },
+            &["clusters[modelmux_split_0].outlier_detection: [health-check-uneject]"],
+        );
+    }
+}

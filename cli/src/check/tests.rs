@@ -163,20 +163,6 @@ fn missing_or_bad_clusters_are_reported() {
         },
         &["modelmux_smart_0].outlier_detection: max_ejection_percent 10"],
     );
-    for planted in [None, Some(json!(true))] {
-        expect(
-            DEMO,
-            |doc| {
-                let od = &mut cluster_mut(doc, "modelmux_split_0")["outlier_detection"];
-                let key = "successful_active_health_check_uneject_host";
-                match planted {
-                    Some(v) => od[key] = v,
-                    None => drop(od.as_object_mut().unwrap().remove(key)),
-                }
-            },
-            &["clusters[modelmux_split_0].outlier_detection: [health-check-uneject]"],
-        );
-    }
     expect(
         DEMO,
         |doc| {
