@@ -21,6 +21,7 @@ LISTENERS = [
     "openai-b=openai@127.0.0.1:0",
     "openai-eject=openai@127.0.0.1:0",
     "openai-ra=openai@127.0.0.1:0",
+    "openai-ejhc=openai@127.0.0.1:0",
     "anthropic-split=anthropic@127.0.0.1:0",
     "openai-tls=openai@127.0.0.1:0+tls",
     "anthropic-tls=anthropic@127.0.0.1:0+tls",
@@ -43,9 +44,11 @@ PROVIDERS = {
     # The same two, with active health checks.
     "dead-hc": (None, "openai"),
     "an-hc": ("anthropic", "anthropic"),
+    # Health-checked and ejectable: its health path passes while it fails.
+    "oe-hc": ("openai-ejhc", "openai"),
 }
 
-HEALTH_CHECKED = {"dead-hc", "an-hc"}
+HEALTH_CHECKED = {"dead-hc", "an-hc", "oe-hc"}
 
 KEYS = {"openai": "MOCK_OPENAI_KEY", "anthropic": "MOCK_ANTHROPIC_KEY"}
 UPSTREAM_MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}

@@ -20,6 +20,7 @@ MODELS = [
     fe.model("ra", "ora", "an"),
     fe.model("split", "oa", "as", weights=[10, 90]),
     fe.model("hc", "dead-hc", "an-hc"),
+    fe.model("ejhc", "oe-hc", "an-hc"),
 ]
 EJECTION_MS = 3000
 FAILOVER = {"attempt_timeout_ms": 2000, "consecutive_failures": 3, "ejection_ms": EJECTION_MS,
@@ -49,7 +50,7 @@ def gw(workdir, hmock, pki):
 def client(gw):
     gw.clear()
     yield gw
-    for label in ("openai-eject", "openai-ra", "anthropic-split"):
+    for label in ("openai-eject", "openai-ra", "anthropic-split", "openai-ejhc"):
         gw.mock.fault(label, None)
 
 
@@ -158,8 +159,55 @@ def test_active_health_checks_take_a_dead_target_out_before_any_request(client):
     assert now.get(key.format("an-hc"), 0) - base.get(key.format("an-hc"), 0) == 20
 
 
+def test_a_passing_health_check_does_not_end_an_ejection_early(client):
+    """Health checks every 200 ms pass while the target is ejected; it must
+    stay out for failover.ejection_ms (Envoy's default would uneject it at
+    the next passing check), then come back."""
+    client.mock.fault("openai-ejhc", {"status": 503})
+    for _ in range(3):
+        assert client.chat("ejhc", fresh=True).status_code == 200
+    ejected = "cluster.modelmux_ejhc_0.outlier_detection.ejections_enforced_total"
+    support.wait_until(lambda: client.stats().get(ejected, 0) >= 1, 5, what="ejection")
+    ejected_at = time.monotonic()
+    client.mock.fault("openai-ejhc", None)
+    passed = "cluster.modelmux_ejhc_0.health_check.success"
+    base = client.stats().get(passed, 0)
+    time.sleep(max(0.0, 1.5 - (time.monotonic() - ejected_at)))
+    assert client.stats().get(passed, 0) - base >= 3, "health checks did not pass meanwhile"
+    client.clear()
+    assert set(fan_out(client, "ejhc", 20)) == {200}
+    assert client.seen("openai-ejhc") == [], "a passing health check ended the ejection early"
+    assert time.monotonic() - ejected_at < EJECTION_MS / 1000 - 0.5, "too slow to mean anything"
+
+    def back():
+        client.chat("ejhc", fresh=True)
+        return len(client.seen("openai-ejhc")) > 0
+
+    support.wait_until(back, EJECTION_MS / 1000 + 10, interval=0.2, what="return after ejection")
+    assert time.monotonic() - ejected_at < EJECTION_MS / 1000 + 5
+
+
 def test_no_provider_key_in_envoy_output(gw):
     log = gw.envoy.log()
     assert log
     for key in (support.MOCK_OPENAI_KEY, support.MOCK_ANTHROPIC_KEY):
         assert key not in log, f"provider key {key!r} appears in Envoy's output {gw.envoy.log_path}"
+
+
+def test_healthz_and_a_json_404_for_paths_outside_v1(client):
+    """Requests the filter does not route get Envoy's own answers from the
+    rendered routes; routed traffic (failover and single-target) is not
+    affected by them."""
+    health = requests.get(client.envoy.gateway + "/healthz", timeout=support.HTTP_TIMEOUT)
+    assert health.status_code == 200, health.text
+    body = {"model": "eject", "messages": [{"role": "user", "content": "hi"}]}
+    for path in ("/chat/completions", "/", "/v2/models"):
+        resp = requests.post(client.envoy.gateway + path, json=body, timeout=support.HTTP_TIMEOUT)
+        assert resp.status_code == 404, (path, resp.status_code, resp.text)
+        assert resp.headers["content-type"] == "application/json"
+        error = resp.json()["error"]
+        assert error["code"] == "unknown_url" and error["type"] == "invalid_request_error"
+        assert "/v1/chat/completions" in error["message"]
+    assert client.mock.requests("openai-eject") == [], "an unknown path reached a provider"
+    assert client.chat("eject").status_code == 200
+    assert client.chat("eject", stream=True).status_code == 200

@@ -260,6 +260,17 @@ fn check_outlier(c: &Value, loc: &str, p: &mut Problems) {
             format!("max_ejection_percent {percent} can block every ejection in a small cluster; use 100 (or always_eject_one_host: true)"),
         );
     }
+    let off = match od.get("successful_active_health_check_uneject_host") {
+        Some(Value::Bool(b)) => !b,
+        Some(Value::String(v)) => v == "false",
+        _ => false,
+    };
+    if !items(c, &["health_checks"]).is_empty() && !off {
+        p.add(
+            &format!("{loc}.outlier_detection"),
+            "[health-check-uneject] successful_active_health_check_uneject_host is not false: with health_checks, Envoy ends every ejection at the next passing check (one interval) instead of after base_ejection_time; set it to false",
+        );
+    }
 }
 
 /// Failovers are retries: the default circuit breaker (3 concurrent retries

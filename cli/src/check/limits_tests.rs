@@ -324,4 +324,23 @@ fn a_buffer_too_small_for_chat_bodies_is_a_finding() {
         },
         &["listeners[gateway].per_connection_buffer_limit_bytes: [buffer-limit] 65536 bytes is too small for chat bodies"],
     );
+
+/// With health checks, Envoy's default lets a passing check end an
+/// ejection after one interval: missing or true is a finding.
+#[test]
+fn health_checks_must_not_uneject() {
+    for planted in [None, Some(json!(true))] {
+        expect(
+            DEMO,
+            |doc| {
+                let od = &mut cluster_mut(doc, "modelmux_split_0")["outlier_detection"];
+                let key = "successful_active_health_check_uneject_host";
+                match planted {
+                    Some(v) => od[key] = v,
+                    None => drop(od.as_object_mut().unwrap().remove(key)),
+                }
+            },
+            &["clusters[modelmux_split_0].outlier_detection: [health-check-uneject]"],
+        );
+    }
 }

@@ -1,5 +1,9 @@
 //! Route checks: a failover route per request kind (streamed, non-streamed)
-//! with its retry policy and timeouts, and buffer limits.
+//! with its retry policy and timeouts, the default route, and buffer
+//! limits. Routes after them (render's `/healthz` and JSON 404 for requests
+//! the filter did not route) are accepted; an unconditional one placed
+//! before a route that carries traffic is reported, since that route would
+//! never match.
 
 use serde_json::Value;
 
@@ -40,6 +44,12 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
             format!("no route with cluster_header `{header}` for single-target models"),
         );
     }
+    if let Some(idx) = all
+        .iter()
+        .position(|r| uses_header(&r) && !is_failover_match(r.route))
+    {
+        report_shadow(&all, idx, p);
+    }
     if !failover {
         return;
     }
@@ -55,16 +65,7 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
             continue;
         };
         let Some(fo) = all.get(fo_idx) else { continue };
-        let shadow = all
-            .iter()
-            .take(fo_idx)
-            .find(|r| r.vhost == fo.vhost && is_catch_all(r.route));
-        if let Some(first) = shadow {
-            p.add(
-                &fo.loc,
-                format!("never matches: {} catches every request first", first.loc),
-            );
-        }
+        report_shadow(&all, fo_idx, p);
         check_retry_policy(fo, loaded, p);
         if kind == FAILOVER_STREAM {
             check_stream_timeouts(fo, loaded, p);
@@ -72,6 +73,22 @@ pub fn check_routes(down: &Downstream, loaded: &Loaded, p: &mut Problems) {
             check_json_timeouts(fo, loaded, p);
         }
         check_effective_buffer(fo, down.listener, loaded, p);
+    }
+}
+
+/// Reports route `idx` if an unconditional route of its virtual host comes
+/// first (e.g. the catch-all 404 moved above the routes that carry traffic).
+fn report_shadow(all: &[RouteRef], idx: usize, p: &mut Problems) {
+    let Some(route) = all.get(idx) else { return };
+    let shadow = all
+        .iter()
+        .take(idx)
+        .find(|r| r.vhost == route.vhost && is_catch_all(r.route));
+    if let Some(first) = shadow {
+        p.add(
+            &route.loc,
+            format!("never matches: {} catches every request first", first.loc),
+        );
     }
 }
 

@@ -313,12 +313,23 @@ fn route_problems_are_reported() {
     expect(
         DEMO,
         |doc| {
-            let default = routes_mut(doc).remove(2);
-            routes_mut(doc).insert(0, default);
+            let unknown = routes_mut(doc).remove(4);
+            routes_mut(doc).insert(0, unknown);
         },
         &[
-            "routes[2]: never matches: ",
+            "routes[1]: never matches: ",
             "routes[0] catches every request first",
+        ],
+    );
+    expect(
+        DEMO,
+        |doc| {
+            let unknown = routes_mut(doc).remove(4);
+            routes_mut(doc).insert(2, unknown);
+        },
+        &[
+            "routes[3]: never matches: ",
+            "routes[2] catches every request first",
         ],
     );
     expect(

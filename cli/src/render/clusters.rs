@@ -2,13 +2,14 @@
 //! every failover model.
 
 use modelmux_core::config::{
-    Config, Endpoint, HealthCheck, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
+    Config, Endpoint, Model, Provider, METADATA_NAMESPACE, METADATA_PROVIDER_KEY,
 };
 
 use modelmux_core::providers::auth::Auth;
 use modelmux_core::providers::EnvoySigning;
 
-use super::{duration_ms, UPSTREAM_ROOT_ID};
+use super::health::{health_checks, outlier_detection, push_health_checks};
+use super::UPSTREAM_ROOT_ID;
 use crate::yaml::{commented, map, s, seq, typed, Node};
 
 /// Endpoint metadata namespace Envoy matches `transport_socket_matches` on.
@@ -218,7 +219,8 @@ fn rotation_cluster(
         entries.push(("dns_lookup_family", s("V4_PREFERRED")));
     }
     entries.extend(common_limits(buffer));
-    entries.push(("outlier_detection", outlier_detection(config)));
+    let checked = matches!(health_checks(order), Ok(Some(_)));
+    entries.push(("outlier_detection", outlier_detection(config, checked)));
     entries.push(("circuit_breakers", retry_budget()));
     push_health_checks(
         &mut entries,
@@ -368,78 +370,6 @@ fn retry_budget() -> Node {
             )])]),
         )]),
     )
-}
-
-fn outlier_detection(config: &Config) -> Node {
-    let f = &config.failover;
-    let n = || Node::Int(u64::from(f.consecutive_failures));
-    commented(
-        &[
-            "Eject an endpoint that keeps failing; traffic spills to the next priority.",
-            "100%: with the default 10% a two-endpoint cluster would never eject.",
-        ],
-        map([
-            ("consecutive_5xx", n()),
-            ("consecutive_gateway_failure", n()),
-            ("interval", s(duration_ms(f.outlier_interval_ms))),
-            ("base_ejection_time", s(duration_ms(f.ejection_ms))),
-            ("max_ejection_percent", Node::Int(100)),
-            ("split_external_local_origin_errors", Node::Bool(true)),
-            ("consecutive_local_origin_failure", n()),
-        ]),
-    )
-}
-
-/// An HTTP health check, when every provider in the cluster has one with
-/// the same path (Envoy health checks are per cluster); else the reason
-/// there is none, for a comment.
-fn health_checks(members: &[&Provider]) -> Result<Option<Node>, &'static [&'static str]> {
-    let checks: Vec<&HealthCheck> = members
-        .iter()
-        .filter_map(|p| p.health_check.as_ref())
-        .collect();
-    let Some(first) = checks.first() else {
-        return Ok(None);
-    };
-    if checks.len() != members.len() || checks.iter().any(|h| h.path != first.path) {
-        return Err(&[
-            "No health_checks: Envoy checks a whole cluster with one path, and",
-            "not every provider here has a health_check with the same path.",
-        ]);
-    }
-    let interval = checks
-        .iter()
-        .map(|h| h.interval_ms)
-        .min()
-        .unwrap_or(first.interval_ms);
-    let check = map([
-        ("timeout", s("1s")),
-        ("interval", s(duration_ms(interval))),
-        // Envoy checks idle clusters only every 60 s by default; a fallback
-        // target is idle until it is needed, which is when it must be known.
-        ("no_traffic_interval", s(duration_ms(interval))),
-        ("unhealthy_threshold", Node::Int(2)),
-        ("healthy_threshold", Node::Int(1)),
-        ("http_health_check", map([("path", s(&first.path))])),
-    ]);
-    Ok(Some(seq([check])))
-}
-
-/// Adds `health_checks`, or the reason there are none as a comment on
-/// `next` (the entry that follows).
-fn push_health_checks<'a>(
-    entries: &mut Vec<(&'a str, Node)>,
-    members: &[&Provider],
-    next: (&'a str, Node),
-) {
-    match health_checks(members) {
-        Ok(Some(checks)) => {
-            entries.push(("health_checks", checks));
-            entries.push(next);
-        }
-        Ok(None) => entries.push(next),
-        Err(note) => entries.push((next.0, commented(note, next.1))),
-    }
 }
 
 /// The upstream modelmux filter (once per attempt), then the codec.

@@ -2,6 +2,7 @@
 
 mod clusters;
 mod hardening;
+mod health;
 mod routes;
 
 pub use clusters::{AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
@@ -386,3 +387,7 @@ mod tests;
 #[cfg(test)]
 #[path = "cloud_tests.rs"]
 mod cloud_tests;
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod routes_tests;

@@ -1,4 +1,7 @@
-//! The route table (failover route, default route) and the access log.
+//! The route table and the access log. Routes, in order: the failover
+//! routes (matched on the filter's failover header), the default route
+//! (requests the filter gave a cluster header), then Envoy's own answers
+//! for requests the filter did not route: `/healthz` and a JSON 404.
 
 use modelmux_core::config::Config;
 
@@ -76,8 +79,22 @@ pub fn access_log() -> Node {
     ])
 }
 
+/// The path Kubernetes probes (and load balancers) can ask: answered by
+/// Envoy itself, so it says the listener is up, not that providers are.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// The body of the 404 for any other path the filter does not route (it
+/// passes non-`/v1` paths through, since in a mesh they belong to other
+/// routes). Without it the client would get Envoy's bare 503 with an empty
+/// body, and the usual cause is a `base_url` without `/v1`.
+pub const UNKNOWN_PATH_BODY: &str = r#"{"error":{"message":"Unknown path (is /v1 missing from the client's base_url?). The gateway serves /v1/chat/completions, /v1/embeddings and /v1/models.","type":"invalid_request_error","code":"unknown_url"}}"#;
+
 pub fn route_config(config: &Config) -> Node {
     let mut routes = failover_routes(config);
+    let header = map([
+        ("name", s(&config.cluster_header)),
+        ("present_match", Node::Bool(true)),
+    ]);
     routes.push(commented(
         &[
             "The filter reads the model from the body and writes the cluster to use",
@@ -87,11 +104,15 @@ pub fn route_config(config: &Config) -> Node {
             ),
         ],
         map([
-            ("match", map([("prefix", s("/"))])),
+            (
+                "match",
+                map([("prefix", s("/")), ("headers", seq([header]))]),
+            ),
             ("route", route_action(config)),
             ("request_headers_to_remove", headers_to_remove(config)),
         ]),
     ));
+    routes.extend(local_routes());
     map([
         ("name", s("modelmux")),
         (
@@ -103,6 +124,48 @@ pub fn route_config(config: &Config) -> Node {
             ])]),
         ),
     ])
+}
+
+/// Requests the filter did not route (no cluster header): the health path,
+/// then an OpenAI-shaped 404 for everything else.
+fn local_routes() -> [Node; 2] {
+    let health = commented(
+        &["Liveness/readiness probes: Envoy answers, no provider is asked."],
+        map([
+            ("match", map([("path", s(HEALTH_PATH))])),
+            ("direct_response", direct(200, r#"{"status":"ok"}"#)),
+            ("response_headers_to_add", json_content_type()),
+        ]),
+    );
+    let unknown = commented(
+        &[
+            "Any other path the filter passed through (not /v1): an OpenAI error,",
+            "not Envoy's empty 503 (a base_url without /v1 is the usual cause).",
+        ],
+        map([
+            ("match", map([("prefix", s("/"))])),
+            ("direct_response", direct(404, UNKNOWN_PATH_BODY)),
+            ("response_headers_to_add", json_content_type()),
+        ]),
+    );
+    [health, unknown]
+}
+
+fn direct(status: u64, body: &str) -> Node {
+    map([
+        ("status", Node::Int(status)),
+        ("body", map([("inline_string", s(body))])),
+    ])
+}
+
+fn json_content_type() -> Node {
+    seq([map([
+        (
+            "header",
+            map([("key", s("content-type")), ("value", s("application/json"))]),
+        ),
+        ("append_action", s("OVERWRITE_IF_EXISTS_OR_ADD")),
+    ])])
 }
 
 /// Internal routing headers: not for the provider's eyes.

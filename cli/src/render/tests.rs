@@ -19,11 +19,11 @@ pub fn cluster<'a>(doc: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no cluster {name}"))
 }
 
-fn hcm(doc: &Value) -> &Value {
+pub fn hcm(doc: &Value) -> &Value {
     &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 }
 
-fn routes(doc: &Value) -> &Vec<Value> {
+pub fn routes(doc: &Value) -> &Vec<Value> {
     hcm(doc)["route_config"]["virtual_hosts"][0]["routes"]
         .as_array()
         .unwrap()
@@ -132,7 +132,7 @@ fn rotations_wrap_and_retries_cover_the_longest_list() {
 fn failover_route_comes_first_with_the_retry_policy() {
     let doc = render_value(DEMO, &Options::default());
     let routes = routes(&doc);
-    assert_eq!(routes.len(), 3);
+    assert_eq!(routes.len(), 5);
     let fo = &routes[0];
     assert_eq!(
         fo["match"],
@@ -179,7 +179,10 @@ fn failover_route_comes_first_with_the_retry_policy() {
     assert_eq!(json_route["route"]["idle_timeout"], "300s");
     assert_eq!(json_route["request_body_buffer_limit"], 10485760);
     let default = &routes[2];
-    assert_eq!(default["match"], json!({"prefix": "/"}));
+    assert_eq!(
+        default["match"],
+        json!({"prefix": "/", "headers": [{"name": "x-modelmux-cluster", "present_match": true}]})
+    );
     assert_eq!(
         default["route"],
         json!({"cluster_header": "x-modelmux-cluster", "timeout": "300s"})
@@ -197,8 +200,9 @@ fn without_failover_models_there_is_no_failover_route_or_rotation() {
     v["cluster_header"] = json!("x-route-to");
     let doc = render_value(&v.to_string(), &Options::default());
     let routes = routes(&doc);
-    assert_eq!(routes.len(), 1);
+    assert_eq!(routes.len(), 3);
     assert_eq!(routes[0]["route"]["cluster_header"], "x-route-to");
+    assert_eq!(routes[0]["match"]["headers"][0]["name"], "x-route-to");
     assert_eq!(routes[0]["request_headers_to_remove"][0], "x-route-to");
     // One cluster per provider plus Vertex's metadata-server cluster, and
     // no rotation clusters.
@@ -279,7 +283,8 @@ fn rotation_clusters_eject_and_run_the_upstream_filter() {
         json!({
             "consecutive_5xx": 3, "consecutive_gateway_failure": 3, "interval": "1s",
             "base_ejection_time": "10s", "max_ejection_percent": 100,
-            "split_external_local_origin_errors": true, "consecutive_local_origin_failure": 3
+            "split_external_local_origin_errors": true, "consecutive_local_origin_failure": 3,
+            "successful_active_health_check_uneject_host": false
         })
     );
     assert_eq!(c["connect_timeout"], "5s");
