@@ -324,6 +324,7 @@ fn a_buffer_too_small_for_chat_bodies_is_a_finding() {
         },
         &["listeners[gateway].per_connection_buffer_limit_bytes: [buffer-limit] 65536 bytes is too small for chat bodies"],
     );
+}
 
 /// With health checks, Envoy's default lets a passing check end an
 /// ejection after one interval: missing or true is a finding.
