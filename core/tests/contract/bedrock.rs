@@ -184,6 +184,7 @@ impl Contract for Bedrock {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -228,6 +229,7 @@ impl Contract for Bedrock {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

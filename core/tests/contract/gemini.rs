@@ -221,6 +221,7 @@ impl Contract for Gemini {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -253,6 +254,7 @@ impl Contract for Gemini {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage
