@@ -252,3 +252,39 @@ fn upstream_error_status_on_stream_request_is_buffered() {
     assert_eq!(body["error"]["type"], "authentication_error");
     assert!(chat.failed());
 }
+
+/// A call without argument text and without `tool-call-end` still gets
+/// `{}` (at `message-end`), once, under any split.
+#[test]
+fn call_without_arguments_or_end_gets_empty_object_at_message_end() {
+    let input = concat!(
+        "event: message-start\ndata: {\"id\":\"s-na\",\"type\":\"message-start\"}\n\n",
+        "event: tool-call-start\ndata: {\"type\":\"tool-call-start\",\"index\":3,\"delta\":{\"message\":",
+        "{\"tool_calls\":{\"id\":\"t0\",\"type\":\"function\",\"function\":{\"name\":\"now\",\"arguments\":\"\"}}}}}\n\n",
+        "event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"TOOL_CALL\"}}\n\n",
+    )
+    .as_bytes();
+    let whole = run(input, false, &[]);
+    assert!(!whole.failed, "{:?}", whole.events);
+    let deltas: Vec<Value> = chunks(&whole)
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"].as_array())
+        .flatten()
+        .cloned()
+        .collect();
+    assert_eq!(
+        deltas,
+        vec![
+            json!({"index": 0, "id": "t0", "type": "function",
+                   "function": {"name": "now", "arguments": ""}}),
+            json!({"index": 0, "function": {"arguments": "{}"}}),
+        ]
+    );
+    for cut in 1..input.len() {
+        assert_eq!(
+            run(input, false, &[cut]).events,
+            whole.events,
+            "cut at {cut}"
+        );
+    }
+}

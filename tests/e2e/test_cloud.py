@@ -280,6 +280,20 @@ def test_cohere_embeddings(client, env, encoding):
     assert req["body"]["input_type"] == "search_document"
 
 
+def test_bedrock_json_schema_is_output_config(client, env):
+    """`json_schema` reaches Converse as `outputConfig.textFormat`, which the strict mock accepts."""
+    _, mock = env
+    schema = {"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"]}
+    got = client.chat.completions.create(
+        model="br", messages=[{"role": "user", "content": "Give me JSON"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}})
+    assert got.choices[0].finish_reason == "stop"
+    fmt = last_request(mock, "bedrock")["body"]["outputConfig"]["textFormat"]
+    definition = fmt["structure"]["jsonSchema"]
+    assert (fmt["type"], definition["name"]) == ("json_schema", "r")
+    assert json.loads(definition["schema"]) == schema
+
+
 def test_unmapped_parameter_is_a_400_naming_it(client):
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="co", n=2, messages=[{"role": "user", "content": "hi"}])

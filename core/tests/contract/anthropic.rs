@@ -228,6 +228,7 @@ impl Contract for Anthropic {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -272,6 +273,7 @@ impl Contract for Anthropic {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

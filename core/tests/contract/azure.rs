@@ -67,6 +67,7 @@ impl Contract for Azure {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::UsageCached
             | C::UsageReasoning
@@ -102,6 +103,7 @@ impl Contract for Azure {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Usage
             | C::MidStreamError

@@ -157,9 +157,21 @@ impl Contract for Bedrock {
             C::ImageHttpsUrl => Support::Refused {
                 param: "messages[0].content[1].image_url.url",
             },
-            C::JsonObject | C::JsonSchema => Support::Refused {
+            C::JsonObject => Support::Refused {
                 param: "response_format",
             },
+            // `outputConfig.textFormat`, the schema as JSON text.
+            C::JsonSchema => Support::Yes(|up| {
+                let f = &up.client["response_format"]["json_schema"];
+                let format = &up.body["outputConfig"]["textFormat"];
+                ensure_eq!(format["type"], "json_schema", "textFormat.type");
+                let def = &format["structure"]["jsonSchema"];
+                ensure_eq!(def["name"], f["name"], "jsonSchema.name");
+                let text = def["schema"].as_str().unwrap_or("");
+                let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                ensure_eq!(schema, f["schema"], "jsonSchema.schema");
+                capital_question(up)
+            }),
             C::Reasoning => Support::Yes(|up| {
                 let want = json!({"thinking": {"type": "enabled", "budget_tokens": 15999}});
                 ensure_eq!(up.body["additionalModelRequestFields"], want, "thinking");
@@ -184,6 +196,7 @@ impl Contract for Bedrock {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -228,6 +241,7 @@ impl Contract for Bedrock {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

@@ -63,6 +63,8 @@ cases! {
         Text => "text",
         /// One tool call, `tool_calls`.
         ToolCall => "tool_call",
+        /// A call of a tool without parameters: `arguments` is `"{}"`.
+        ToolCallNoArgs => "tool_call_no_args",
         ParallelToolCalls => "parallel_tool_calls",
         /// Reasoning text beside the answer.
         Reasoning => "reasoning",
@@ -101,6 +103,9 @@ cases! {
     StreamCase {
         Text => "text",
         ToolCall => "tool_call",
+        /// A call of a tool without parameters that streams no argument
+        /// text: `arguments` is `"{}"`.
+        ToolCallNoArgs => "tool_call_no_args",
         ParallelToolCalls => "parallel_tool_calls",
         Reasoning => "reasoning",
         /// Usage with cached prompt tokens.
@@ -116,6 +121,8 @@ cases! {
 pub const PUBLIC_MODEL: &str = "contract-model";
 
 const WEATHER_TOOL: &str = "get_weather";
+/// The tool without parameters the no-arguments fixtures call.
+const TIME_TOOL: &str = "get_time";
 
 fn weather_tool() -> Value {
     json!({"type": "function", "function": {
@@ -269,6 +276,12 @@ pub fn reply(case: ResponseCase) -> Option<ReplyWant> {
             usage: Tokens::new(80, 20),
             ..base
         },
+        ResponseCase::ToolCallNoArgs => ReplyWant {
+            tools: vec![(TIME_TOOL, json!({}))],
+            finish: "tool_calls",
+            usage: Tokens::new(80, 10),
+            ..base
+        },
         ResponseCase::ParallelToolCalls => ReplyWant {
             tools: vec![(WEATHER_TOOL, paris()), (WEATHER_TOOL, oslo())],
             finish: "tool_calls",
@@ -382,6 +395,12 @@ pub fn stream(case: StreamCase) -> StreamWant {
             tools: vec![(WEATHER_TOOL, paris())],
             finish: Some("tool_calls"),
             usage: Some(Tokens::new(80, 20)),
+            ..base
+        },
+        StreamCase::ToolCallNoArgs => StreamWant {
+            tools: vec![(TIME_TOOL, json!({}))],
+            finish: Some("tool_calls"),
+            usage: Some(Tokens::new(80, 10)),
             ..base
         },
         StreamCase::ParallelToolCalls => StreamWant {

@@ -173,6 +173,7 @@ impl Contract for Cohere {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -221,6 +222,7 @@ impl Contract for Cohere {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

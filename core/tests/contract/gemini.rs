@@ -221,6 +221,7 @@ impl Contract for Gemini {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::UsageCached
@@ -238,11 +239,12 @@ impl Contract for Gemini {
             C::BadRequest
             | C::Unauthorized
             | C::Forbidden
-            | C::NotFound
             | C::RateLimited
             | C::ServerError
             | C::Unavailable
             | C::NotJson => Support::Yes(ErrorWant::Translated),
+            // `NOT_FOUND` about the model: OpenAI's code for an unknown model.
+            C::NotFound => Support::Yes(ErrorWant::Coded("model_not_found")),
         }
     }
 
@@ -253,6 +255,7 @@ impl Contract for Gemini {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

@@ -75,6 +75,7 @@ impl Contract for OpenAi {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::UsageCached
             | C::UsageReasoning
@@ -117,6 +118,7 @@ impl Contract for OpenAi {
         match case {
             C::Text
             | C::ToolCall
+            | C::ToolCallNoArgs
             | C::ParallelToolCalls
             | C::Reasoning
             | C::Usage

@@ -357,7 +357,7 @@ fn error_once<P: Contract>(run: &ErrorRun, stream: bool) -> Check {
     ensure!(e.is_object(), "not an OpenAI error envelope: {v}");
     let message = e["message"].as_str().unwrap_or_default();
     match run.want {
-        ErrorWant::Translated => {
+        ErrorWant::Translated | ErrorWant::Coded(_) => {
             ensure_eq!(status, run.client, "client status");
             ensure_eq!(e["type"], run.kind, "error.type in {v}");
             ensure!(
@@ -365,6 +365,9 @@ fn error_once<P: Contract>(run: &ErrorRun, stream: bool) -> Check {
                 "error.message {message:?} does not carry the provider's {:?}",
                 run.message
             );
+            if let ErrorWant::Coded(code) = run.want {
+                ensure_eq!(e["code"], code, "error.code in {v}");
+            }
         }
         ErrorWant::Forwarded => {
             ensure_eq!(status, run.upstream, "client status");

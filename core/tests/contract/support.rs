@@ -45,6 +45,8 @@ pub enum ErrorWant {
     /// (`ErrorCase::client_status`, `ErrorCase::kind`), the native
     /// message kept.
     Translated,
+    /// Translated, with this OpenAI `code` (`model_not_found`).
+    Coded(&'static str),
     /// Already OpenAI's envelope: forwarded as is (same status, same JSON).
     Forwarded,
 }

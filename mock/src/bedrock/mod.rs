@@ -48,6 +48,7 @@ mod respond;
 mod sigv4;
 mod stream;
 mod validate;
+mod validate_output;
 mod validate_tools;
 mod validate_turns;
 

@@ -285,3 +285,66 @@ fn stream_frames_decode() {
     );
     assert_eq!(events[2].0[2].1, "exception");
 }
+
+/// `outputConfig.textFormat` in Converse's shape is accepted; each
+/// malformed variant is a ValidationException naming where it is wrong.
+#[test]
+fn output_config_is_validated() {
+    let schema = r#"{"type":"object","properties":{"city":{"type":"string"}}}"#;
+    let good = json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {
+        "schema": schema, "name": "capital", "description": "d"}}}});
+    let with = |oc: Value| {
+        let mut b = body();
+        b["outputConfig"] = oc;
+        call(PATH, b, &[])
+    };
+    assert_eq!(with(good.clone()).status, 200);
+    assert_eq!(with(json!({})).status, 200);
+    let def = "outputConfig.textFormat.structure.jsonSchema";
+    let bad = [
+        (json!("x"), "outputConfig"),
+        (json!({"textFormat": {}, "extra": 1}), "extra"),
+        (
+            json!({"textFormat": {"structure": good["textFormat"]["structure"]}}),
+            "outputConfig.textFormat.type",
+        ),
+        (
+            json!({"textFormat": {"type": "jsonSchema", "structure": good["textFormat"]["structure"]}}),
+            "outputConfig.textFormat.type",
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema"}}),
+            "outputConfig.textFormat.structure",
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {}}}),
+            "outputConfig.textFormat.structure",
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"name": "n"}}}}),
+            def,
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": {"type": "object"}}}}}),
+            def,
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "[1]"}}}}),
+            def,
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": schema, "name": 3}}}}),
+            def,
+        ),
+        (
+            json!({"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": schema, "strict": true}}}}),
+            "strict",
+        ),
+    ];
+    for (oc, needle) in bad {
+        let r = with(oc.clone());
+        assert_eq!(r.status, 400, "{oc}");
+        let msg = json_of(&r)["message"].as_str().unwrap().to_string();
+        assert!(msg.contains(needle), "{oc}: {msg}");
+    }
+}

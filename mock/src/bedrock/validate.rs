@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::respond::{blocks, signature, thinking};
 
-type Check = Result<(), String>;
+pub type Check = Result<(), String>;
 
 const FIELDS: &[&str] = &[
     "messages",
@@ -303,10 +303,11 @@ fn validate_extras(body: &Map<String, Value>) -> Check {
             "guardrailConfig.guardrailVersion",
         )?;
     }
-    for key in ["promptVariables", "outputConfig"] {
-        if let Some(v) = body.get(key) {
-            object(v, key)?;
-        }
+    if let Some(v) = body.get("promptVariables") {
+        object(v, "promptVariables")?;
+    }
+    if let Some(v) = body.get("outputConfig") {
+        super::validate_output::validate_output_config(v)?;
     }
     if let Some(v) = body.get("projectIdentifier") {
         string(v, "projectIdentifier")?;

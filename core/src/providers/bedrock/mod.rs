@@ -24,6 +24,7 @@
 //! Request mapping: see `request.rs` and `messages.rs`; responses and
 //! errors: `response.rs`; streams: `stream.rs`.
 
+mod format;
 mod messages;
 mod request;
 mod response;

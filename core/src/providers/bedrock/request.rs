@@ -22,7 +22,8 @@
 //! a 400 naming them: `n` > 1, `logprobs`, `top_logprobs`, `presence_penalty`,
 //! `frequency_penalty`, `seed`, `logit_bias`, `audio`, non-text
 //! `modalities`, `prediction`, `web_search_options`, `functions`,
-//! `function_call`, a `response_format` other than `text`,
+//! `function_call`, a `response_format` of `json_object` (`json_schema`
+//! → `outputConfig`, in `format.rs`),
 //! `parallel_tool_calls: false` while tools may be called, and unknown
 //! parameters. `store`, `metadata`, `user`, `service_tier` and the like are
 //! accepted and ignored.
@@ -35,7 +36,7 @@ use super::wire::{
     ToolDef, ToolSpec,
 };
 use crate::error::ApiError;
-use crate::openai::{ChatRequest, ResponseFormatType, Str, TextOr, ToolChoice, ToolType};
+use crate::openai::{ChatRequest, Str, TextOr, ToolChoice, ToolType};
 
 /// Anthropic's smallest thinking budget.
 const MIN_BUDGET: u32 = 1024;
@@ -90,6 +91,7 @@ pub(super) fn build<'r>(
         tool_config: tool_config(req)?,
         additional_model_request_fields: budget
             .map(|b| serde_json::json!({"thinking": {"type": "enabled", "budget_tokens": b}})),
+        output_config: super::format::output_config(req)?,
     })
 }
 
@@ -114,22 +116,10 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
     req.refuse("bedrock", LACKING, &[])?;
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
         && req.tool_choice != Some(ToolChoice::None);
-    let rejected = [
-        (
-            "response_format",
-            req.response_format
-                .as_ref()
-                .is_some_and(|f| f.kind != ResponseFormatType::Text),
-        ),
-        (
-            "parallel_tool_calls",
-            calls_possible && req.parallel_tool_calls == Some(false),
-        ),
-    ];
-    match rejected.iter().find(|(_, bad)| *bad) {
-        Some((param, _)) => Err(unsupported(param)),
-        None => Ok(()),
+    if calls_possible && req.parallel_tool_calls == Some(false) {
+        return Err(unsupported("parallel_tool_calls"));
     }
+    Ok(())
 }
 
 fn effort_budget(effort: &str) -> Result<Option<u32>, ApiError> {

@@ -289,8 +289,12 @@ fn request_refuses_what_converse_lacks() {
             "response_format",
         ),
         (
-            json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}),
-            "response_format",
+            json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": [1]}}}),
+            "response_format.json_schema.schema",
+        ),
+        (
+            json!({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}),
+            "response_format.json_schema.schema",
         ),
         (json!({"top_k": 3}), "top_k"),
         (
@@ -320,6 +324,35 @@ fn request_refuses_what_converse_lacks() {
     upstream(with(
         json!({"n": 1, "presence_penalty": 0, "response_format": {"type": "text"}}),
     ));
+}
+
+#[test]
+fn json_schema_becomes_output_config_text_format() {
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}},
+                        "required": ["city"], "additionalProperties": false});
+    let body = upstream(with(
+        json!({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "capital", "description": "The capital.", "strict": true, "schema": schema}}}),
+    ));
+    let text_format = &body["outputConfig"]["textFormat"];
+    let def = &text_format["structure"]["jsonSchema"];
+    // The schema travels as JSON text: compare it parsed.
+    let sent: Value = serde_json::from_str(def["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(sent, schema);
+    let mut rest = def.clone();
+    rest.as_object_mut().unwrap().remove("schema");
+    assert_eq!(
+        rest,
+        json!({"name": "capital", "description": "The capital."})
+    );
+    assert_eq!(text_format["type"], "json_schema");
+    assert_eq!(
+        text_format.as_object().unwrap().len() + body["outputConfig"].as_object().unwrap().len(),
+        3
+    );
+    // `text` sends no outputConfig.
+    let plain = upstream(with(json!({"response_format": {"type": "text"}})));
+    assert!(plain.get("outputConfig").is_none());
 }
 
 /// A non-streamed exchange: the client's status (when changed) and body.

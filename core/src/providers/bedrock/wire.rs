@@ -20,6 +20,40 @@ pub struct ConverseRequest<'a> {
     pub tool_config: Option<ToolConfig<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_model_request_fields: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig<'a>>,
+}
+
+/// `outputConfig`: structured output, `textFormat` only.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputConfig<'a> {
+    pub text_format: TextFormat<'a>,
+}
+
+/// `{"type": "json_schema", "structure": {"jsonSchema": {...}}}`.
+#[derive(Debug, Serialize)]
+pub struct TextFormat<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub structure: Structure<'a>,
+}
+
+/// A union with one member today.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Structure<'a> {
+    JsonSchema(JsonSchemaDefinition<'a>),
+}
+
+/// The schema travels as JSON text (a string), not as an object.
+#[derive(Debug, Serialize)]
+pub struct JsonSchemaDefinition<'a> {
+    pub schema: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -11,11 +11,14 @@
 //! * `tool-call-start` carries the call's `id`, `function.name` and
 //!   usually empty `arguments`; `tool-call-delta` the next argument piece;
 //!   both name the call by `index`. Calls are numbered for the client in
-//!   order of their start, whatever indexes Cohere uses.
+//!   order of their start, whatever indexes Cohere uses. A call that
+//!   streamed no argument text (a tool without parameters) gets `{}` at
+//!   its `tool-call-end`, or at `message-end` without one: clients parse
+//!   `arguments` as JSON.
 //! * `message-end` carries `delta.finish_reason` and `delta.usage`: usage,
 //!   then the finish, then the end. `finish_reason` `ERROR`/`TIMEOUT` or a
 //!   `delta.error` end the stream with an error event instead.
-//! * `content-end`, `tool-call-end`, `citation-*`, `debug` and unknown
+//! * `content-end`, `citation-*`, `debug` and unknown
 //!   types carry nothing for the client and are skipped. Anything after
 //!   `message-end` (a `[DONE]` sentinel, which Cohere's SDKs tolerate) is
 //!   ignored by the translator.
@@ -34,9 +37,15 @@ use crate::events::Event;
 #[derive(Debug, Default)]
 pub(super) struct StreamDecoder {
     started: bool,
-    /// Cohere's index of each started tool call; the position is the
-    /// client's index.
-    calls: Vec<u32>,
+    /// Each started tool call: Cohere's index and whether it streamed
+    /// argument text; the position is the client's index.
+    calls: Vec<Call>,
+}
+
+#[derive(Debug)]
+struct Call {
+    own: u32,
+    has_args: bool,
 }
 
 type Emit<'e> = &'e mut dyn FnMut(Event<'_>);
@@ -109,8 +118,12 @@ impl StreamDecoder {
             EventType::ToolCallStart => self.call_start(ev, emit)?,
             EventType::ToolCallDelta => self.call_delta(ev, emit)?,
             EventType::MessageEnd => self.end(ev, emit)?,
+            EventType::ToolCallEnd => {
+                if let Some(p) = self.position(ev.index) {
+                    self.no_args(Some(p), emit);
+                }
+            }
             EventType::ContentEnd
-            | EventType::ToolCallEnd
             | EventType::CitationStart
             | EventType::CitationEnd
             | EventType::Debug
@@ -134,17 +147,20 @@ impl StreamDecoder {
         self.start("", emit);
         let index = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
         let own = ev.index.unwrap_or(index);
-        self.calls.push(own);
+        let args = f
+            .and_then(|f| f.arguments.as_deref())
+            .filter(|a| !a.is_empty());
+        self.calls.push(Call {
+            own,
+            has_args: args.is_some(),
+        });
         emit(Event::ToolStart {
             index,
             id,
             name,
             signature: None,
         });
-        if let Some(args) = f
-            .and_then(|f| f.arguments.as_deref())
-            .filter(|a| !a.is_empty())
-        {
+        if let Some(args) = args {
             emit(Event::ToolArgs { index, json: args });
         }
         Ok(())
@@ -160,15 +176,36 @@ impl StreamDecoder {
         let Some(args) = args.filter(|a| !a.is_empty()) else {
             return Ok(());
         };
-        let position = match ev.index {
-            Some(own) => self.calls.iter().rposition(|c| *c == own),
-            None => self.calls.len().checked_sub(1),
-        };
-        let index = position
-            .and_then(|p| u32::try_from(p).ok())
+        let index = self
+            .position(ev.index)
             .ok_or_else(|| invalid("tool-call-delta for a call that did not start"))?;
+        if let Some(c) = self.calls.get_mut(index) {
+            c.has_args = true;
+        }
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
         emit(Event::ToolArgs { index, json: &args });
         Ok(())
+    }
+
+    /// The client's index of Cohere's call `own` (the last call without).
+    fn position(&self, own: Option<u32>) -> Option<usize> {
+        match own {
+            Some(own) => self.calls.iter().rposition(|c| c.own == own),
+            None => self.calls.len().checked_sub(1),
+        }
+    }
+
+    /// `{}` for the call at `only` (every call when `None`, at
+    /// `message-end`) if it streamed no argument text.
+    fn no_args(&mut self, only: Option<usize>, emit: Emit<'_>) {
+        for (i, c) in self.calls.iter_mut().enumerate() {
+            if c.has_args || only.is_some_and(|p| p != i) {
+                continue;
+            }
+            c.has_args = true;
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            emit(Event::ToolArgs { index, json: "{}" });
+        }
     }
 
     fn end(&mut self, ev: &StreamEvent<'_>, emit: Emit<'_>) -> Result<(), ApiError> {
@@ -177,6 +214,7 @@ impl StreamDecoder {
             return Err(e);
         }
         self.start(ev.id.as_deref().unwrap_or(""), emit);
+        self.no_args(None, emit);
         if let Some(u) = &d.usage {
             emit(Event::Usage(usage_from_wire(u)));
         }

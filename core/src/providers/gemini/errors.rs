@@ -8,6 +8,11 @@
 //! stream has no HTTP status of its own: it is derived from `status` (the
 //! table below, Google's canonical mapping), else from `code`. Bodies that
 //! are not google.rpc errors (a proxy's HTML page) are quoted.
+//!
+//! `NOT_FOUND` about a model (the Gemini API's "models/x is not found for
+//! API version v1beta, or is not supported for generateContent", Vertex
+//! AI's "Publisher Model `…` was not found") gets OpenAI's own code for an
+//! unknown model, `model_not_found`, so clients can tell it apart.
 
 use super::wire::{RpcEnvelope, RpcError};
 use crate::error::{foreign_error, kind_for_status, ApiError};
@@ -58,6 +63,14 @@ pub(super) fn from_rpc(http: Option<u16>, e: &RpcError<'_>) -> ApiError {
         .filter(|m| !m.is_empty())
         .unwrap_or("Provider gemini returned an error.");
     let mut err = ApiError::new(status, kind_for_status(status), message);
-    err.code = known.map(|k| k.2);
+    err.code = known.map(|k| match k.0 {
+        "NOT_FOUND" if names_a_model(message) => "model_not_found",
+        _ => k.2,
+    });
     err
+}
+
+/// The message is about a model (`models/…`, `Publisher Model …`).
+fn names_a_model(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("model")
 }

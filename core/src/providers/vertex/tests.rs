@@ -250,3 +250,13 @@ fn embeddings_count_mismatch_is_502_and_claude_has_none() {
     let e = embed(json!([1, 2]), None, "text-embedding-005").unwrap_err();
     assert_eq!(e.param.as_deref(), Some("input"));
 }
+
+#[test]
+fn gemini_unknown_model_is_model_not_found() {
+    let msg = "Publisher Model `projects/p/locations/us-central1/publishers/google/models/gemini-9` was not found or your project does not have access to it.";
+    let rpc = json!({"error": {"code": 404, "message": msg, "status": "NOT_FOUND"}});
+    let e = client_error("gemini-9", 404, &rpc);
+    let want = json!({"error": {"message": msg, "type": "invalid_request_error",
+                                "param": null, "code": "model_not_found"}});
+    assert_eq!(e, want);
+}

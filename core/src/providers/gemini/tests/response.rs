@@ -273,3 +273,19 @@ fn retry_after_is_kept() {
     chat.response_headers(429, &|h| (h == "retry-after").then(|| "7".to_string()));
     assert_eq!(chat.outcome().failure.unwrap().retry_after_ms, Some(7000));
 }
+
+#[test]
+fn not_found_for_a_model_is_model_not_found() {
+    let msg = "models/gemini-9.9-ultra is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.";
+    let body = json!({"error": {"code": 404, "message": msg, "status": "NOT_FOUND"}});
+    let (_, status, out) = exchange(404, &serde_json::to_vec(&body).unwrap());
+    assert_eq!(status, None, "404 kept");
+    let want = json!({"error": {"message": msg, "type": "invalid_request_error",
+                                "param": null, "code": "model_not_found"}});
+    assert_eq!(out, want);
+    // Another resource keeps the canonical code.
+    let body =
+        json!({"error": {"code": 404, "message": "File abc not found.", "status": "NOT_FOUND"}});
+    let (_, _, out) = exchange(404, &serde_json::to_vec(&body).unwrap());
+    assert_eq!(out["error"]["code"], json!("not_found"));
+}
