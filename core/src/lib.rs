@@ -15,6 +15,7 @@ pub mod json_out;
 pub mod openai;
 pub mod providers;
 pub mod session;
+pub mod split;
 pub mod sse;
 pub mod stats;
 pub mod usage;

@@ -172,25 +172,11 @@ pub struct Target {
 pub struct Model {
     pub name: String,
     pub owned_by: String,
+    /// Weights are shares of new requests (see [`crate::split`]); a 0
+    /// weight target only takes over when no weighted one can.
     pub targets: Vec<Target>,
-    total_weight: u64,
     /// Set for models with two or more targets: served through failover.
     pub failover: Option<Failover>,
-}
-
-impl Model {
-    /// Picks a target by weight; `ticket` is any counter or random number.
-    pub fn pick(&self, ticket: u64) -> Option<(usize, &Target)> {
-        let mut slot = ticket % self.total_weight.max(1);
-        for (i, t) in self.targets.iter().enumerate() {
-            let w = u64::from(t.weight);
-            if slot < w {
-                return Some((i, t));
-            }
-            slot -= w;
-        }
-        self.targets.first().map(|t| (0, t))
-    }
 }
 
 /// The runtime configuration the filter works from.
@@ -481,7 +467,6 @@ fn compile_model(
         name: m.name,
         owned_by: m.owned_by.unwrap_or_else(|| "modelmux".to_string()),
         targets,
-        total_weight,
         failover,
     })
 }

@@ -50,8 +50,9 @@ fn compiles_valid_config() {
     let (idx, m) = c.model("mix").unwrap();
     assert_eq!(idx, 1);
     assert!(c.model("nope").is_none());
-    let picks: Vec<usize> = (0..8).map(|t| m.pick(t).unwrap().0).collect();
-    assert_eq!(picks, vec![0, 0, 0, 1, 0, 0, 0, 1]);
+    let p = crate::split::Picks::default();
+    let picks: Vec<usize> = (0..8).map(|_| p.plan(idx, m).unwrap()).collect();
+    assert_eq!(picks, vec![0, 0, 1, 0, 0, 0, 1, 0]);
 }
 
 fn expect_err(v: serde_json::Value, path: &str, needle: &str) {
@@ -148,7 +149,8 @@ fn unweighted_targets_are_an_order_of_preference_with_rotations() {
         m.targets.iter().map(|t| t.weight).collect::<Vec<_>>(),
         vec![1, 0]
     );
-    assert!((0..5).all(|t| m.pick(t).unwrap().0 == 0));
+    let p = crate::split::Picks::default();
+    assert!((0..5).all(|_| p.plan(1, m) == Some(0)));
     let f = m.failover.as_ref().unwrap();
     assert_eq!(f.rotations, vec!["modelmux_mix_0", "modelmux_mix_1"]);
     assert!(c.model("gpt").unwrap().1.failover.is_none());

@@ -12,6 +12,7 @@ use crate::events::Dialect;
 use crate::openai::embeddings::parse_embeddings_request;
 use crate::providers::auth::AuthEnv;
 use crate::providers::{ChatInput, EmbedRequest, Outbound, TargetCtx, Translator};
+use crate::split::Picks;
 use probe::Probe;
 
 /// What the gateway does with an incoming request, decided from the headers.
@@ -198,16 +199,17 @@ pub fn translate<'c>(
     })
 }
 
-/// Picks a target for the body's model and translates the request for it.
+/// Picks a target for the body's model (by `picks`, see [`crate::split`])
+/// and translates the request for it.
 pub fn route<'c>(
     cfg: &'c Config,
     op: Operation,
     body: &[u8],
-    ticket: u64,
+    picks: &Picks,
     env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
     let (req, model_idx, model) = resolve(cfg, op, body)?;
-    let (target_idx, _) = model.pick(ticket).ok_or_else(|| {
+    let target_idx = picks.plan(model_idx, model).ok_or_else(|| {
         reject(
             ApiError::internal("model has no targets"),
             Some(model_idx),
@@ -221,10 +223,10 @@ pub fn route<'c>(
 pub fn route_chat<'c>(
     cfg: &'c Config,
     body: &[u8],
-    ticket: u64,
+    picks: &Picks,
     env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
-    route(cfg, Operation::Chat, body, ticket, env)
+    route(cfg, Operation::Chat, body, picks, env)
 }
 
 #[derive(Serialize)]

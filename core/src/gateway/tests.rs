@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::Config;
 use crate::providers::auth::AuthEnv;
+use crate::split::Picks;
 use serde_json::{json, Value};
 
 fn cfg() -> Config {
@@ -41,7 +42,7 @@ fn classifies_paths() {
 fn routes_to_cluster_and_path() {
     let c = cfg();
     let body = br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
-    let r = route_chat(&c, body, 0, AuthEnv::at(0)).unwrap();
+    let r = route_chat(&c, body, &Picks::default(), AuthEnv::at(0)).unwrap();
     assert_eq!((r.cluster, r.authority), ("c_oa", "oa.example:8080"));
     assert_eq!(r.outbound.path, "/api/v1/chat/completions");
     assert_eq!(r.model_idx, 0);
@@ -53,7 +54,7 @@ fn routes_to_cluster_and_path() {
 fn unknown_model_is_404() {
     let c = cfg();
     let body = br#"{"model":"nope","messages":[{"role":"user","content":"hi"}]}"#;
-    let e = route_chat(&c, body, 0, AuthEnv::at(0)).unwrap_err();
+    let e = route_chat(&c, body, &Picks::default(), AuthEnv::at(0)).unwrap_err();
     assert_eq!(e.error.status, 404);
     assert_eq!(e.error.code, Some("model_not_found"));
     assert_eq!(e.model_idx, None);
@@ -107,7 +108,14 @@ fn classifies_embeddings() {
 fn routes_embeddings_and_refuses_chat_only_providers() {
     let c = cfg();
     let body = br#"{"model":"gpt","input":"hi"}"#;
-    let r = route(&c, Operation::Embeddings, body, 0, AuthEnv::at(0)).unwrap();
+    let r = route(
+        &c,
+        Operation::Embeddings,
+        body,
+        &Picks::default(),
+        AuthEnv::at(0),
+    )
+    .unwrap();
     assert_eq!(r.outbound.path, "/api/v1/embeddings");
     let sent: Value = serde_json::from_slice(r.outbound.body.as_deref().unwrap()).unwrap();
     assert_eq!(sent, json!({"model": "gpt-4o", "input": "hi"}));
@@ -115,7 +123,7 @@ fn routes_embeddings_and_refuses_chat_only_providers() {
         &c,
         Operation::Embeddings,
         br#"{"model":"claude","input":"hi"}"#,
-        0,
+        &Picks::default(),
         AuthEnv::at(0),
     )
     .unwrap_err();
@@ -128,17 +136,24 @@ fn routes_embeddings_and_refuses_chat_only_providers() {
         &c,
         Operation::Embeddings,
         br#"{"model":"nope","input":"hi"}"#,
-        0,
+        &Picks::default(),
         AuthEnv::at(0),
     )
     .unwrap_err();
     assert_eq!(e.error.code, Some("model_not_found"));
     // A chat body is not an embeddings request, and the other way round.
     let chat = br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}]}"#;
-    let e = route(&c, Operation::Embeddings, chat, 0, AuthEnv::at(0)).unwrap_err();
+    let e = route(
+        &c,
+        Operation::Embeddings,
+        chat,
+        &Picks::default(),
+        AuthEnv::at(0),
+    )
+    .unwrap_err();
     assert_eq!(e.error.status, 400);
     assert_eq!(e.model_idx, None);
-    let e = route_chat(&c, body, 0, AuthEnv::at(0)).unwrap_err();
+    let e = route_chat(&c, body, &Picks::default(), AuthEnv::at(0)).unwrap_err();
     assert_eq!(e.error.param.as_deref(), Some("messages"));
 }
 

@@ -19,6 +19,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use crate::config::Config;
 use crate::gateway::{models_json, Operation};
+use crate::split::Picks;
 use crate::stats::Stats;
 
 use super::SharedStore;
@@ -85,8 +86,8 @@ pub struct Worker {
     pub models_created: u64,
     pub stats: Stats,
     store: Box<dyn SharedStore>,
-    /// Round-robin ticket for weighted target selection.
-    ticket: Cell<u64>,
+    /// Each model's weighted split state (see [`crate::split`]).
+    pub picks: Picks,
     /// Wall clock in ms, refreshed by the shell's tick.
     now_ms: Cell<u64>,
     records: RefCell<HashMap<String, RequestRecord>>,
@@ -105,7 +106,7 @@ impl Worker {
             stats: Stats::new(&cfg),
             cfg,
             store,
-            ticket: Cell::new(0),
+            picks: Picks::default(),
             now_ms: Cell::new(now_ms),
             records: RefCell::new(HashMap::new()),
             ids: RecordIds::new(seed),
@@ -131,12 +132,6 @@ impl Worker {
 
     pub fn now_ms(&self) -> u64 {
         self.now_ms.get()
-    }
-
-    pub fn next_ticket(&self) -> u64 {
-        let t = self.ticket.get();
-        self.ticket.set(t.wrapping_add(1));
-        t
     }
 
     /// A fresh record id (see the module docs).

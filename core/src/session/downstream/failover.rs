@@ -99,25 +99,40 @@ impl Downstream {
     }
 }
 
-/// The rotation to start with: by weight, skipping heads whose circuit is
-/// open or whose credential is not ready (in list order, wrapping). If no
-/// head qualifies, the weighted pick stands: trying beats failing without
-/// a try.
+/// The rotation to start with: the model's weighted split (see
+/// [`crate::split`]). A planned head whose circuit is open or whose
+/// credential is not ready hands its turn to the usable weighted targets,
+/// shared by weight; failing those, to the next usable target in list
+/// order (wrapping), which is how unweighted fallbacks take over. If no
+/// target qualifies, the plan stands: trying beats failing without a try.
 fn choose_head(w: &Worker, model_idx: usize, model: &Model) -> usize {
-    let picked = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
-    let n = model.targets.len();
+    let planned = w.picks.plan(model_idx, model).unwrap_or(0);
     let now = w.now_ms();
-    for step in 0..n {
-        let k = (picked + step) % n;
+    let open = |k: usize| {
         let provider = w.cfg.target_provider(model_idx, k);
-        let name = provider.map_or("", |p| p.name.as_str());
-        if health::is_open(w.store(), name, now) {
-            w.stats.add(model_idx, k, Counter::CircuitSkips, 1);
-            continue;
-        }
-        if provider.is_none_or(|p| w.credential_ready(p)) {
-            return k;
-        }
+        health::is_open(w.store(), provider.map_or("", |p| p.name.as_str()), now)
+    };
+    let usable = |k: usize| {
+        !open(k)
+            && w.cfg
+                .target_provider(model_idx, k)
+                .is_none_or(|p| w.credential_ready(p))
+    };
+    if usable(planned) {
+        return planned;
     }
-    picked
+    if open(planned) {
+        w.stats.add(model_idx, planned, Counter::CircuitSkips, 1);
+    }
+    if let Some(k) = w
+        .picks
+        .among(model_idx, model, &|k| k != planned && usable(k))
+    {
+        return k;
+    }
+    let n = model.targets.len();
+    (1..n)
+        .map(|step| (planned + step) % n)
+        .find(|&k| usable(k))
+        .unwrap_or(planned)
 }

@@ -243,7 +243,7 @@ impl Downstream {
             self.stream = matches!(&req, Request::Chat { probe, .. } if probe.stream);
             match model.failover {
                 None => {
-                    let target = model.pick(w.next_ticket()).map_or(0, |(t, _)| t);
+                    let target = w.picks.plan(model_idx, model).unwrap_or(0);
                     let routed = translate(&w.cfg, &req, model_idx, target, w.auth_env())?;
                     Ok(Some(routed))
                 }

@@ -8,6 +8,7 @@ mod failover_kind;
 pub mod fake;
 mod flows;
 pub mod router;
+mod splits;
 mod telemetry;
 mod trailers;
 mod usage;
