@@ -4,8 +4,8 @@
 //! algorithm): every pick adds each target's weight to its running
 //! `current`, takes the target with the largest `current` (the first on a
 //! tie) and subtracts the total weight from it. A 10/90 split then goes
-//! `B×4 A B×5` over and over, a 50/50 split alternates, and every window of
-//! picks is within one request per target of its share.
+//! `B×4 A B×5` over and over, a 50/50 split alternates, and any run of
+//! picks is within a request or two per target of its share.
 //!
 //! Why per model and not one counter: a counter shared by all models (what
 //! the filter had before) maps each model's picks to whatever tickets the
