@@ -34,9 +34,6 @@ pub const SELECTOR: (&str, &str) = ("istio", "llm-gateway");
 pub const ROUTE_NAME: &str = "modelmux";
 /// The cluster Envoy fetches the module through.
 pub const WASM_CLUSTER: &str = "modelmux_wasm_fetch";
-/// Port the gateway pod listens on for the Gateway's port 80 (the default
-/// istio-ingressgateway Service maps 80 to 8080): listener `0.0.0.0_8080`.
-pub const GATEWAY_TARGET_PORT: u64 = 8080;
 const DEFAULT_CA: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Where Envoy fetches the module from.
@@ -325,10 +322,12 @@ fn route_match() -> Vec<(&'static str, Node)> {
 
 fn gateway_filter(loaded: &Loaded, filter: Node, buffer: u64) -> Node {
     let config = &loaded.config;
-    let listener = map([("portNumber", Node::Int(GATEWAY_TARGET_PORT))]);
+    // Every listener of the selected gateway, whatever port its pods bind
+    // for the Gateway's port 80 (8080 with istioctl's ingress gateway, 80
+    // with the istio/gateway chart).
     let mut patches = vec![patch(
         "LISTENER",
-        vec![("listener", listener)],
+        vec![],
         "MERGE",
         map([(
             "per_connection_buffer_limit_bytes",
