@@ -95,7 +95,7 @@ fn temp(name: &str, text: &str) -> String {
 }
 
 #[test]
-fn render_istio_carries_the_config_failover_and_module_digest() {
+fn render_istio_embeds_the_config_and_the_module_digest() {
     // sha256("abc"), computed from the --wasm file.
     let wasm = temp("abc.wasm", "abc");
     let (code, out, err) = render_istio(&["--wasm", &wasm]);
@@ -131,6 +131,14 @@ fn render_istio_carries_the_config_failover_and_module_digest() {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
     assert_eq!(remote["http_uri"]["uri"], URL);
+}
+
+#[test]
+fn render_istio_adds_every_cluster_and_the_failover_routes() {
+    let (code, out, err) = render_istio(&["--wasm-sha256", ZERO_SHA]);
+    assert_eq!(code, 0, "{err}");
+    let docs = docs(&out);
+    let config = &patches(&docs, "HTTP_FILTER")[0]["patch"]["value"]["typed_config"]["config"];
     let clusters: Vec<&Value> = patches(&docs, "CLUSTER")
         .iter()
         .map(|p| &p["patch"]["value"])
@@ -262,4 +270,42 @@ fn check_reads_istio_manifests_and_finds_planted_mistakes() {
         "{out}"
     );
     assert!(out.contains("WasmPlugin/modelmux: the modelmux filter is also inserted by an EnvoyFilter: it would run twice"), "{out}");
+}
+
+/// Health-checked rotation clusters keep an ejection for its whole time on
+/// Istio too; check finds the flag flipped in the manifests.
+#[test]
+fn render_istio_health_checks_do_not_uneject_and_check_finds_it() {
+    let mut cfg: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/envoy/istio.json")).expect("config"),
+    )
+    .expect("json");
+    for p in cfg["providers"].as_array_mut().expect("providers") {
+        p["health_check"] = serde_json::json!({"path": "/v1/models"});
+    }
+    let path = temp("health.json", &cfg.to_string());
+    let args = ["render", "--istio", "--config", &path, "--wasm-url", URL];
+    let (code, out, err) = modelmux(&[&args[..], &["--wasm-sha256", ZERO_SHA]].concat());
+    assert_eq!(code, 0, "{err}");
+    let docs = docs(&out);
+    let rotation = patches(&docs, "CLUSTER")
+        .into_iter()
+        .map(|p| &p["patch"]["value"])
+        .find(|c| c["name"] == "modelmux_smart_0")
+        .expect("rotation cluster");
+    assert!(rotation["health_checks"]
+        .as_array()
+        .is_some_and(|h| !h.is_empty()));
+    let key = "successful_active_health_check_uneject_host";
+    assert_eq!(rotation["outlier_detection"][key], false);
+    let flipped = temp(
+        "uneject.yaml",
+        &out.replace(&format!("{key}: false"), &format!("{key}: true")),
+    );
+    let (code, found, _) = modelmux(&["check", "--envoy", &flipped]);
+    assert_eq!(code, 1);
+    assert!(
+        found.contains("clusters[modelmux_smart_0].outlier_detection: [health-check-uneject]"),
+        "{found}"
+    );
 }
