@@ -150,3 +150,84 @@ def apply(bootstrap: dict[str, Any], contexts: dict[str, str], envoy_filters: li
             else:
                 raise ValueError(f"{apply_to} {op} is not modelled")
     return out
+
+
+# ---- an Istio-like bootstrap to apply the patches to ----------------------
+
+
+def gateway_route(vs: dict) -> dict:
+    """The route istiod builds from the VirtualService's http route (the
+    fields the patches touch)."""
+    (http,) = vs["spec"]["http"]
+    dest = http["route"][0]["destination"]
+    return {
+        "name": http["name"],
+        "match": {"prefix": http["match"][0]["uri"]["prefix"]},
+        "route": {
+            "cluster": f"outbound|{dest['port']['number']}||{dest['host']}",
+            "timeout": http["timeout"],
+        },
+        "request_headers_to_remove": http["headers"]["request"]["remove"],
+    }
+
+
+def hcm(stat_prefix: str, route_config: dict) -> dict:
+    return {
+        "name": HCM,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "stat_prefix": stat_prefix,
+            "route_config": route_config,
+            "http_filters": [
+                {"name": "istio.metadata_exchange_stand_in", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"}},
+                {"name": "envoy.filters.http.router", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+            ],
+        },
+    }
+
+
+def static_cluster(name: str, port: int) -> dict:
+    return {
+        "name": name, "type": "STATIC", "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]},
+    }
+
+
+def istio_like_bootstrap(vs: dict) -> tuple[dict, dict]:
+    dest = gateway_route(vs)["route"]["cluster"]
+    gateway_rc = {"name": "http.8080", "virtual_hosts": [
+        {"name": "*:80", "domains": ["*"], "routes": [gateway_route(vs)]}]}
+    inbound_rc = {"name": "inbound|8080||", "virtual_hosts": [
+        {"name": "inbound|http|8080", "domains": ["*"], "routes": [
+            {"name": "default", "match": {"prefix": "/"}, "route": {"cluster": "inbound|8080||"}}]}]}
+    listener = lambda name, port, h: {  # noqa: E731
+        "name": name,
+        "address": {"socket_address": {"address": "0.0.0.0", "port_value": port}},
+        "filter_chains": [{"filters": [h]}],
+    }
+    boot = {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [
+                listener("0.0.0.0_8080", 8080, hcm("outbound_0.0.0.0_8080", gateway_rc)),
+                listener("virtualInbound", 15006, hcm("inbound_0.0.0.0_15006", inbound_rc)),
+            ],
+            "clusters": [static_cluster(dest, 80), static_cluster("inbound|8080||", 8080),
+                         static_cluster("BlackHoleCluster", 9)],
+        },
+    }
+    return boot, {"0.0.0.0_8080": "GATEWAY", "virtualInbound": "SIDECAR_INBOUND"}
+
+
+def local_module(v, wasm: str):
+    """Every `remote` module source replaced by the built file."""
+    if isinstance(v, dict):
+        if "remote" in v and "sha256" in v["remote"]:
+            return {"local": {"filename": wasm}}
+        return {k: local_module(x, wasm) for k, x in v.items()}
+    if isinstance(v, list):
+        return [local_module(x, wasm) for x in v]
+    return v
