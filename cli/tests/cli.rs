@@ -270,6 +270,21 @@ fn check_reads_istio_manifests_and_finds_planted_mistakes() {
         "{out}"
     );
     assert!(out.contains("WasmPlugin/modelmux: the modelmux filter is also inserted by an EnvoyFilter: it would run twice"), "{out}");
+
+    // The variant's own filter JSON is checked too.
+    let typo = temp(
+        "typo.yaml",
+        &plugin.replace("    - name: gpt-4o-mini\n", "    - nmae: gpt-4o-mini\n"),
+    );
+    let (code, out, _) = modelmux(&["check", "--envoy", &typo]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("WasmPlugin/modelmux.spec.pluginConfig: "),
+        "{out}"
+    );
+    assert!(out.contains("nmae"), "{out}");
+    let (_, out, _) = modelmux(&["check", "--envoy", &temp("plugin.yaml", &plugin)]);
+    assert!(!out.contains("pluginConfig"), "{out}");
 }
 
 /// Health-checked rotation clusters keep an ejection for its whole time on

@@ -126,6 +126,7 @@ fn check_wasm_plugins(docs: &[Value], ps: &[(String, &str, &str, &Value)], p: &m
     });
     for d in docs.iter().filter(|d| d["kind"] == "WasmPlugin") {
         p.add(&name_of(d), "Istio's WasmPlugin cannot set allow_on_headers_stop_iteration, so requests hang; insert the filter with the EnvoyFilter `modelmux render --istio` writes");
+        check_plugin_config(d, p);
         if inserted {
             p.add(
                 &name_of(d),
@@ -139,6 +140,32 @@ fn check_wasm_plugins(docs: &[Value], ps: &[(String, &str, &str, &Value)], p: &m
             &["typed_config", "config", "vm_config", "code", "remote"],
         ) {
             check_remote(remote, &format!("{loc}.patch.value"), ps, p);
+        }
+    }
+}
+
+/// A WasmPlugin's pluginConfig is the filter JSON: it must load, and every
+/// key variable must reach the VM (vmConfig.env).
+fn check_plugin_config(d: &Value, p: &mut Problems) {
+    let loc = format!("{}.spec.pluginConfig", name_of(d));
+    let Some(config) = at(d, &["spec", "pluginConfig"]) else {
+        p.add(&loc, "missing: the filter JSON");
+        return;
+    };
+    let loaded = match crate::input::load(&config.to_string()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            p.add(&loc, e);
+            return;
+        }
+    };
+    let env = items(d, &["spec", "vmConfig", "env"]);
+    for var in &loaded.key_envs {
+        if !env.iter().any(|e| str_at(e, &["name"]) == Some(var)) {
+            p.add(
+                &format!("{}.spec.vmConfig.env", name_of(d)),
+                format!("api_key_env `{var}` is not given to the VM; the filter will not load"),
+            );
         }
     }
 }
