@@ -324,3 +324,26 @@ fn render_istio_health_checks_do_not_uneject_and_check_finds_it() {
         "{found}"
     );
 }
+
+/// The stats tags the Istio gateway gets (bootstrap override ConfigMap) are
+/// the plain render's.
+#[test]
+fn istio_bootstrap_override_has_the_rendered_stats_tags() {
+    let shipped =
+        std::fs::read_to_string(format!("{ROOT}/envoy/istio/modelmux.yaml")).expect("shipped");
+    let docs = docs(&shipped);
+    let cm = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("ConfigMap");
+    assert_eq!(cm["metadata"]["name"], "modelmux-bootstrap");
+    let text = cm["data"]["custom_bootstrap.json"].as_str().expect("json");
+    let bootstrap: Value = serde_json::from_str(text).expect("json");
+    let (code, plain, err) = modelmux(&["render", "--config", &format!("{ROOT}/envoy/istio.json")]);
+    assert_eq!(code, 0, "{err}");
+    let plain: Value = serde_yaml::from_str(&plain).expect("yaml");
+    assert_eq!(
+        bootstrap["stats_config"]["stats_tags"],
+        plain["stats_config"]["stats_tags"]
+    );
+}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -186,3 +187,22 @@ def test_envoy_validate_catches_a_broken_patch(tmp_path):
     result = envoy_validate(applied(all_docs), tmp_path)
     assert result.returncode != 0
     assert "consecutive_5xxx" in result.stdout + result.stderr
+
+
+def test_deployment_patch_names_the_shipped_pieces():
+    """The gateway patch points at the ConfigMap the render ships, keeps the
+    filter's stats, and gives istio-proxy the keys the filter reads."""
+    (patch,) = docs(ISTIO / "patch" / "gateway-deployment.yaml")
+    (cm,) = [d for d in docs(ISTIO / "modelmux.yaml") if d["kind"] == "ConfigMap"]
+    template = patch["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations["sidecar.istio.io/bootstrapOverride"] == cm["metadata"]["name"]
+    matcher = yaml.safe_load(annotations["proxy.istio.io/config"])["proxyStatsMatcher"]
+    regexes = [re.compile(r) for r in matcher["inclusionRegexps"]]
+    for stat in ("wasmcustom.modelmux.m.smart.p.openai.requests",
+                 "cluster.modelmux_smart_0.outlier_detection.ejections_active",
+                 "cluster.modelmux_smart_0.retry_or_shadow_abandoned"):
+        assert any(r.fullmatch(stat) for r in regexes), stat
+    (proxy,) = template["spec"]["containers"]
+    assert proxy["name"] == "istio-proxy"
+    assert proxy["envFrom"] == [{"secretRef": {"name": "modelmux-keys"}}]

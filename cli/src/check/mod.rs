@@ -15,11 +15,11 @@ use crate::render::{CREDENTIAL_HEADERS, DOWNSTREAM_ROOT_ID, WASM_TYPE};
 
 /// Problems found so far, each `location: message`.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<String>);
+pub struct Problems(Vec<String>, &'static str);
 
 impl Problems {
     pub fn add(&mut self, location: &str, message: impl std::fmt::Display) {
-        self.0.push(format!("{location}: {message}"));
+        self.0.push(format!("{}{location}: {message}", self.1));
     }
 }
 
@@ -165,7 +165,10 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     };
     let istio = istio::is_manifests(&docs);
     let doc = if istio {
-        istio::as_bootstrap(&docs, &mut p)
+        let doc = istio::as_bootstrap(&docs, &mut p);
+        // Later locations are in the gateway as the patches build it.
+        p.1 = "gateway as patched: ";
+        doc
     } else {
         match docs.into_iter().next() {
             Some(doc) => doc,
