@@ -30,7 +30,7 @@ export MODELMUX_ENVOY := $(CURDIR)/$(ENVOY)
 .PHONY: bootstrap build wasm mock run test bench lint fmt unit unit-wasm e2e validate clean distclean help
 
 help:
-	@echo "targets: bootstrap build run test bench lint fmt unit unit-wasm e2e validate clean distclean"
+	@echo "targets: bootstrap build run test bench lint fmt unit unit-wasm e2e validate validate-istio configs check-configs clean distclean"
 
 bootstrap:
 	scripts/bootstrap.sh
