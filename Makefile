@@ -30,7 +30,7 @@ export MODELMUX_ENVOY := $(CURDIR)/$(ENVOY)
 .PHONY: bootstrap build wasm mock run test bench lint fmt unit unit-wasm e2e validate clean distclean help
 
 help:
-	@echo "targets: bootstrap build run test bench lint fmt unit unit-wasm e2e validate clean distclean"
+	@echo "targets: bootstrap build run test bench lint fmt unit unit-wasm e2e validate validate-istio configs check-configs clean distclean"
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -90,6 +90,13 @@ validate: bootstrap wasm
 	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \
 	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
 	done
+	$(MAKE) --no-print-directory validate-istio
+
+# The Istio manifests (envoy/istio/): Istio's CRD schemas, and every Envoy
+# patch applied to an Istio-like gateway bootstrap under `envoy --mode validate`.
+.PHONY: validate-istio
+validate-istio: bootstrap wasm
+	$(PYTHON) -m pytest -q tests/istio
 
 e2e: bootstrap build
 	$(PYTHON) -m pytest tests/e2e $(PYTEST_ARGS)
@@ -103,11 +110,18 @@ distclean: clean
 	rm -rf $(VENV)
 
 # envoy/demo.yaml and envoy/envoy.yaml are rendered from envoy/*.json by
-# `modelmux render` (cli/); never edit them by hand. `configs` re-renders
+# `modelmux render` (cli/), envoy/istio/modelmux.yaml from envoy/istio.json by
+# `modelmux render --istio`; never edit them by hand. `configs` re-renders
 # them; `check-configs` fails if they are stale, then runs `modelmux check`.
 MODELMUX     := target/release/modelmux
 DEMO_RENDER  := render --config envoy/demo.json --key MOCK_OPENAI_KEY=mock-openai-key --key MOCK_ANTHROPIC_KEY=mock-anthropic-key
 ENVOY_RENDER := render --config envoy/envoy.json --listen 0.0.0.0:10000
+# envoy/istio/modelmux.yaml: the module URL and sha256 are placeholders that
+# a deployment replaces by re-rendering (README, Istio); a digest of the
+# current build here would make the file stale at every code change.
+ISTIO_WASM_URL    := https://wasm.example.com/modelmux/modelmux.wasm
+ISTIO_WASM_SHA256 := 0000000000000000000000000000000000000000000000000000000000000000
+ISTIO_RENDER := render --istio --config envoy/istio.json --wasm-url $(ISTIO_WASM_URL) --wasm-sha256 $(ISTIO_WASM_SHA256)
 
 .PHONY: configs check-configs
 
@@ -115,6 +129,7 @@ configs:
 	$(CARGO) build --release -p modelmux-cli
 	$(MODELMUX) $(DEMO_RENDER) > envoy/demo.yaml.tmp && mv envoy/demo.yaml.tmp envoy/demo.yaml
 	$(MODELMUX) $(ENVOY_RENDER) > envoy/envoy.yaml.tmp && mv envoy/envoy.yaml.tmp envoy/envoy.yaml
+	$(MODELMUX) $(ISTIO_RENDER) > envoy/istio/modelmux.yaml.tmp && mv envoy/istio/modelmux.yaml.tmp envoy/istio/modelmux.yaml
 
 check-configs:
 	$(CARGO) build --release -p modelmux-cli
@@ -122,6 +137,9 @@ check-configs:
 	  $(MODELMUX) $(DEMO_RENDER) > "$$tmp/demo.yaml"; \
 	  $(MODELMUX) $(ENVOY_RENDER) > "$$tmp/envoy.yaml"; \
 	  diff -u envoy/demo.yaml "$$tmp/demo.yaml"; \
-	  diff -u envoy/envoy.yaml "$$tmp/envoy.yaml"
+	  $(MODELMUX) $(ISTIO_RENDER) > "$$tmp/istio.yaml"; \
+	  diff -u envoy/envoy.yaml "$$tmp/envoy.yaml"; \
+	  diff -u envoy/istio/modelmux.yaml "$$tmp/istio.yaml"
 	$(MODELMUX) check --envoy envoy/demo.yaml --config envoy/demo.json
 	$(MODELMUX) check --envoy envoy/envoy.yaml --config envoy/envoy.json
+	$(MODELMUX) check --envoy envoy/istio/modelmux.yaml --config envoy/istio.json

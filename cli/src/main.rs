@@ -18,6 +18,8 @@ USAGE:
                   [--wasm PATH] [--key NAME=VALUE]... [--port PROVIDER=PORT]...
                   [--request-headers-timeout-ms MS] [--request-timeout-ms MS]
                   [--max-connections N] [--max-heap-bytes N] [--max-body-bytes N]
+  modelmux render --istio --config FILE --wasm-url URL
+                  [--wasm-sha256 HEX | --wasm PATH] [render options above]
   modelmux check --envoy FILE [--config FILE]
   modelmux --help | --version
 
@@ -47,10 +49,19 @@ render   Prints a complete Envoy bootstrap (YAML) to stdout: the listener with
   --max-body-bytes N                connection buffer limits: the largest
                                     body buffered (default 10485760)
 
+render --istio  Prints the Istio resources for an ingress gateway (labels
+         istio: llm-gateway, namespace llm-gateway), multi-document YAML: the
+         Gateway, VirtualService, the stats-tags bootstrap ConfigMap, and
+         EnvoyFilters adding the filter, every cluster the plain render has
+         (rotation clusters included) and the failover routes.
+  --wasm-url URL       https:// URL Envoy fetches the module from
+  --wasm-sha256 HEX    its sha256 (default: computed from --wasm PATH)
+
 check    Checks a bootstrap against a filter config (default: the config
          embedded in its modelmux filter). Prints each problem on its own line
          with its location and exits 1, or prints `ok` and exits 0.
-  --envoy FILE         the Envoy bootstrap (YAML or JSON)
+  --envoy FILE         the Envoy bootstrap (YAML or JSON), or Istio manifests
+                       (multi-document YAML, e.g. from render --istio)
   --config FILE        the filter's JSON config
 ";
 
@@ -137,7 +148,14 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
         "--max-connections",
         "--max-heap-bytes",
         "--max-body-bytes",
+        "--wasm-url",
+        "--wasm-sha256",
     ];
+    // `--istio` is the one flag without a value.
+    let istio = args.iter().any(|a| a == "--istio");
+    let args: Vec<String> = args.iter().filter(|a| *a != "--istio").cloned().collect();
+    let args = args.as_slice();
+    let (mut url, mut sha) = (None, None);
     let mut opts = render::Options::default();
     let mut config = None;
     let mut ports = Vec::new();
@@ -147,6 +165,8 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
             "--listen" => opts.listen = HostPort::parse(&flag, &value)?,
             "--admin" => opts.admin = HostPort::parse(&flag, &value)?,
             "--wasm" => opts.wasm = value,
+            "--wasm-url" => url = Some(value),
+            "--wasm-sha256" => sha = Some(value),
             "--request-headers-timeout-ms" => {
                 opts.limits.request_headers_timeout_ms = positive(&flag, &value)?;
             }
@@ -179,8 +199,24 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
     if !opts.keys.is_empty() {
         eprintln!("modelmux: warning: --key writes provider keys into the rendered YAML, where the admin /config_dump shows them; use it for local testing only");
     }
-    opts.command = format!("modelmux render {}", shell_words(args));
-    print!("{}", render::render(&loaded, &opts)?);
+    let prefix = if istio { "--istio " } else { "" };
+    opts.command = format!("modelmux render {prefix}{}", shell_words(args));
+    if !istio {
+        if url.is_some() || sha.is_some() {
+            return Err("--wasm-url and --wasm-sha256 go with --istio".to_string());
+        }
+        print!("{}", render::render(&loaded, &opts)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let url = url.ok_or(
+        "render --istio needs --wasm-url https://HOST/PATH (where Envoy fetches the module)",
+    )?;
+    let sha = match sha {
+        Some(sha) => sha,
+        None => render::istio::file_sha256(&opts.wasm)?,
+    };
+    opts.remote = Some(render::istio::Remote::new(&url, &sha)?);
+    print!("{}", render::istio::render(&loaded, &opts)?);
     Ok(ExitCode::SUCCESS)
 }
 

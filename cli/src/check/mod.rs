@@ -5,6 +5,7 @@
 
 mod clusters;
 mod hardening;
+mod istio;
 mod routes;
 
 use serde_json::Value;
@@ -14,11 +15,11 @@ use crate::render::{CREDENTIAL_HEADERS, DOWNSTREAM_ROOT_ID, WASM_TYPE};
 
 /// Problems found so far, each `location: message`.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<String>);
+pub struct Problems(Vec<String>, &'static str);
 
 impl Problems {
     pub fn add(&mut self, location: &str, message: impl std::fmt::Display) {
-        self.0.push(format!("{location}: {message}"));
+        self.0.push(format!("{}{location}: {message}", self.1));
     }
 }
 
@@ -158,9 +159,21 @@ fn find_downstream(doc: &Value) -> Option<Downstream<'_>> {
 /// against the config embedded in its downstream filter.
 pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     let mut p = Problems::default();
-    let doc: Value = match serde_yaml::from_str(envoy) {
-        Ok(doc) => doc,
+    let docs = match istio::documents(envoy) {
+        Ok(docs) => docs,
         Err(e) => return vec![format!("$: not a valid YAML bootstrap: {e}")],
+    };
+    let istio = istio::is_manifests(&docs);
+    let doc = if istio {
+        let doc = istio::as_bootstrap(&docs, &mut p);
+        // Later locations are in the gateway as the patches build it.
+        p.1 = "gateway as patched: ";
+        doc
+    } else {
+        match docs.into_iter().next() {
+            Some(doc) => doc,
+            None => return vec!["$: empty".to_string()],
+        }
     };
     let Some(down) = find_downstream(&doc) else {
         p.add(
@@ -175,7 +188,10 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     check_downstream(&down, &loaded, &mut p);
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
-    hardening::check_hardening(&doc, &down, &mut p);
+    if !istio {
+        // Admin, overload manager and connection timeouts are Istio's.
+        hardening::check_hardening(&doc, &down, &mut p);
+    }
     hardening::check_response_buffer(&down, loaded.config.response_buffer_bytes, &mut p);
     check_logs(&doc, "", &mut p);
     p.0

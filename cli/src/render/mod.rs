@@ -3,6 +3,7 @@
 mod clusters;
 mod hardening;
 mod health;
+pub mod istio;
 mod routes;
 
 pub use clusters::{AWS_SIGNING, HTTP_OPTIONS, SOCKET_MATCH_NAMESPACE, UPSTREAM_CODEC};
@@ -38,6 +39,9 @@ pub struct Options {
     pub limits: Limits,
     /// The command line, for the header comment.
     pub command: String,
+    /// `--wasm-url`: the module is fetched over HTTPS (Istio), not read
+    /// from `wasm`.
+    pub remote: Option<istio::Remote>,
 }
 
 impl Default for Options {
@@ -55,6 +59,7 @@ impl Default for Options {
             keys: Vec::new(),
             limits: Limits::default(),
             command: String::new(),
+            remote: None,
         }
     }
 }
@@ -205,7 +210,20 @@ fn socket_address(hp: &HostPort) -> Node {
     )])
 }
 
-fn stats_config() -> Node {
+/// The stats tags extracted from the filter's counter names (tag, regex).
+pub const STATS_TAGS: [(&str, &str); 3] = [
+    ("model", r"^wasmcustom\.modelmux\.(m\.([^.]+)\.)"),
+    (
+        "provider",
+        r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(p\.([^.]+)\.)",
+    ),
+    (
+        "consumer",
+        r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)",
+    ),
+];
+
+pub(super) fn stats_config() -> Node {
     let tag = |name: &str, regex: &str| map([("tag_name", s(name)), ("regex", s(regex))]);
     commented(
         &[
@@ -217,17 +235,7 @@ fn stats_config() -> Node {
         ],
         map([(
             "stats_tags",
-            seq([
-                tag("model", r"^wasmcustom\.modelmux\.(m\.([^.]+)\.)"),
-                tag(
-                    "provider",
-                    r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(p\.([^.]+)\.)",
-                ),
-                tag(
-                    "consumer",
-                    r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)",
-                ),
-            ]),
+            Node::Seq(STATS_TAGS.iter().map(|(n, r)| tag(n, r)).collect()),
         )]),
     )
 }
@@ -276,11 +284,11 @@ fn listener(loaded: &Loaded, opts: &Options) -> Node {
     ])
 }
 
-fn downstream_filter(loaded: &Loaded, opts: &Options) -> Node {
+pub(super) fn downstream_filter(loaded: &Loaded, opts: &Options) -> Node {
     let mut vm = vec![
         ("runtime", s("envoy.wasm.runtime.v8")),
         ("vm_id", s(VM_ID)),
-        ("code", map([("local", map([("filename", s(&opts.wasm))]))])),
+        ("code", code(opts)),
     ];
     if let Some(env) = environment(loaded, opts) {
         vm.push(("environment_variables", env));
@@ -312,6 +320,15 @@ fn downstream_filter(loaded: &Loaded, opts: &Options) -> Node {
         ("name", s("modelmux")),
         ("typed_config", typed(WASM_TYPE, vec![("config", config)])),
     ])
+}
+
+/// Where the VM loads the module from: the local file, or over HTTPS
+/// (checked against its sha256) when rendering for Istio.
+fn code(opts: &Options) -> Node {
+    match &opts.remote {
+        Some(r) => istio::remote_code(r),
+        None => map([("local", map([("filename", s(&opts.wasm))]))]),
+    }
 }
 
 /// `host_env_keys` for every key variable, except those given `--key`
@@ -362,7 +379,7 @@ fn embedded_json(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn router_filter() -> Node {
+pub(super) fn router_filter() -> Node {
     map([
         ("name", s("envoy.filters.http.router")),
         (

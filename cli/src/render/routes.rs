@@ -128,7 +128,7 @@ pub fn route_config(config: &Config) -> Node {
 
 /// Requests the filter did not route (no cluster header): the health path,
 /// then an OpenAI-shaped 404 for everything else.
-fn local_routes() -> [Node; 2] {
+pub(super) fn local_routes() -> [Node; 2] {
     let health = commented(
         &["Liveness/readiness probes: Envoy answers, no provider is asked."],
         map([
@@ -169,7 +169,7 @@ fn json_content_type() -> Node {
 }
 
 /// Internal routing headers: not for the provider's eyes.
-fn headers_to_remove(config: &Config) -> Node {
+pub(super) fn headers_to_remove(config: &Config) -> Node {
     seq([s(&config.cluster_header), s(FAILOVER_HEADER)])
 }
 
@@ -267,7 +267,7 @@ fn retry_target() -> Vec<(&'static str, Node)> {
     ]
 }
 
-fn failover_routes(config: &Config) -> Vec<Node> {
+pub(super) fn failover_routes(config: &Config) -> Vec<Node> {
     let Some(retries) = num_retries(config) else {
         return Vec::new();
     };

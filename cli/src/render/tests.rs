@@ -507,23 +507,6 @@ fn durations() {
     assert_eq!(duration_ms(30_250), "30.25s");
 }
 
-/// The Istio bootstrap override carries exactly the rendered stats_tags.
-#[test]
-fn istio_telemetry_manifest_has_the_rendered_stats_tags() {
-    let manifest = include_str!("../../../envoy/istio/telemetry.yaml");
-    let start = manifest.find("custom_bootstrap.json: |").unwrap();
-    let block: String = manifest[start..]
-        .lines()
-        .skip(1)
-        .take_while(|l| !l.starts_with("---"))
-        .map(|l| format!("{}\n", l.trim()))
-        .collect();
-    let bootstrap: Value = serde_json::from_str(&block).unwrap();
-    let doc = render_value(REAL, &Options::default());
-    let rendered = &doc["stats_config"]["stats_tags"];
-    assert_eq!(bootstrap["stats_config"]["stats_tags"], *rendered);
-}
-
 #[test]
 fn header_allowlists_render_check_and_refuse_bad_rules() {
     let mut v: Value = serde_json::from_str(&three_targets()).unwrap();
