@@ -5,6 +5,7 @@
 
 mod clusters;
 mod hardening;
+mod health;
 mod routes;
 
 use serde_json::Value;
@@ -175,6 +176,7 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     check_downstream(&down, &loaded, &mut p);
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
+    health::check_saas_health_checks(&doc, &loaded.config, &mut p);
     hardening::check_hardening(&doc, &down, &mut p);
     hardening::check_response_buffer(&down, loaded.config.response_buffer_bytes, &mut p);
     check_logs(&doc, "", &mut p);
