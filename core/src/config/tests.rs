@@ -71,6 +71,14 @@ fn reports_the_offending_field() {
     expect_err(v, "providers[0].type", "unknown provider type `bogus`");
 
     let mut v = base();
+    v["providers"][0]["type"] = json!("perplexity");
+    expect_err(
+        v,
+        "providers[0].type",
+        "the `perplexity` preset was removed: Perplexity retired",
+    );
+
+    let mut v = base();
     v["models"][0]["targets"] = json!([]);
     expect_err(v, "models[0].targets", "at least one target");
 
