@@ -84,12 +84,16 @@ unit-wasm:
 # the wasm file. Placeholder keys keep it independent of the caller's env.
 # Every key the shipped configs name gets a placeholder unless it is set.
 validate: bootstrap wasm
+	$(CARGO) build --release -p modelmux-cli
 	for k in $$(grep -ho '"[a-z_]*_env": *"[A-Za-z0-9_]*"' envoy/*.json | sed 's/.*"\([A-Za-z0-9_]*\)"$$/\1/' | sort -u); do \
 	  export "$$k=$${!k:-validate-placeholder}"; \
 	done; \
 	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \
 	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
-	done
+	done; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(MODELMUX) $(MINIMAL_RENDER) > "$$tmp/minimal.yaml"; \
+	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$tmp/minimal.yaml"
 
 e2e: bootstrap build
 	$(PYTHON) -m pytest tests/e2e $(PYTEST_ARGS)
@@ -105,9 +109,12 @@ distclean: clean
 # envoy/demo.yaml and envoy/envoy.yaml are rendered from envoy/*.json by
 # `modelmux render` (cli/); never edit them by hand. `configs` re-renders
 # them; `check-configs` fails if they are stale, then runs `modelmux check`.
+# envoy/minimal.json (the README's first deployment) has no committed YAML:
+# `check-configs` checks its rendering and `validate` has Envoy validate it.
 MODELMUX     := target/release/modelmux
 DEMO_RENDER  := render --config envoy/demo.json --key MOCK_OPENAI_KEY=mock-openai-key --key MOCK_ANTHROPIC_KEY=mock-anthropic-key
 ENVOY_RENDER := render --config envoy/envoy.json --listen 0.0.0.0:10000
+MINIMAL_RENDER := render --config envoy/minimal.json
 
 .PHONY: configs check-configs
 
@@ -125,3 +132,6 @@ check-configs:
 	  diff -u envoy/envoy.yaml "$$tmp/envoy.yaml"
 	$(MODELMUX) check --envoy envoy/demo.yaml --config envoy/demo.json
 	$(MODELMUX) check --envoy envoy/envoy.yaml --config envoy/envoy.json
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(MODELMUX) $(MINIMAL_RENDER) > "$$tmp/minimal.yaml"; \
+	  $(MODELMUX) check --envoy "$$tmp/minimal.yaml" --config envoy/minimal.json
