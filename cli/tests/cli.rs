@@ -173,3 +173,24 @@ fn check_flags_a_hand_written_saas_health_check_expecting_200() {
     );
     assert!(!report.contains("clusters[vllm]"), "{report}");
 }
+
+/// The README's first-deployment section shows `envoy/minimal.json`
+/// compacted; it must stay the same config (compared as JSON values).
+#[test]
+fn the_readme_shows_envoy_minimal_json() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let file = std::fs::read_to_string(root.join("envoy/minimal.json")).expect("minimal.json");
+    let section = readme
+        .split("\n## Deploy with your own keys\n")
+        .nth(1)
+        .expect("the deploy section");
+    let shown = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a json block in the deploy section");
+    let shown: serde_json::Value = serde_json::from_str(shown).expect("the README's JSON");
+    let file: serde_json::Value = serde_json::from_str(&file).expect("minimal.json");
+    assert_eq!(shown, file);
+}
