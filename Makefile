@@ -84,12 +84,16 @@ unit-wasm:
 # the wasm file. Placeholder keys keep it independent of the caller's env.
 # Every key the shipped configs name gets a placeholder unless it is set.
 validate: bootstrap wasm
+	$(CARGO) build --release -p modelmux-cli
 	for k in $$(grep -ho '"[a-z_]*_env": *"[A-Za-z0-9_]*"' envoy/*.json | sed 's/.*"\([A-Za-z0-9_]*\)"$$/\1/' | sort -u); do \
 	  export "$$k=$${!k:-validate-placeholder}"; \
 	done; \
 	for cfg in envoy/envoy.yaml envoy/demo.yaml; do \
 	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$cfg"; \
-	done
+	done; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(MODELMUX) $(MINIMAL_RENDER) > "$$tmp/minimal.yaml"; \
+	  $(ENVOY) --mode validate --use-dynamic-base-id --log-level warn -c "$$tmp/minimal.yaml"
 	$(MAKE) --no-print-directory validate-istio
 
 # The Istio manifests (envoy/istio/): Istio's CRD schemas, and every Envoy
@@ -113,9 +117,12 @@ distclean: clean
 # `modelmux render` (cli/), envoy/istio/modelmux.yaml from envoy/istio.json by
 # `modelmux render --istio`; never edit them by hand. `configs` re-renders
 # them; `check-configs` fails if they are stale, then runs `modelmux check`.
+# envoy/minimal.json (the README's first deployment) has no committed YAML:
+# `check-configs` checks its rendering and `validate` has Envoy validate it.
 MODELMUX     := target/release/modelmux
 DEMO_RENDER  := render --config envoy/demo.json --key MOCK_OPENAI_KEY=mock-openai-key --key MOCK_ANTHROPIC_KEY=mock-anthropic-key
 ENVOY_RENDER := render --config envoy/envoy.json --listen 0.0.0.0:10000
+MINIMAL_RENDER := render --config envoy/minimal.json
 # envoy/istio/modelmux.yaml: the module URL and sha256 are placeholders that
 # a deployment replaces by re-rendering (README, Istio); a digest of the
 # current build here would make the file stale at every code change.
@@ -143,3 +150,6 @@ check-configs:
 	$(MODELMUX) check --envoy envoy/demo.yaml --config envoy/demo.json
 	$(MODELMUX) check --envoy envoy/envoy.yaml --config envoy/envoy.json
 	$(MODELMUX) check --envoy envoy/istio/modelmux.yaml --config envoy/istio.json
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(MODELMUX) $(MINIMAL_RENDER) > "$$tmp/minimal.yaml"; \
+	  $(MODELMUX) check --envoy "$$tmp/minimal.yaml" --config envoy/minimal.json

@@ -310,6 +310,9 @@ def test_access_log_shows_model_provider_attempts_and_status(client):
     assert entry["provider"] == "an"
     assert str(entry["attempts"]) == "2"
     assert str(entry["status"]) == "200"
+    # The client's path; the serving (Anthropic) attempt's apart.
+    assert entry["path"] == "/v1/chat/completions"
+    assert entry["upstream_path"] == "/v1/messages"
     # What the serving attempt used, as counted by the filter.
     usage = resp.json()["usage"]
     assert entry["upstream_model"] == "claude-sonnet-4-5"

@@ -123,11 +123,11 @@ fn check_envoy_signing(c: &Value, loc: &str, provider: &Provider, p: &mut Proble
     }
 }
 
-fn endpoint_addr(ep: &Endpoint) -> String {
+pub(super) fn endpoint_addr(ep: &Endpoint) -> String {
     format!("{}:{}", ep.address, ep.port)
 }
 
-fn address_of(lb: &Value) -> Option<String> {
+pub(super) fn address_of(lb: &Value) -> Option<String> {
     let socket = at(lb, &["endpoint", "address", "socket_address"])?;
     Some(format!(
         "{}:{}",

@@ -5,6 +5,7 @@
 
 mod clusters;
 mod hardening;
+mod health;
 mod istio;
 mod routes;
 
@@ -188,6 +189,7 @@ pub fn check(envoy: &str, given: Option<&str>) -> Vec<String> {
     check_downstream(&down, &loaded, &mut p);
     routes::check_routes(&down, &loaded, &mut p);
     clusters::check_clusters(&doc, &down, &loaded, &mut p);
+    health::check_saas_health_checks(&doc, &loaded.config, &mut p);
     if !istio {
         // Admin, overload manager and connection timeouts are Istio's.
         hardening::check_hardening(&doc, &down, &mut p);

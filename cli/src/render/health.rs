@@ -3,6 +3,15 @@
 //! Envoy's default lets a passing health check end an ejection at once, so
 //! a provider that answers its health path while failing requests would be
 //! back after one interval instead of `failover.ejection_ms`.
+//!
+//! SaaS APIs (a provider at its kind's own public host: api.openai.com,
+//! api.anthropic.com, generativelanguage.googleapis.com, bedrock-runtime…)
+//! have no unauthenticated health path: an Envoy health check carries no
+//! key, so it gets a 401 (or 403/404) and the host is marked unhealthy.
+//! For them no active check is rendered unless the config lists the
+//! statuses it expects (`health_check.expected_statuses`); passive outlier
+//! detection, which judges real requests, covers them. Self-hosted and
+//! local endpoints (vLLM's `/health`, Ollama's `/`) are checked as asked.
 
 use modelmux_core::config::{Config, HealthCheck, Provider};
 
@@ -45,8 +54,18 @@ pub(super) fn outlier_detection(config: &Config, health_checked: bool) -> Node {
     )
 }
 
+/// A provider at its kind's own public host: a SaaS API, whose every path
+/// wants a key.
+pub fn is_saas(p: &Provider) -> bool {
+    let host = p.host.rsplit_once(':').map_or(p.host.as_str(), |(h, _)| h);
+    p.options
+        .default_host()
+        .is_some_and(|d| d.eq_ignore_ascii_case(host))
+}
+
 /// An HTTP health check, when every provider in the cluster has one with
-/// the same path (Envoy health checks are per cluster); else the reason
+/// the same path and statuses (Envoy health checks are per cluster) and
+/// none is a SaaS API checked without expected statuses; else the reason
 /// there is none, for a comment.
 pub(super) fn health_checks(
     members: &[&Provider],
@@ -58,10 +77,19 @@ pub(super) fn health_checks(
     let Some(first) = checks.first() else {
         return Ok(None);
     };
-    if checks.len() != members.len() || checks.iter().any(|h| h.path != first.path) {
+    let differ =
+        |h: &&HealthCheck| h.path != first.path || h.expected_statuses != first.expected_statuses;
+    if checks.len() != members.len() || checks.iter().any(differ) {
         return Err(&[
-            "No health_checks: Envoy checks a whole cluster with one path, and",
-            "not every provider here has a health_check with the same path.",
+            "No health_checks: Envoy checks a whole cluster with one path, and not every",
+            "provider here has a health_check with the same path and expected_statuses.",
+        ]);
+    }
+    if first.expected_statuses.is_empty() && members.iter().any(|p| is_saas(p)) {
+        return Err(&[
+            "No health_checks: a SaaS API answers an unauthenticated health check 401",
+            "(health checks carry no key); outlier detection below covers it. List the",
+            "statuses to accept in health_check.expected_statuses to check it anyway.",
         ]);
     }
     let interval = checks
@@ -77,9 +105,23 @@ pub(super) fn health_checks(
         ("no_traffic_interval", s(duration_ms(interval))),
         ("unhealthy_threshold", Node::Int(2)),
         ("healthy_threshold", Node::Int(1)),
-        ("http_health_check", map([("path", s(&first.path))])),
+        ("http_health_check", http_check(first)),
     ]);
     Ok(Some(seq([check])))
+}
+
+/// The request and, when given, the statuses that count as healthy (Envoy
+/// ranges are half-open: `[start, end)`).
+fn http_check(h: &HealthCheck) -> Node {
+    let mut entries = vec![("path", s(&h.path))];
+    if !h.expected_statuses.is_empty() {
+        let ranges = h.expected_statuses.iter().map(|c| {
+            let c = u64::from(*c);
+            map([("start", Node::Int(c)), ("end", Node::Int(c + 1))])
+        });
+        entries.push(("expected_statuses", seq(ranges)));
+    }
+    map(entries)
 }
 
 /// Adds `health_checks`, or the reason there are none as a comment on

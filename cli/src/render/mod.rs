@@ -11,6 +11,7 @@ pub use hardening::{
     Limits, CONNECTIONS_MONITOR, H2_CONNECTION_WINDOW, H2_MAX_CONCURRENT_STREAMS, H2_STREAM_WINDOW,
     HEAP_MONITOR, RESET_STREAMS,
 };
+pub use health::is_saas;
 pub use routes::CREDENTIAL_HEADERS;
 
 use crate::input::{HostPort, Loaded};

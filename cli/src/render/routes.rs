@@ -16,12 +16,21 @@ pub const CREDENTIAL_HEADERS: &[&str] = &modelmux_core::config::CREDENTIALS;
 /// The access log's JSON keys and their Envoy format strings. Request
 /// headers other than the request id are deliberately absent: the upstream
 /// filter writes provider keys into the same header map the log reads.
+/// For the same reason `path` is not `%REQ(:PATH)%`: the filter rewrites
+/// `:path` for the provider (`/v1/messages`, Gemini's
+/// `…:generateContent`), so it keeps the client's path in filter state and
+/// the upstream one apart (Envoy sets `x-envoy-original-path` only for its
+/// own route rewrites, not for a filter's).
 pub fn access_log_format() -> Vec<(&'static str, &'static str)> {
     vec![
         ("start_time", "%START_TIME%"),
         ("request_id", "%REQ(X-REQUEST-ID)%"),
         ("method", "%REQ(:METHOD)%"),
-        ("path", "%REQ(:PATH)%"),
+        ("path", "%FILTER_STATE(wasm.modelmux_path:PLAIN)%"),
+        (
+            "upstream_path",
+            "%FILTER_STATE(wasm.modelmux_upstream_path:PLAIN)%",
+        ),
         ("status", "%RESPONSE_CODE%"),
         ("flags", "%RESPONSE_FLAGS%"),
         ("duration_ms", "%DURATION%"),
@@ -70,7 +79,11 @@ pub fn access_log() -> Node {
                 vec![(
                     "log_format",
                     commented(
-                        &["No request headers: they can hold provider keys."],
+                        &[
+                            "No request headers: they can hold provider keys. `path` is the",
+                            "client's (`-` if Envoy refused the request before the filter ran);",
+                            "`upstream_path` is what the provider got (the serving attempt's).",
+                        ],
                         map([("json_format", format)]),
                     ),
                 )],

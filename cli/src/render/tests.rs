@@ -437,7 +437,13 @@ fn bootstrap_listener_admin_and_access_log() {
     let format = log["typed_config"]["log_format"]["json_format"]
         .as_object()
         .unwrap();
-    assert_eq!(format.len(), 20);
+    assert_eq!(format.len(), 21);
+    // The filter rewrites `:path`: the client's and the provider's apart.
+    assert_eq!(format["path"], "%FILTER_STATE(wasm.modelmux_path:PLAIN)%");
+    assert_eq!(
+        format["upstream_path"],
+        "%FILTER_STATE(wasm.modelmux_upstream_path:PLAIN)%"
+    );
     assert_eq!(format["request_id"], "%REQ(X-REQUEST-ID)%");
     assert_eq!(format["attempts"], "%UPSTREAM_REQUEST_ATTEMPT_COUNT%");
     assert_eq!(

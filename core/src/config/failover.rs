@@ -40,6 +40,8 @@ pub(super) struct RawHealthCheck {
     path: String,
     #[serde(default)]
     interval_ms: Option<u64>,
+    #[serde(default)]
+    expected_statuses: Option<Vec<u16>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +81,10 @@ pub struct Endpoint {
 pub struct HealthCheck {
     pub path: String,
     pub interval_ms: u64,
+    /// Statuses that count as healthy; empty means Envoy's default (200
+    /// only). A SaaS API answers an unauthenticated check 401, so a check
+    /// against one must list what it expects (see `modelmux render`).
+    pub expected_statuses: Vec<u16>,
 }
 
 /// Failover tuning shared by the filter and the rendered Envoy pieces.
@@ -281,8 +287,22 @@ pub(super) fn compile_health_check(
             "must start with `/`",
         ));
     }
+    let field = format!("{path}.health_check.expected_statuses");
+    let expected_statuses = match raw.expected_statuses {
+        None => Vec::new(),
+        Some(list) if list.is_empty() => {
+            return Err(err(field, "must list at least one status (or be left out)"));
+        }
+        Some(list) => {
+            if let Some(bad) = list.iter().find(|c| !(100..=599).contains(*c)) {
+                return Err(err(field, format!("{bad} is not an HTTP status (100-599)")));
+            }
+            list
+        }
+    };
     Ok(Some(HealthCheck {
         path: raw.path,
         interval_ms: raw.interval_ms.filter(|v| *v > 0).unwrap_or(5_000),
+        expected_statuses,
     }))
 }

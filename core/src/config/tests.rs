@@ -72,6 +72,14 @@ fn reports_the_offending_field() {
     expect_err(v, "providers[0].type", "unknown provider type `bogus`");
 
     let mut v = base();
+    v["providers"][0]["type"] = json!("perplexity");
+    expect_err(
+        v,
+        "providers[0].type",
+        "the `perplexity` preset was removed: Perplexity retired",
+    );
+
+    let mut v = base();
     v["models"][0]["targets"] = json!([]);
     expect_err(v, "models[0].targets", "at least one target");
 
@@ -262,4 +270,27 @@ fn names_that_become_the_same_metric_label_are_refused() {
     });
     let e = Config::from_json(v.to_string().as_bytes(), &env).unwrap_err();
     assert_eq!(e.path, "providers[1].name");
+}
+
+#[test]
+fn health_check_expected_statuses_are_checked() {
+    let mut v = base();
+    v["providers"][0]["health_check"] =
+        json!({"path": "/v1/models", "expected_statuses": [200, 401]});
+    let c = load(&v).unwrap();
+    let hc = c.providers[0].health_check.as_ref().unwrap();
+    assert_eq!(hc.expected_statuses, vec![200, 401]);
+    v["providers"][0]["health_check"] = json!({"path": "/v1/models"});
+    let c = load(&v).unwrap();
+    assert!(c.providers[0]
+        .health_check
+        .as_ref()
+        .unwrap()
+        .expected_statuses
+        .is_empty());
+    let field = "providers[0].health_check.expected_statuses";
+    v["providers"][0]["health_check"] = json!({"path": "/h", "expected_statuses": []});
+    expect_err(v.clone(), field, "at least one status");
+    v["providers"][0]["health_check"] = json!({"path": "/h", "expected_statuses": [200, 42]});
+    expect_err(v, field, "42 is not an HTTP status");
 }

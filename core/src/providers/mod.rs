@@ -128,6 +128,12 @@ impl Options {
             return parsed;
         }
         openai::preset_options(kind, raw, path).unwrap_or_else(|| {
+            if let Some((_, why)) = openai::presets::RETIRED.iter().find(|(n, _)| *n == kind) {
+                return Err(crate::config::err(
+                    format!("{path}.type"),
+                    format!("the `{kind}` preset was removed: {why}"),
+                ));
+            }
             let presets: Vec<&str> = openai::presets::PRESETS.iter().map(|p| p.name).collect();
             Err(crate::config::err(
                 format!("{path}.type"),

@@ -90,6 +90,13 @@ impl Timing {
     }
 }
 
+/// Filter state (without the `wasm.` prefix) with the client's request
+/// path, set for every request the filter sees: the access log's `path`.
+pub const CLIENT_PATH: &str = "modelmux_path";
+/// Filter state with the path sent upstream (the serving attempt's, for
+/// failover models): the access log's `upstream_path`.
+pub const UPSTREAM_PATH: &str = "modelmux_upstream_path";
+
 /// What the access log gets about one request.
 #[derive(Debug)]
 pub struct LogFields<'a> {

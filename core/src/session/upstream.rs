@@ -194,7 +194,11 @@ impl Upstream {
                 return Flow::Continue;
             }
         };
-        let Some(client) = w.with_record(&a.id, |rec| rec.headers.clone()) else {
+        let client = w.with_record(&a.id, |rec| {
+            rec.upstream_path = Some(r.outbound.path.clone());
+            rec.headers.clone()
+        });
+        let Some(client) = client else {
             return Flow::Continue;
         };
         send_routed(host, client, &r, &w.cfg, "", size);

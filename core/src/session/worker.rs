@@ -52,6 +52,8 @@ pub struct RequestRecord {
     /// The client status the latest attempt released (what its
     /// `x-modelmux-status` says); the downstream side trusts only this.
     pub status: Option<u16>,
+    /// The latest attempt's upstream path (for the access log).
+    pub upstream_path: Option<String>,
 }
 
 impl RequestRecord {
@@ -69,6 +71,7 @@ impl RequestRecord {
             first_content_us: None,
             streamed: 0,
             status: None,
+            upstream_path: None,
         }
     }
 }

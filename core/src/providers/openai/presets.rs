@@ -151,15 +151,6 @@ pub const PRESETS: &[Preset] = &[
         docs: "https://docs.fireworks.ai/tools-sdks/openai-compatibility",
         ..HOSTED
     },
-    // The base URL has no `/v1`: `POST https://api.perplexity.ai/chat/completions`.
-    Preset {
-        name: "perplexity",
-        host: "api.perplexity.ai",
-        base_path: "",
-        max_tokens: MaxTokens::Legacy,
-        docs: "https://docs.perplexity.ai/docs/sonar/openai-compatibility",
-        ..HOSTED
-    },
     // Documented as a 400 when supplied. Penalties and `logit_bias` change
     // the answer; `parallel_tool_calls` and `service_tier` are hints.
     Preset {
@@ -241,6 +232,13 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
+/// Presets that were removed because their service no longer speaks Chat
+/// Completions, with the reason a config naming one is refused.
+pub const RETIRED: &[(&str, &str)] = &[(
+    "perplexity",
+    "Perplexity retired its Sonar Chat Completions API on 2026-09-27; its replacement, the Agent API (`POST /v1/agent`), is Responses-shaped, not Chat Completions",
+)];
+
 pub fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name)
 }
@@ -290,7 +288,7 @@ mod tests {
     #[test]
     fn preset_base_paths_are_rooted_without_trailing_slash() {
         for p in PRESETS {
-            // Empty means the root (Perplexity, DeepSeek).
+            // Empty means the root (DeepSeek).
             assert!(
                 p.base_path.is_empty() || p.base_path.starts_with('/'),
                 "{}",
@@ -361,7 +359,6 @@ mod tests {
             "xai",
             "openrouter",
             "fireworks",
-            "perplexity",
             "cerebras",
             "deepinfra",
             "ollama",
@@ -373,6 +370,9 @@ mod tests {
         ] {
             assert!(names.contains(&n), "{n} missing");
         }
-        assert_eq!(names.len(), 16);
+        assert_eq!(names.len(), 15);
+        for (retired, _) in RETIRED {
+            assert!(!names.contains(retired), "{retired} is retired");
+        }
     }
 }

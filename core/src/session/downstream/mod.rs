@@ -14,7 +14,7 @@ use crate::gateway::{
 use crate::stats::Counter;
 
 use super::response::{header, set_header, status_of, FailureClass, ResponseFlow};
-use super::telemetry::{set_log_fields, LogFields, Timing};
+use super::telemetry::{set_log_fields, LogFields, Timing, CLIENT_PATH, UPSTREAM_PATH};
 use super::worker::Worker;
 use super::{
     send_routed, Flow, Host, Level, OWN_PREFIX, PROVIDER_HEADER, REQUEST_ID, STATUS_HEADER,
@@ -135,7 +135,11 @@ impl Downstream {
     pub fn on_request_headers(&mut self, w: &Worker, host: &mut dyn Host, end: bool) -> Flow {
         let headers = host.request_headers();
         let method = find(&headers, ":method").unwrap_or("");
-        match classify(method, find(&headers, ":path").unwrap_or("")) {
+        let path = find(&headers, ":path").unwrap_or("");
+        // The access log's `path` is the client's: `%REQ(:PATH)%` would show
+        // the upstream path this filter may write into the same header map.
+        host.set_filter_state(CLIENT_PATH, path);
+        match classify(method, path) {
             Endpoint::Other => {
                 strip(host, &headers, |n| {
                     n == w.cfg.cluster_header || n.starts_with(OWN_PREFIX)
@@ -290,6 +294,7 @@ impl Downstream {
     ) {
         send_routed(host, client, &r, &w.cfg, r.cluster, size);
         host.set_filter_state("modelmux_provider", r.provider);
+        host.set_filter_state(UPSTREAM_PATH, &r.outbound.path);
         self.state = State::Single {
             model: r.model_idx,
             target: r.target_idx,

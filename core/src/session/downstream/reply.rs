@@ -82,9 +82,13 @@ impl Downstream {
                 self.timing.progress(host, false, end);
                 if end {
                     let record = w.with_record(&f.id, |r| {
-                        (r.served.or(r.last), r.usage, r.first_content_us)
+                        let path = r.upstream_path.take();
+                        (r.served.or(r.last), r.usage, r.first_content_us, path)
                     });
-                    if let Some((target, usage, first)) = record {
+                    if let Some((target, usage, first, path)) = record {
+                        if let Some(path) = path {
+                            host.set_filter_state(UPSTREAM_PATH, &path);
+                        }
                         self.timing.content_at(first.filter(|_| self.stream));
                         let at = (f.model, target.unwrap_or(f.head));
                         self.log_fields(w, host, at, usage.unwrap_or_default());

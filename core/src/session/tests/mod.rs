@@ -1,5 +1,6 @@
 //! Whole request flows through both roles, natively.
 
+mod access_log;
 mod answers;
 mod calls;
 mod egress;
