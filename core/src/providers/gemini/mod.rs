@@ -71,6 +71,7 @@
 mod contents;
 mod embed;
 mod errors;
+mod partial;
 mod request;
 mod response;
 pub(super) mod schema;
