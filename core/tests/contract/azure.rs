@@ -107,9 +107,7 @@ impl Contract for Azure {
     fn stream(case: StreamCase) -> Support<Fixture> {
         use StreamCase as C;
         match case {
-            C::ContentFilter => {
-                Support::NotApplicable("no content filter finish in this provider's streams")
-            }
+            C::ContentFilter => Support::Yes(Fixture),
             C::PromptBlocked => {
                 Support::NotApplicable("a refused prompt is an error status here (the error cases)")
             }

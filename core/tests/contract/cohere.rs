@@ -226,9 +226,9 @@ impl Contract for Cohere {
         // Typed events (`event: <type>`); the stream is complete with
         // `message-end`, whose `finish_reason: ERROR` is the mid-stream error.
         match case {
-            C::ContentFilter => {
-                Support::NotApplicable("no content filter finish in this provider's streams")
-            }
+            C::ContentFilter => Support::NotApplicable(
+                "Cohere's chat API has no content filter finish (see the response case)",
+            ),
             C::PromptBlocked => {
                 Support::NotApplicable("a refused prompt is an error status here (the error cases)")
             }

@@ -122,9 +122,7 @@ impl Contract for OpenAi {
         // ends with the usage-only chunk; it is stripped again when the
         // client did not ask for it.
         match case {
-            C::ContentFilter => {
-                Support::NotApplicable("no content filter finish in this provider's streams")
-            }
+            C::ContentFilter => Support::Yes(Fixture),
             C::PromptBlocked => {
                 Support::NotApplicable("a refused prompt is an error status here (the error cases)")
             }
