@@ -92,8 +92,9 @@ fn malformed(detail: &str) -> Rejection {
     (Cause::Malformed, ApiError::new(502, "server_error", msg))
 }
 
-/// Decodes a whole 2xx body; `Err` when it is an error or not a response.
-pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
+/// Decodes a whole 2xx body of a request for `candidates` candidates;
+/// `Err` when it is an error or not a response.
+pub(super) fn reply(body: &[u8], candidates: u32) -> Result<Reply<'_>, Rejection> {
     let resp: GenerateContentResponse<'_> =
         serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
     if let Some(e) = &resp.error {
@@ -103,14 +104,15 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
     let blocked = resp.blocked().is_some();
     let response_id = resp.response_id.unwrap_or_default();
     if blocked {
-        let choice = Choice {
+        let filtered = |index| Choice {
+            index,
             finish: Finish::ContentFilter,
             ..Choice::default()
         };
         return Ok(Reply {
             id: response_id,
-            choice,
-            more: Vec::new(),
+            choice: filtered(0),
+            more: (1..candidates).map(filtered).collect(),
             usage: usage.unwrap_or_default(),
         });
     }
