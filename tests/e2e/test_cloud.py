@@ -250,6 +250,28 @@ def test_tools_stream(client, model):
     assert finishes == ["tool_calls"]
 
 
+def test_bedrock_server_tool_is_not_a_client_tool_call(client):
+    """A tool Bedrock ran itself (Nova's code interpreter; the mock adds one
+    for MOCK_SERVER_TOOL) is neither a tool call nor text, JSON and stream."""
+    messages = [{"role": "user", "content": "Average please MOCK_SERVER_TOOL"}]
+    got = client.chat.completions.create(model="br", messages=messages)
+    choice = got.choices[0]
+    assert choice.finish_reason == "stop" and not choice.message.tool_calls
+    assert "42" not in choice.message.content and "nova_code_interpreter" not in choice.message.content
+    text, calls, finishes = "", [], []
+    for chunk in client.chat.completions.create(model="br", messages=messages, stream=True):
+        for c in chunk.choices:
+            text += c.delta.content or ""
+            calls += c.delta.tool_calls or []
+            if c.finish_reason:
+                finishes.append(c.finish_reason)
+    assert text == choice.message.content and calls == [] and finishes == ["stop"]
+    # With the client's own tool as well, only that one is a tool call.
+    got = client.chat.completions.create(model="br", messages=messages, tools=[WEATHER_TOOL])
+    (call,) = got.choices[0].message.tool_calls
+    assert call.function.name == "get_weather" and got.choices[0].finish_reason == "tool_calls"
+
+
 def test_vertex_streamed_function_call_arguments(client):
     """Vertex streams a call's arguments as `partialArgs` pieces, later parts
     without the name (the mock does so for MOCK_STREAM_ARGS): the client gets
