@@ -378,3 +378,48 @@ fn any_split_matches_whole() {
         common::assert_any_split_matches_whole(name, &input, run);
     }
 }
+
+#[test]
+fn server_tool_blocks_are_skipped_and_a_tool_use_stop_without_calls_is_stop() {
+    let input = stream(&[
+        ("messageStart", json!({"role": "assistant"})),
+        (
+            "contentBlockStart",
+            json!({"contentBlockIndex": 0, "start": {"toolUse": {
+            "toolUseId": "tooluse_srv", "name": "nova_code_interpreter", "type": "server_tool_use"}}}),
+        ),
+        (
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 0, "delta": {"toolUse": {"input": "{\"code\":\"print(6*7)\"}"}}}),
+        ),
+        ("contentBlockStop", json!({"contentBlockIndex": 0})),
+        (
+            "contentBlockStart",
+            json!({"contentBlockIndex": 1, "start": {"toolResult": {
+            "toolUseId": "tooluse_srv", "status": "success"}}}),
+        ),
+        (
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 1, "delta": {"toolResult": [{"text": "42\n"}]}}),
+        ),
+        ("contentBlockStop", json!({"contentBlockIndex": 1})),
+        (
+            "contentBlockDelta",
+            json!({"contentBlockIndex": 2, "delta": {"text": "It is 42."}}),
+        ),
+        ("messageStop", json!({"stopReason": "tool_use"})),
+        (
+            "metadata",
+            json!({"usage": {"inputTokens": 5, "outputTokens": 2}}),
+        ),
+    ]);
+    let run = run(&input, false, &[]);
+    assert!(!run.failed);
+    assert_eq!(text_of(&run), "It is 42.");
+    let all = chunks(&run);
+    assert!(all
+        .iter()
+        .all(|c| c["choices"][0]["delta"].get("tool_calls").is_none()));
+    let last = all.last().unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], json!("stop"));
+}

@@ -241,3 +241,45 @@ fn every_split_matches_whole() {
         );
     }
 }
+
+#[test]
+fn a_blocked_prompt_filters_every_choice_asked_for() {
+    let native = json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                        "usageMetadata": {"promptTokenCount": 6, "totalTokenCount": 6},
+                        "responseId": "blk-n"});
+    let (out, failed) = whole(&native);
+    assert!(!failed, "{out}");
+    let choices: Vec<(Value, Value, Value)> = out["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["index"].clone(),
+                c["finish_reason"].clone(),
+                c["message"]["content"].clone(),
+            )
+        })
+        .collect();
+    let filtered = |i: u32| (json!(i), json!("content_filter"), json!(""));
+    assert_eq!(choices, vec![filtered(0), filtered(1)]);
+    assert_eq!(out["usage"]["prompt_tokens"], json!(6));
+}
+
+#[test]
+fn a_blocked_prompt_stream_finishes_every_choice() {
+    let input = "data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\"},\"usageMetadata\": {\"promptTokenCount\": 6},\"responseId\": \"blk-s\"}\r\n\r\n";
+    let run = run(input.as_bytes(), 2, true, &[]);
+    assert!(!run.failed, "{:?}", run.events);
+    let finishes: Vec<(Value, Value)> = run
+        .events
+        .iter()
+        .filter_map(|e| e["choices"].as_array().and_then(|c| c.first()))
+        .filter(|c| !c["finish_reason"].is_null())
+        .map(|c| (c["index"].clone(), c["finish_reason"].clone()))
+        .collect();
+    let filtered = |i: u32| (json!(i), json!("content_filter"));
+    assert_eq!(finishes, vec![filtered(0), filtered(1)]);
+    assert_eq!(run.events.last(), Some(&json!("[DONE]")));
+    assert_eq!(run.usage.input, 6);
+}

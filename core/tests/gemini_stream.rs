@@ -241,15 +241,17 @@ fn truncated_stream_fails() {
 }
 
 #[test]
-fn blocked_prompt_is_a_content_filter_error() {
-    let run = run(&fixture("blocked"), true, &[]);
-    assert!(run.failed);
-    assert_eq!(
-        run.events,
-        vec![Event::Chunk(json!({"error": {
-            "message": "Provider gemini blocked the prompt (block reason: PROHIBITED_CONTENT).",
-            "type": "invalid_request_error", "param": null, "code": "content_filter"}}))]
-    );
+fn blocked_prompt_is_a_content_filter_completion() {
+    let run = run(&fixture("blocked"), false, &[]);
+    assert!(!run.failed);
+    let id = "bl-syn-5";
+    let want = vec![
+        chunk(id, json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(id, json!({}), json!("content_filter")),
+        Event::Done,
+    ];
+    assert_eq!(run.events, want);
+    assert_eq!(run.usage, usage(9, 0, 0, 0));
 }
 
 #[test]
@@ -401,4 +403,51 @@ fn streamed_signed_call_round_trips_too() {
             {"functionResponse": {"name": "lookup_forecast", "response": {"result": "r1"}}},
         ])
     );
+}
+
+#[test]
+fn streamed_call_arguments_arrive_as_fragments_and_close_at_the_finish() {
+    let native = [
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"name": "get_weather", "willContinue": true}}]}}],
+            "responseId": "pa-1"}),
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"partialArgs": [{"jsonPath": "$.city", "stringValue": "Os", "willContinue": true}],
+                              "willContinue": true}}]}}], "responseId": "pa-1"}),
+        // The end part never comes: the finish closes the call.
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"partialArgs": [{"jsonPath": "$.city", "stringValue": "lo"}],
+                              "willContinue": true}}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 3}, "responseId": "pa-1"}),
+    ];
+    let input: String = native
+        .iter()
+        .map(|c| format!("data: {c}\r\n\r\n"))
+        .collect();
+    let run = run(input.as_bytes(), false, &[]);
+    assert!(!run.failed);
+    let args: Vec<String> = chunks(&run)
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
+        .map(str::to_string)
+        .collect();
+    // The start chunk carries the name and empty arguments, as OpenAI does.
+    assert_eq!(args, vec!["", r#"{"#, r#""city":"Os"#, r#"lo""#, r#"}"#]);
+    let whole: Value = serde_json::from_str(&args.concat()).unwrap();
+    assert_eq!(whole, json!({"city": "Oslo"}));
+    let finish = chunks(&run).last().unwrap()["choices"][0]["finish_reason"].clone();
+    assert_eq!(finish, json!("tool_calls"));
+}
+
+#[test]
+fn a_call_piece_without_a_started_call_is_an_error_not_a_crash() {
+    let chunk = json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"functionCall": {"partialArgs": [{"jsonPath": "$.city", "stringValue": "x"}]}}]}}],
+        "responseId": "pa-2"});
+    let run = run(format!("data: {chunk}\r\n\r\n").as_bytes(), false, &[]);
+    assert!(run.failed);
+    let Some(Event::Chunk(last)) = run.events.last() else {
+        panic!("no events")
+    };
+    assert_eq!(last["error"]["type"], json!("server_error"));
 }

@@ -10,6 +10,8 @@
 //! | `MOCK_RECITATION`     | candidate without content, `finishReason: RECITATION` | -                                                  |
 //! | `MOCK_MAX_TOKENS`     | reply cut to its first 4 words, `finishReason: MAX_TOKENS` | -                                             |
 //! | `MOCK_CACHED`         | `cachedContentTokenCount: 8` (and 8 more prompt tokens) | -                                                |
+//! | `MOCK_SERVER_TOOL`    | Bedrock (not Gemini or Azure): the answer follows a `nova_code_interpreter` server tool use (`type: server_tool_use`) and its `toolResult`, as with `systemTool` | - |
+//! | `MOCK_STREAM_ARGS`    | Vertex streams only: the function call's arguments as `partialArgs` pieces over several chunks (as with `streamFunctionCallArguments`) | - |
 //!
 //! Words are matched as whole whitespace-separated tokens.
 
@@ -18,6 +20,8 @@ pub const CONTENT_FILTER: &str = "MOCK_CONTENT_FILTER";
 pub const RECITATION: &str = "MOCK_RECITATION";
 pub const MAX_TOKENS: &str = "MOCK_MAX_TOKENS";
 pub const CACHED: &str = "MOCK_CACHED";
+pub const STREAM_ARGS: &str = "MOCK_STREAM_ARGS";
+pub const SERVER_TOOL: &str = "MOCK_SERVER_TOOL";
 
 /// Words kept by `MOCK_MAX_TOKENS`.
 pub const MAX_TOKENS_WORDS: u64 = 4;

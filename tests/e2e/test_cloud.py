@@ -250,6 +250,61 @@ def test_tools_stream(client, model):
     assert finishes == ["tool_calls"]
 
 
+def test_bedrock_server_tool_is_not_a_client_tool_call(client):
+    """A tool Bedrock ran itself (Nova's code interpreter; the mock adds one
+    for MOCK_SERVER_TOOL) is neither a tool call nor text, JSON and stream."""
+    messages = [{"role": "user", "content": "Average please MOCK_SERVER_TOOL"}]
+    got = client.chat.completions.create(model="br", messages=messages)
+    choice = got.choices[0]
+    assert choice.finish_reason == "stop" and not choice.message.tool_calls
+    assert "42" not in choice.message.content and "nova_code_interpreter" not in choice.message.content
+    text, calls, finishes = "", [], []
+    for chunk in client.chat.completions.create(model="br", messages=messages, stream=True):
+        for c in chunk.choices:
+            text += c.delta.content or ""
+            calls += c.delta.tool_calls or []
+            if c.finish_reason:
+                finishes.append(c.finish_reason)
+    assert text == choice.message.content and calls == [] and finishes == ["stop"]
+    # With the client's own tool as well, only that one is a tool call.
+    got = client.chat.completions.create(model="br", messages=messages, tools=[WEATHER_TOOL])
+    (call,) = got.choices[0].message.tool_calls
+    assert call.function.name == "get_weather" and got.choices[0].finish_reason == "tool_calls"
+
+
+def test_vertex_streamed_function_call_arguments(client):
+    """Vertex streams a call's arguments as `partialArgs` pieces, later parts
+    without the name (the mock does so for MOCK_STREAM_ARGS): the client gets
+    OpenAI tool-call deltas, name first, that join into the whole object."""
+    tool = {"type": "function", "function": {
+        "name": "plan_trip", "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"}, "nights": {"type": "integer"}, "late": {"type": "boolean"}},
+            "required": ["city", "nights", "late"]}}}
+    stream = client.chat.completions.create(
+        model="vgem", messages=[{"role": "user", "content": "Plan it MOCK_STREAM_ARGS"}],
+        tools=[tool], stream=True, stream_options={"include_usage": True})
+    names, fragments, ids, finishes, usage = [], [], set(), [], None
+    for chunk in stream:
+        for choice in chunk.choices:
+            for tc in choice.delta.tool_calls or []:
+                assert tc.index == 0
+                if tc.id:
+                    ids.add(tc.id)
+                if tc.function and tc.function.name:
+                    names.append(tc.function.name)
+                if tc.function and tc.function.arguments:
+                    fragments.append(tc.function.arguments)
+            if choice.finish_reason:
+                finishes.append(choice.finish_reason)
+        usage = chunk.usage or usage
+    assert names == ["plan_trip"] and len(ids) == 1
+    # Streamed as it came: several fragments, not one whole object.
+    assert len(fragments) > 3, fragments
+    assert json.loads("".join(fragments)) == {"city": "mock-city", "nights": 1, "late": True}
+    assert finishes == ["tool_calls"]
+    assert usage is not None and usage.prompt_tokens > 0
+
+
 @pytest.mark.parametrize("encoding", ["float", "base64"])
 def test_vertex_embeddings(client, env, encoding):
     _, mock = env

@@ -239,10 +239,19 @@ def test_gemini_content_filter_and_blocked_prompt(client):
     filtered = client.chat.completions.create(
         model="gem", messages=[{"role": "user", "content": "please MOCK_CONTENT_FILTER"}])
     assert filtered.choices[0].finish_reason == "content_filter"
-    with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(
-            model="gem", messages=[{"role": "user", "content": "please MOCK_PROMPT_FILTER"}])
-    assert info.value.code == "content_filter"
+    # A blocked prompt is a 2xx from Gemini: an empty content_filter
+    # completion with the prompt's usage, in JSON and in streams.
+    blocked = client.chat.completions.create(
+        model="gem", messages=[{"role": "user", "content": "please MOCK_PROMPT_FILTER"}])
+    assert blocked.choices[0].finish_reason == "content_filter"
+    assert not blocked.choices[0].message.content
+    assert blocked.usage.prompt_tokens > 0 and blocked.usage.completion_tokens == 0
+    chunks = list(client.chat.completions.create(
+        model="gem", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "please MOCK_PROMPT_FILTER"}]))
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] \
+        == ["content_filter"]
+    assert chunks[-1].usage.prompt_tokens > 0
 
 
 @pytest.mark.parametrize("model", ["az", "az1"])

@@ -194,6 +194,10 @@ impl Contract for Bedrock {
     fn response(case: ResponseCase) -> Support<Fixture> {
         use ResponseCase as C;
         match case {
+            C::PromptBlocked => {
+                Support::NotApplicable("a refused prompt is an error status here (the error cases)")
+            }
+            C::ServerTool => Support::Yes(Fixture),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs
@@ -239,6 +243,16 @@ impl Contract for Bedrock {
     fn stream(case: StreamCase) -> Support<Fixture> {
         use StreamCase as C;
         match case {
+            C::PromptBlocked => {
+                Support::NotApplicable("a refused prompt is an error status here (the error cases)")
+            }
+            C::UsageRevised => {
+                Support::NotApplicable("usage is sent once per stream, or its counts only grow")
+            }
+            C::StreamedArgs => Support::NotApplicable(
+                "arguments already stream as JSON text (the tool call cases)",
+            ),
+            C::ContentFilter | C::ServerTool => Support::Yes(Fixture),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs

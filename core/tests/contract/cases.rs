@@ -76,6 +76,14 @@ cases! {
         Length => "length",
         /// Stopped by a safety filter: `content_filter`.
         ContentFilter => "content_filter",
+        /// The prompt was refused before generation, with a 2xx (Gemini's
+        /// `promptFeedback.blockReason`): an empty `content_filter`
+        /// completion with the prompt's usage, not an error.
+        PromptBlocked => "prompt_blocked",
+        /// A tool the provider ran itself (Bedrock's Nova code
+        /// interpreter) and its result beside the answer: neither is a
+        /// client tool call nor text, and the finish is `stop`.
+        ServerTool => "server_tool",
         /// `n: 2`: a text choice and a tool call choice.
         MultipleChoices => "multiple_choices",
         /// `{"not":"a response"}` behind a 200: must be a 502 (no fixture).
@@ -110,6 +118,21 @@ cases! {
         Reasoning => "reasoning",
         /// Usage with cached prompt tokens.
         Usage => "usage",
+        /// Some text, then stopped by a safety filter: `content_filter`,
+        /// usage kept.
+        ContentFilter => "content_filter",
+        /// The prompt was refused before generation: an empty
+        /// `content_filter` stream with the prompt's usage.
+        PromptBlocked => "prompt_blocked",
+        /// Usage repeated with a prompt count that goes *down* in the last
+        /// chunk: the usage is the last chunk's, not a per-field maximum.
+        UsageRevised => "usage_revised",
+        /// A call whose arguments stream as pieces across chunks, later
+        /// pieces without the name (Vertex `partialArgs`).
+        StreamedArgs => "streamed_args",
+        /// A tool the provider ran itself and its result, then text: no
+        /// client tool call, finish `stop`.
+        ServerTool => "server_tool",
         /// Some text, then an error event (overloaded).
         MidStreamError => "mid_stream_error",
         /// Some text, then the connection ends.
@@ -316,6 +339,17 @@ pub fn reply(case: ResponseCase) -> Option<ReplyWant> {
             usage: Tokens::new(15, 0),
             ..base
         },
+        ResponseCase::PromptBlocked => ReplyWant {
+            text: "",
+            finish: "content_filter",
+            usage: Tokens::new(12, 0),
+            ..base
+        },
+        ResponseCase::ServerTool => ReplyWant {
+            text: "The average of the twelve numbers is 101.83.",
+            usage: Tokens::new(420, 95),
+            ..base
+        },
         ResponseCase::MultipleChoices => ReplyWant {
             text: "It is sunny in Paris.",
             more: vec![ChoiceWant {
@@ -418,6 +452,33 @@ pub fn stream(case: StreamCase) -> StreamWant {
         StreamCase::Usage => StreamWant {
             text: "Done.",
             usage: Some(Tokens::new(2048, 3).cached(1920)),
+            ..base
+        },
+        StreamCase::ContentFilter => StreamWant {
+            text: "Here is how",
+            finish: Some("content_filter"),
+            usage: Some(Tokens::new(18, 3)),
+            ..base
+        },
+        StreamCase::PromptBlocked => StreamWant {
+            finish: Some("content_filter"),
+            usage: Some(Tokens::new(12, 0)),
+            ..base
+        },
+        StreamCase::UsageRevised => StreamWant {
+            text: "Fine, thanks.",
+            usage: Some(Tokens::new(25, 4)),
+            ..base
+        },
+        StreamCase::StreamedArgs => StreamWant {
+            tools: vec![(WEATHER_TOOL, paris())],
+            finish: Some("tool_calls"),
+            usage: Some(Tokens::new(80, 20)),
+            ..base
+        },
+        StreamCase::ServerTool => StreamWant {
+            text: "The average is 101.83.",
+            usage: Some(Tokens::new(420, 95)),
             ..base
         },
         StreamCase::MidStreamError => StreamWant {

@@ -171,6 +171,12 @@ impl Contract for Cohere {
     fn response(case: ResponseCase) -> Support<Fixture> {
         use ResponseCase as C;
         match case {
+            C::PromptBlocked => Support::NotApplicable(
+                "a refused prompt is an error status here (the error cases)",
+            ),
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs
@@ -220,6 +226,21 @@ impl Contract for Cohere {
         // Typed events (`event: <type>`); the stream is complete with
         // `message-end`, whose `finish_reason: ERROR` is the mid-stream error.
         match case {
+            C::ContentFilter => Support::NotApplicable(
+                "Cohere's chat API has no content filter finish (see the response case)",
+            ),
+            C::PromptBlocked => {
+                Support::NotApplicable("a refused prompt is an error status here (the error cases)")
+            }
+            C::UsageRevised => {
+                Support::NotApplicable("usage is sent once per stream, or its counts only grow")
+            }
+            C::StreamedArgs => Support::NotApplicable(
+                "arguments already stream as JSON text (the tool call cases)",
+            ),
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs

@@ -219,6 +219,10 @@ impl Contract for Gemini {
     fn response(case: ResponseCase) -> Support<Fixture> {
         use ResponseCase as C;
         match case {
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
+            C::PromptBlocked => Support::Yes(Fixture),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs
@@ -253,6 +257,14 @@ impl Contract for Gemini {
         // Gemini frames with CRLF and sends no `[DONE]`: the chunk with a
         // `finishReason` is the last.
         match case {
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
+            // `partialArgs` are Vertex's (`streamFunctionCallArguments`); the
+            // Gemini API decoder is the same one.
+            C::ContentFilter | C::PromptBlocked | C::UsageRevised | C::StreamedArgs => {
+                Support::Yes(Fixture)
+            }
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs

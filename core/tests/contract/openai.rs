@@ -73,6 +73,12 @@ impl Contract for OpenAi {
     fn response(case: ResponseCase) -> Support<Fixture> {
         use ResponseCase as C;
         match case {
+            C::PromptBlocked => {
+                Support::NotApplicable("a refused prompt is an error status here (the error cases)")
+            }
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs
@@ -116,6 +122,19 @@ impl Contract for OpenAi {
         // ends with the usage-only chunk; it is stripped again when the
         // client did not ask for it.
         match case {
+            C::ContentFilter => Support::Yes(Fixture),
+            C::PromptBlocked => {
+                Support::NotApplicable("a refused prompt is an error status here (the error cases)")
+            }
+            C::UsageRevised => {
+                Support::NotApplicable("usage is sent once per stream, or its counts only grow")
+            }
+            C::StreamedArgs => Support::NotApplicable(
+                "arguments already stream as JSON text (the tool call cases)",
+            ),
+            C::ServerTool => Support::NotApplicable(
+                "no provider-run tool can be asked for through chat completions",
+            ),
             C::Text
             | C::ToolCall
             | C::ToolCallNoArgs

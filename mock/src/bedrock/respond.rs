@@ -41,6 +41,25 @@ pub struct Built {
     pub output: u64,
     pub cache_read: u64,
     pub cache_write: u64,
+    /// A server tool ran first (`MOCK_SERVER_TOOL`): its use and result
+    /// come before the answer.
+    pub server_tool: bool,
+}
+
+/// The system tool the mock runs for `MOCK_SERVER_TOOL`.
+pub const SERVER_TOOL: &str = "nova_code_interpreter";
+/// The code it runs and what that prints.
+pub const SERVER_CODE: &str = "print(6 * 7)";
+pub const SERVER_OUTPUT: &str = "42\n";
+
+/// The id of the server tool use of response `n`.
+pub fn server_tool_id(n: u64) -> String {
+    format!("tooluse_srv{n:012}")
+}
+
+/// The server tool's result block content (stdout, stderr, exit code).
+pub fn server_result() -> Value {
+    json!([{"json": {"stdOut": SERVER_OUTPUT, "stdErr": "", "exitCode": 0, "isError": false}}])
 }
 
 /// The blocks of a message (or of `system`).
@@ -224,6 +243,7 @@ pub fn build(n: u64, model: &str, body: &Map<String, Value>, faults: &Faults) ->
         output,
         cache_read,
         cache_write,
+        server_tool: magic::has(text, magic::SERVER_TOOL),
     }
 }
 
@@ -264,6 +284,15 @@ pub fn content_blocks(b: &Built) -> Vec<Value> {
     let mut out = Vec::new();
     if let Some((text, sig)) = &b.reasoning {
         out.push(json!({"reasoningContent": {"reasoningText": {"text": text, "signature": sig}}}));
+    }
+    if b.server_tool {
+        let id = server_tool_id(b.n);
+        out.push(json!({"toolUse": {"toolUseId": id, "name": SERVER_TOOL,
+                                    "type": "server_tool_use", "input": {"code": SERVER_CODE}}}));
+        out.push(
+            json!({"toolResult": {"toolUseId": id, "type": "nova_code_interpreter_result",
+                                       "status": "success", "content": server_result()}}),
+        );
     }
     match &b.answer {
         Answer::Guardrail => out.push(json!({"text": GUARDRAIL_TEXT})),

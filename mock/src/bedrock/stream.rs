@@ -1,8 +1,9 @@
 //! A computed answer as ConverseStream frames.
 //!
 //! Order, as Bedrock sends it: `messageStart`, then per content block its
-//! deltas and a `contentBlockStop` (only tool use blocks open with a
-//! `contentBlockStart`, which names the tool), `messageStop` with the stop
+//! deltas and a `contentBlockStop` (only tool use and tool result blocks
+//! open with a `contentBlockStart`, which names the tool or the use it
+//! answers), `messageStop` with the stop
 //! reason, and last `metadata` with usage and metrics. Reasoning streams its
 //! text, then its signature in a delta of its own. Tool input arrives as
 //! JSON text split across deltas. Every payload also carries a `p` member
@@ -13,7 +14,8 @@ use serde_json::{json, Value};
 
 use super::eventstream;
 use super::respond::{
-    tool_input, tool_use_id, usage_json, Answer, Built, GUARDRAIL_TEXT, LATENCY_MS,
+    server_result, server_tool_id, tool_input, tool_use_id, usage_json, Answer, Built,
+    GUARDRAIL_TEXT, LATENCY_MS, SERVER_CODE, SERVER_TOOL,
 };
 use crate::faults::{applies_to, Faults};
 use crate::http::Request;
@@ -73,6 +75,10 @@ pub fn frames(b: &Built) -> Vec<Vec<u8>> {
         f.stop(index);
         index += 1;
     }
+    if b.server_tool {
+        server_blocks(&mut f, index, b.n);
+        index += 2;
+    }
     match &b.answer {
         Answer::Guardrail => f.text(index, GUARDRAIL_TEXT),
         Answer::Filtered => {}
@@ -97,6 +103,28 @@ pub fn frames(b: &Built) -> Vec<Vec<u8>> {
     let metadata = json!({"usage": usage_json(b), "metrics": {"latencyMs": LATENCY_MS}});
     f.push("metadata", metadata);
     f.out
+}
+
+/// A server tool's use and result as blocks `index` and `index + 1`.
+fn server_blocks(f: &mut Frames, index: usize, n: u64) {
+    let id = server_tool_id(n);
+    let start =
+        json!({"toolUse": {"toolUseId": id, "name": SERVER_TOOL, "type": "server_tool_use"}});
+    f.push(
+        "contentBlockStart",
+        json!({"contentBlockIndex": index, "start": start}),
+    );
+    let input = json!({"code": SERVER_CODE}).to_string();
+    f.delta(index, json!({"toolUse": {"input": input}}));
+    f.stop(index);
+    let start = json!({"toolResult": {"toolUseId": id, "type": "nova_code_interpreter_result",
+                                       "status": "success"}});
+    f.push(
+        "contentBlockStart",
+        json!({"contentBlockIndex": index + 1, "start": start}),
+    );
+    f.delta(index + 1, json!({"toolResult": server_result()}));
+    f.stop(index + 1);
 }
 
 /// The exception a stream must end with: `x-mock-stream-exception: NAME`

@@ -348,3 +348,32 @@ fn output_config_is_validated() {
         assert!(msg.contains(needle), "{oc}: {msg}");
     }
 }
+
+#[test]
+fn server_tool_word_adds_a_server_tool_use_and_its_result() {
+    let body =
+        json!({"messages": [{"role": "user", "content": [{"text": "Compute MOCK_SERVER_TOOL"}]}]});
+    let v = json_of(&call(PATH, body.clone(), &[]));
+    let content = v["output"]["message"]["content"].as_array().unwrap();
+    assert_eq!(content[0]["toolUse"]["type"], json!("server_tool_use"));
+    assert_eq!(
+        content[0]["toolUse"]["name"],
+        json!("nova_code_interpreter")
+    );
+    let id = &content[0]["toolUse"]["toolUseId"];
+    assert_eq!(&content[1]["toolResult"]["toolUseId"], id);
+    assert!(content[2]["text"].is_string());
+    assert_eq!(v["stopReason"], json!("end_turn"));
+    let path = PATH.replace("/converse", "/converse-stream");
+    let r = call(&path, body, &[]);
+    let Body::Sse(frames) = &r.body else { panic!() };
+    let events = decode(&frames.concat());
+    let starts: Vec<&Value> = events
+        .iter()
+        .filter(|(h, _)| h[0].1 == "contentBlockStart")
+        .map(|(_, p)| &p["start"])
+        .collect();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[0]["toolUse"]["type"], json!("server_tool_use"));
+    assert_eq!(&starts[1]["toolResult"]["toolUseId"], id);
+}

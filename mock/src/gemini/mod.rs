@@ -181,6 +181,11 @@ pub(crate) const REPLIES: faults::FaultReplies = faults::FaultReplies {
     retry_after_ms: false,
 };
 
+/// Marks a request the Vertex listener passed on: Vertex-only behaviour
+/// (`partialArgs`) applies. Set by the Vertex mock only (a client's own
+/// header of that name is dropped there).
+pub const VERTEX_HEADER: &str = "x-mock-vertex";
+
 /// Handles one request on the Gemini listener.
 pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     let route = match gate(state, req) {
@@ -234,12 +239,15 @@ fn generate(
     let usage = reply::usage(&conv, &outcome, cached(body, &conv, faults));
     let thought = respond::thought(body, &route.model);
     let thoughts = thought.as_deref().map_or(0, reply::word_count);
+    let partial_args =
+        req.header(VERTEX_HEADER).is_some() && magic::has(&conv.last_user_text, magic::STREAM_ARGS);
     let built = render::Built {
         n,
         model: route.model.clone(),
         answer: respond::answer(&conv, outcome),
         thought,
         counts: respond::Counts { usage, thoughts },
+        partial_args,
     };
     if route.method == Method::Generate {
         return Response::json(200, &render::full(&built));

@@ -2,8 +2,11 @@
 //! chunks of `streamGenerateContent` (SSE with `alt=sse`, else a JSON array).
 //!
 //! Streams send the optional thought first, then the text word by word (a
-//! function call in one piece); every chunk has `usageMetadata` with the
-//! prompt count, and the last one has `finishReason` and the full usage.
+//! function call in one piece, or, for Vertex's streamed arguments, as
+//! `partialArgs`: the name with `willContinue`, one leaf value per chunk
+//! with strings split in two, and an empty `functionCall` to end it);
+//! every chunk has `usageMetadata` with the prompt count, and the last one
+//! has `finishReason` and the full usage.
 
 use serde_json::{json, Value};
 
@@ -18,6 +21,8 @@ pub struct Built {
     pub answer: Answer,
     pub thought: Option<String>,
     pub counts: Counts,
+    /// Stream a function call's arguments as `partialArgs` (Vertex).
+    pub partial_args: bool,
 }
 
 impl Built {
@@ -77,6 +82,14 @@ pub fn chunks(b: &Built, stream_error: bool) -> Vec<Value> {
             out.push(b.wrap(Some(candidate(vec![t], None)), false));
         }
         let (mut parts, finish) = b.last_parts(outcome);
+        if let (Outcome::ToolCall { .. }, true) = (outcome, b.partial_args) {
+            let (first, pieces) = partial_call(parts.pop().unwrap_or_default());
+            out.push(b.wrap(Some(candidate(vec![first], None)), false));
+            for piece in pieces {
+                out.push(b.wrap(Some(candidate(vec![piece], None)), false));
+            }
+            parts = vec![json!({"functionCall": {}})];
+        }
         if let Outcome::Text { text, .. } = outcome {
             let pieces = word_pieces(text);
             if let Some((last, rest)) = pieces.split_last() {
@@ -95,6 +108,59 @@ pub fn chunks(b: &Built, stream_error: bool) -> Vec<Value> {
         out.push(status_error(500));
     }
     out
+}
+
+/// A whole `functionCall` part as Vertex streams it: the first part (name,
+/// signature, `willContinue`) and the argument parts, one leaf each.
+fn partial_call(part: Value) -> (Value, Vec<Value>) {
+    let call = &part["functionCall"];
+    let mut first = json!({"functionCall": {"name": call["name"], "willContinue": true}});
+    if let Some(sig) = part.get("thoughtSignature") {
+        first["thoughtSignature"] = sig.clone();
+    }
+    let mut leaves = Vec::new();
+    leaves_of(&call["args"], "$".to_string(), &mut leaves);
+    let mut pieces = Vec::new();
+    for (path, value) in leaves {
+        let args = match value.as_str() {
+            Some(s) if s.chars().count() > 1 => {
+                let mid = s.chars().count() / 2;
+                let head: String = s.chars().take(mid).collect();
+                let tail: String = s.chars().skip(mid).collect();
+                vec![
+                    json!({"jsonPath": path, "stringValue": head, "willContinue": true}),
+                    json!({"jsonPath": path, "stringValue": tail}),
+                ]
+            }
+            Some(s) => vec![json!({"jsonPath": path, "stringValue": s})],
+            None => vec![match value {
+                Value::Number(n) => json!({"jsonPath": path, "numberValue": n}),
+                Value::Bool(b) => json!({"jsonPath": path, "boolValue": b}),
+                _ => json!({"jsonPath": path, "nullValue": null}),
+            }],
+        };
+        for a in args {
+            pieces.push(json!({"functionCall": {"partialArgs": [a], "willContinue": true}}));
+        }
+    }
+    (first, pieces)
+}
+
+/// The leaf values of `v` with their JSON paths, in document order.
+fn leaves_of(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves_of(x, format!("{path}.{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaves_of(x, format!("{path}[{i}]"), out);
+            }
+        }
+        leaf => out.push((path, leaf.clone())),
+    }
 }
 
 /// SSE events: `data: <json>\r\n\r\n`, as the real API frames them.

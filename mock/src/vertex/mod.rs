@@ -243,8 +243,10 @@ fn as_gemini(req: &Request, route: &Route) -> Request {
         r.target.push('?');
         r.target.push_str(query);
     }
-    r.headers.retain(|(n, _)| n != "authorization");
+    r.headers
+        .retain(|(n, _)| n != "authorization" && n != gemini::VERTEX_HEADER);
     r.headers.push(("x-goog-api-key".into(), INNER_KEY.into()));
+    r.headers.push((gemini::VERTEX_HEADER.into(), "1".into()));
     r
 }
 

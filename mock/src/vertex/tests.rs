@@ -250,3 +250,52 @@ fn claude_publisher_wants_the_vertex_body() {
         404
     );
 }
+
+/// The `data:` JSON of an SSE response.
+fn sse_chunks(r: &Response) -> Vec<Value> {
+    sse_text(r)
+        .split("\r\n\r\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+#[test]
+fn stream_args_word_streams_partial_args() {
+    let l = listener(3599);
+    let token = issued_token(&l);
+    let body = json!({
+        "contents": [{"role": "user", "parts": [{"text": "Weather? MOCK_STREAM_ARGS"}]}],
+        "tools": [{"functionDeclarations": [{"name": "get_weather", "parameters": {
+            "type": "OBJECT", "properties": {"city": {"type": "STRING"}, "days": {"type": "INTEGER"}},
+            "required": ["city", "days"]}}]}]});
+    let r = call(
+        &l,
+        &format!("{GEMINI}:streamGenerateContent?alt=sse"),
+        &token,
+        &body,
+    );
+    let chunks = sse_chunks(&r);
+    let calls: Vec<&Value> = chunks
+        .iter()
+        .map(|c| &c["candidates"][0]["content"]["parts"][0]["functionCall"])
+        .collect();
+    assert_eq!(calls[0]["name"], json!("get_weather"));
+    assert_eq!(calls[0]["willContinue"], json!(true));
+    let pieces: Vec<&Value> = calls[1..calls.len() - 1]
+        .iter()
+        .map(|c| &c["partialArgs"][0])
+        .collect();
+    assert_eq!(
+        pieces,
+        vec![
+            &json!({"jsonPath": "$.city", "stringValue": "mock", "willContinue": true}),
+            &json!({"jsonPath": "$.city", "stringValue": "-city"}),
+            &json!({"jsonPath": "$.days", "numberValue": 1}),
+        ]
+    );
+    assert!(calls[1..].iter().all(|c| c.get("name").is_none()));
+    let last = chunks.last().unwrap();
+    assert_eq!(calls.last().unwrap(), &&json!({}));
+    assert_eq!(last["candidates"][0]["finishReason"], json!("STOP"));
+}

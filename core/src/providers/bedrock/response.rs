@@ -5,6 +5,13 @@
 //!   `reasoningContent.reasoningText` → `reasoning_content` plus a signed
 //!   thinking block (the signature must come back next turn), and
 //!   `redactedContent` → a redacted thinking block.
+//! * Server tools: a system tool (`toolConfig.tools[].systemTool`, e.g.
+//!   Nova's `nova_code_interpreter`) runs inside Bedrock, and the reply
+//!   shows its `toolUse` (`type: "server_tool_use"`) and its `toolResult`.
+//!   Neither is for the client: the use is not a tool call (the client
+//!   declared no such tool and must not run it), the result is not text
+//!   (the model's own text says what came of it), and a reply whose only
+//!   tool uses were the server's does not finish with `tool_calls`.
 //! * `stopReason`: `end_turn`, `stop_sequence` → `stop`; `max_tokens` →
 //!   `length`; `tool_use` → `tool_calls`; `guardrail_intervened`,
 //!   `content_filtered` → `content_filter`; unknown → `stop`.
@@ -23,7 +30,7 @@
 
 use std::borrow::Cow;
 
-use super::wire::{ConverseResponse, ErrorBody, StopReason, WireUsage};
+use super::wire::{client_tool, ConverseResponse, ErrorBody, StopReason, WireUsage};
 use crate::error::{kind_for_status, ApiError};
 use crate::events::{Choice, Finish, Reply, Thinking, ToolCall};
 use crate::providers::decoded::Rejection;
@@ -51,10 +58,12 @@ pub(super) fn usage_from_wire(u: &WireUsage) -> Usage {
     }
 }
 
-pub(super) fn finish(reason: Option<StopReason>) -> Finish {
+/// `calls`: the reply has client tool calls (`tool_use` without them
+/// means only server tools ran).
+pub(super) fn finish(reason: Option<StopReason>, calls: bool) -> Finish {
     match reason {
         Some(StopReason::MaxTokens) => Finish::Length,
-        Some(StopReason::ToolUse) => Finish::ToolCalls,
+        Some(StopReason::ToolUse) if calls => Finish::ToolCalls,
         Some(StopReason::GuardrailIntervened | StopReason::ContentFiltered) => {
             Finish::ContentFilter
         }
@@ -121,7 +130,7 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
         if let Some(t) = block.text.filter(|t| !t.is_empty()) {
             push(&mut choice.text, &t);
         }
-        if let Some(call) = block.tool_use {
+        if let Some(call) = block.tool_use.filter(|c| client_tool(c.kind.as_deref())) {
             let arguments = call.input.map(|raw| raw.get()).unwrap_or("{}");
             choice.tool_calls.push(ToolCall {
                 id: Cow::Owned(call.tool_use_id),
@@ -149,7 +158,7 @@ pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
             });
         }
     }
-    choice.finish = finish(resp.stop_reason);
+    choice.finish = finish(resp.stop_reason, !choice.tool_calls.is_empty());
     Ok(Reply {
         id: Cow::Borrowed(""),
         choice,

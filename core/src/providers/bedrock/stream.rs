@@ -8,7 +8,10 @@
 //!   length (against traffic analysis); unknown fields are ignored.
 //! * `contentBlockStart` with `start.toolUse{toolUseId,name}` → a tool call
 //!   start; calls are numbered for the client in order of their start and
-//!   found again by `contentBlockIndex`.
+//!   found again by `contentBlockIndex`. A server tool's use
+//!   (`type: "server_tool_use"`, see `response.rs`) is skipped with its
+//!   input deltas, as are `toolResult` blocks; `tool_use` without a client
+//!   call finishes as `stop`.
 //! * `contentBlockDelta`: `delta.text` → text, `delta.toolUse.input` (a
 //!   fragment of JSON text) → arguments, `delta.reasoningContent.text` →
 //!   reasoning, `.signature` → the signed thinking block's signature,
@@ -30,7 +33,7 @@
 use serde::Deserialize;
 
 use super::response::{error, finish, usage_from_wire};
-use super::wire::{BlockDelta, BlockStart, BlockStop, MessageStop, Metadata};
+use super::wire::{client_tool, BlockDelta, BlockStart, BlockStop, MessageStop, Metadata};
 use crate::error::ApiError;
 use crate::events::{Event, Thinking};
 use crate::eventstream::Message;
@@ -45,6 +48,8 @@ pub(super) struct StreamDecoder {
     /// The `contentBlockIndex` of each started tool call (the position is
     /// the client's index) and whether it streamed arguments.
     calls: Vec<(u32, bool)>,
+    /// The `contentBlockIndex` of each server tool use (input skipped).
+    server: Vec<u32>,
     stopped: bool,
     metadata: bool,
     ended: bool,
@@ -143,7 +148,10 @@ impl StreamDecoder {
                 let stop: MessageStop = parse(payload)?;
                 self.start(emit);
                 self.stopped = true;
-                emit(Event::Finish(finish(stop.stop_reason)));
+                emit(Event::Finish(finish(
+                    stop.stop_reason,
+                    !self.calls.is_empty(),
+                )));
                 self.maybe_end(emit);
             }
             "metadata" => {
@@ -183,8 +191,12 @@ impl StreamDecoder {
         }
         self.start(emit);
         let index = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
-        self.calls
-            .push((ev.content_block_index.unwrap_or(index), false));
+        let block = ev.content_block_index.unwrap_or(index);
+        if !client_tool(tool.kind.as_deref()) {
+            self.server.push(block);
+            return Ok(());
+        }
+        self.calls.push((block, false));
         emit(Event::ToolStart {
             index,
             id: &tool.tool_use_id,
@@ -208,6 +220,9 @@ impl StreamDecoder {
             .filter(|j| !j.is_empty())
         {
             let block = ev.content_block_index.unwrap_or(0);
+            if self.server.contains(&block) {
+                return Ok(());
+            }
             let (index, _) = self
                 .call(block)
                 .ok_or_else(|| invalid("tool input for a block that is not a tool use"))?;

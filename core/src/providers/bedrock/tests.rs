@@ -466,3 +466,30 @@ fn errors_keep_status_and_name_the_exception() {
     assert_eq!(out["error"]["message"], "denied");
     assert_eq!(out["error"]["type"], "permission_error");
 }
+
+#[test]
+fn server_tool_uses_are_not_client_calls_even_with_a_tool_use_stop() {
+    let server = json!({"toolUse": {"toolUseId": "tooluse_srv", "name": "nova_code_interpreter",
+                                    "type": "server_tool_use", "input": {"code": "print(6*7)"}}});
+    let result = json!({"toolResult": {"toolUseId": "tooluse_srv", "status": "success",
+                                       "content": [{"json": {"stdOut": "42\n", "exitCode": 0}}]}});
+    let client = json!({"toolUse": {"toolUseId": "tooluse_cli", "name": "get_weather",
+                                    "input": {"city": "Oslo"}}});
+    let body = |content: Value| {
+        json!({"output": {"message": {"role": "assistant", "content": content}},
+               "stopReason": "tool_use", "usage": {"inputTokens": 5, "outputTokens": 2}})
+    };
+    let only_server = body(json!([server, result, {"text": "It is 42."}]));
+    let (_, _, out) = exchange(200, None, only_server.to_string().as_bytes());
+    let choice = &out["choices"][0];
+    assert_eq!(choice["finish_reason"], json!("stop"));
+    assert_eq!(choice["message"]["content"], json!("It is 42."));
+    assert!(choice["message"].get("tool_calls").is_none(), "{out}");
+    let both = body(json!([server, result, client]));
+    let (_, _, out) = exchange(200, None, both.to_string().as_bytes());
+    let choice = &out["choices"][0];
+    assert_eq!(choice["finish_reason"], json!("tool_calls"));
+    let calls = choice["message"]["tool_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["function"]["name"], json!("get_weather"));
+}

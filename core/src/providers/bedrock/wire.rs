@@ -210,6 +210,15 @@ pub struct OutToolUse<'a> {
     pub name: String,
     #[serde(borrow, default)]
     pub input: Option<&'a RawValue>,
+    /// `server_tool_use` for a system tool Bedrock ran itself (Nova's
+    /// `nova_code_interpreter`); absent for the client's tools.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+/// A tool use the client must run: not one Bedrock ran itself.
+pub fn client_tool(kind: Option<&str>) -> bool {
+    kind.is_none_or(|k| k == "tool_use")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -287,6 +296,9 @@ pub struct StartTool<'a> {
     pub tool_use_id: Cow<'a, str>,
     #[serde(borrow)]
     pub name: Cow<'a, str>,
+    /// As [`OutToolUse::kind`].
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

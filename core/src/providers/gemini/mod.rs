@@ -57,11 +57,13 @@
 //! `reasoning_content`, `functionCall` parts → `tool_calls` (ids
 //! synthesised, see `response::call_id`; `thoughtSignature` →
 //! `extra_content.google.thought_signature`). `finishReason`: `MAX_TOKENS` → `length`; `SAFETY`,
-//! `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII`, `IMAGE_SAFETY` →
-//! `content_filter`; `STOP` → `tool_calls` when the candidate has calls, else
-//! `stop`; anything else (also unknown values) → `stop`. A prompt blocked
-//! outright (`promptFeedback.blockReason`, no candidates) is a 400 with code
-//! `content_filter` naming the reason. Usage: `promptTokenCount` (cached
+//! `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII`, the `IMAGE_*`
+//! blocks and Vertex's `MODEL_ARMOR` → `content_filter`; `STOP` →
+//! `tool_calls` when the candidate has calls, else `stop`; anything else
+//! (also unknown values) → `stop`. A prompt blocked outright
+//! (`promptFeedback.blockReason`, no candidates) is a normal completion:
+//! every choice asked for empty with `content_filter`, and the prompt's
+//! usage (see `response.rs`). Usage: `promptTokenCount` (cached
 //! tokens included) is the input, `cachedContentTokenCount` the cache
 //! reads, `candidatesTokenCount + thoughtsTokenCount` the output and
 //! `thoughtsTokenCount` the reasoning. A 2xx body without candidates or a
@@ -71,6 +73,7 @@
 mod contents;
 mod embed;
 mod errors;
+mod partial;
 mod request;
 mod response;
 pub(super) mod schema;
@@ -152,6 +155,8 @@ impl Kind for Gemini {
 /// Gemini's response formats, for one exchange.
 #[derive(Debug, Default)]
 pub struct GeminiCodec {
+    /// The candidates asked for (a blocked prompt answers as many).
+    candidates: u32,
     stream: stream::StreamDecoder,
 }
 
@@ -159,6 +164,7 @@ impl GeminiCodec {
     /// For a request of `candidates` candidates (OpenAI's `n`).
     pub fn new(candidates: u32) -> Self {
         GeminiCodec {
+            candidates,
             stream: stream::StreamDecoder::new(candidates),
         }
     }
@@ -174,7 +180,7 @@ impl Codec for GeminiCodec {
     }
 
     fn reply<'b>(&self, body: &'b [u8]) -> Result<Reply<'b>, Rejection> {
-        response::reply(body)
+        response::reply(body, self.candidates)
     }
 
     fn stream_event(&mut self, data: &str, emit: &mut dyn FnMut(Event<'_>)) {

@@ -3,6 +3,15 @@
 //!
 //! Each candidate becomes the choice of its `index` (absent means 0; the
 //! encoder sorts them); two candidates with one index are not a response.
+//!
+//! # Blocks
+//! A candidate stopped by a filter (`SAFETY`, `RECITATION`, `BLOCKLIST`,
+//! `PROHIBITED_CONTENT`, `SPII`, the `IMAGE_*` blocks, Vertex's
+//! `MODEL_ARMOR`) finishes with `content_filter`. A prompt refused before
+//! generation (`promptFeedback.blockReason`, no candidates) is answered the
+//! same way, as OpenAI does: a normal completion with empty content,
+//! `content_filter` and the prompt's usage (the prompt was billed), not an
+//! error the client would retry.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -45,20 +54,14 @@ pub(super) fn finish_reason(reason: Option<FinishReason>, calls: bool) -> Finish
             | FinishReason::Blocklist
             | FinishReason::ProhibitedContent
             | FinishReason::Spii
-            | FinishReason::ImageSafety,
+            | FinishReason::ImageSafety
+            | FinishReason::ImageProhibitedContent
+            | FinishReason::ImageRecitation
+            | FinishReason::ModelArmor,
         ) => Finish::ContentFilter,
         Some(FinishReason::Stop) | None if calls => Finish::ToolCalls,
         Some(FinishReason::Stop | FinishReason::Unknown) | None => Finish::Stop,
     }
-}
-
-/// The prompt itself was blocked: nothing was generated, so this is an
-/// error (400, code `content_filter`) rather than an empty reply.
-pub(super) fn blocked_error(reason: &str) -> ApiError {
-    ApiError::invalid_request(format!(
-        "Provider gemini blocked the prompt (block reason: {reason})."
-    ))
-    .with_code("content_filter")
 }
 
 /// The id of function call `n` of candidate `choice`: Gemini's own `id`
@@ -89,18 +92,30 @@ fn malformed(detail: &str) -> Rejection {
     (Cause::Malformed, ApiError::new(502, "server_error", msg))
 }
 
-/// Decodes a whole 2xx body; `Err` when it is an error or not a response.
-pub(super) fn reply(body: &[u8]) -> Result<Reply<'_>, Rejection> {
+/// Decodes a whole 2xx body of a request for `candidates` candidates;
+/// `Err` when it is an error or not a response.
+pub(super) fn reply(body: &[u8], candidates: u32) -> Result<Reply<'_>, Rejection> {
     let resp: GenerateContentResponse<'_> =
         serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
     if let Some(e) = &resp.error {
         return Err((Cause::ErrorEvent, errors::from_rpc(None, e)));
     }
-    if let Some(reason) = resp.blocked() {
-        return Err((Cause::ErrorEvent, blocked_error(reason)));
-    }
     let usage = resp.usage_metadata.as_ref().map(usage_from_wire);
+    let blocked = resp.blocked().is_some();
     let response_id = resp.response_id.unwrap_or_default();
+    if blocked {
+        let filtered = |index| Choice {
+            index,
+            finish: Finish::ContentFilter,
+            ..Choice::default()
+        };
+        return Ok(Reply {
+            id: response_id,
+            choice: filtered(0),
+            more: (1..candidates).map(filtered).collect(),
+            usage: usage.unwrap_or_default(),
+        });
+    }
     let mut candidates = resp.candidates.unwrap_or_default().into_iter();
     let Some(first) = candidates.next() else {
         return Err(malformed("no candidates"));
@@ -143,7 +158,7 @@ fn add_part<'a>(r: &mut Choice<'a>, part: ResponsePart<'a>, response_id: &str) {
         let n = u32::try_from(r.tool_calls.len()).unwrap_or(u32::MAX);
         r.tool_calls.push(ToolCall {
             id: Cow::Owned(call_id(call.id.as_deref(), response_id, r.index, n)),
-            name: call.name,
+            name: call.name.unwrap_or_default(),
             arguments: Cow::Owned(
                 call.args
                     .map_or_else(|| "{}".to_string(), |a| compact_json(a.get())),

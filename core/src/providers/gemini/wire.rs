@@ -279,14 +279,46 @@ pub struct ResponsePart<'a> {
     pub function_call: Option<ResponseFunctionCall<'a>>,
 }
 
+/// A function call. With Vertex's `streamFunctionCallArguments` one call
+/// spans several parts: the first has the `name` and `willContinue: true`,
+/// the next ones only `partialArgs` (and `willContinue`), and the last one
+/// neither (often an empty `functionCall: {}`), so `name` is optional.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResponseFunctionCall<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub name: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub args: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub partial_args: Option<Vec<PartialArg<'a>>>,
+    #[serde(default)]
+    pub will_continue: Option<bool>,
+}
+
+/// One streamed piece of a call's arguments: the value at `jsonPath`
+/// (RFC 9535, e.g. `$.city` or `$.stops[1].name`). A string value with
+/// `willContinue: true` continues in the next piece for the same path.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialArg<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub json_path: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub string_value: Option<Cow<'a, str>>,
+    /// A double: proto3 JSON writes a number, or a string for NaN and the
+    /// infinities (which JSON cannot hold: they become `null`).
+    #[serde(borrow, default)]
+    pub number_value: Option<&'a RawValue>,
+    #[serde(default)]
+    pub bool_value: Option<bool>,
+    // `nullValue` is written as JSON `null` (proto3 `NullValue`), so it
+    // cannot be told from an absent field: a piece with no other value is
+    // a null.
+    #[serde(default)]
+    pub will_continue: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -307,6 +339,10 @@ pub enum FinishReason {
     ProhibitedContent,
     Spii,
     ImageSafety,
+    ImageProhibitedContent,
+    ImageRecitation,
+    /// Vertex only: the response was blocked by Model Armor.
+    ModelArmor,
     #[serde(other)]
     Unknown,
 }

@@ -1,4 +1,5 @@
 mod embed;
+mod partial;
 mod request;
 mod response;
 mod schema;

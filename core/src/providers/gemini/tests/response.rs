@@ -132,6 +132,9 @@ fn every_finish_reason() {
         ("PROHIBITED_CONTENT", "content_filter"),
         ("SPII", "content_filter"),
         ("IMAGE_SAFETY", "content_filter"),
+        ("IMAGE_PROHIBITED_CONTENT", "content_filter"),
+        ("IMAGE_RECITATION", "content_filter"),
+        ("MODEL_ARMOR", "content_filter"),
         ("LANGUAGE", "stop"),
         ("OTHER", "stop"),
         ("MALFORMED_FUNCTION_CALL", "stop"),
@@ -148,23 +151,25 @@ fn every_finish_reason() {
 }
 
 #[test]
-fn blocked_prompts_are_content_filter_errors() {
+fn blocked_prompts_are_content_filter_completions() {
     for reason in [
         "SAFETY",
         "OTHER",
         "BLOCKLIST",
         "PROHIBITED_CONTENT",
         "IMAGE_SAFETY",
+        "MODEL_ARMOR",
+        "JAILBREAK",
     ] {
         let body = json!({"promptFeedback": {"blockReason": reason, "safetyRatings": []},
-                          "usageMetadata": {"promptTokenCount": 8}});
-        let (chat, status, out) = exchange(200, &serde_json::to_vec(&body).unwrap());
-        assert_eq!(status, Some(400), "{reason}");
-        assert_eq!(out["error"]["code"], json!("content_filter"));
-        assert_eq!(out["error"]["type"], json!("invalid_request_error"));
-        assert!(out["error"]["message"].as_str().unwrap().contains(reason));
-        let f = chat.outcome().failure.unwrap();
-        assert_eq!((f.cause, f.status), (Cause::ErrorEvent, 400));
+                          "usageMetadata": {"promptTokenCount": 8, "totalTokenCount": 8},
+                          "responseId": "blk"});
+        let out = reply(&body);
+        let choice = &out["choices"][0];
+        assert_eq!(choice["finish_reason"], json!("content_filter"), "{reason}");
+        assert_eq!(choice["message"]["content"], json!(""), "{reason}");
+        assert_eq!(out["usage"]["prompt_tokens"], json!(8), "{reason}");
+        assert_eq!(out["usage"]["completion_tokens"], json!(0), "{reason}");
     }
 }
 
