@@ -14,6 +14,9 @@ pub struct ApiError {
     pub kind: &'static str,
     pub code: Option<&'static str>,
     pub param: Option<String>,
+    /// Why the filter refused the request, when the code alone cannot tell
+    /// (counted in `modelmux_rejections`; never sent to the client).
+    pub reason: Option<crate::rejection::Rejection>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +41,7 @@ impl ApiError {
             kind,
             code: None,
             param: None,
+            reason: None,
         }
     }
 
@@ -97,6 +101,11 @@ impl ApiError {
     /// 500 for gateway-side failures (never caused by the client).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "server_error", message)
+    }
+
+    pub fn with_reason(mut self, reason: crate::rejection::Rejection) -> Self {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn with_code(mut self, code: &'static str) -> Self {

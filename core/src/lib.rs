@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod json_out;
 pub mod openai;
 pub mod providers;
+pub mod rejection;
 pub mod session;
 pub mod sse;
 pub mod stats;

@@ -210,9 +210,10 @@ fn stats_config() -> Node {
     commented(
         &[
             "The filter names its counters modelmux.m.<model>.p.<provider>.<counter>",
-            "(provider-only series: modelmux.p.<provider>.<counter>);",
+            "(provider-only series: modelmux.p.<provider>.<counter>; refused requests:",
+            "modelmux.[m.<model>.]r.<reason>.rejections);",
             "Envoy prefixes wasm stats with \"wasmcustom.\". These extractors expose",
-            "model and provider as tags, e.g. in /stats/prometheus:",
+            "model, provider, consumer and reason as tags, e.g. in /stats/prometheus:",
             "  modelmux_requests{model=\"gpt-4o-mini\",provider=\"openai-mock\"} 3",
         ],
         map([(
@@ -226,6 +227,10 @@ fn stats_config() -> Node {
                 tag(
                     "consumer",
                     r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)",
+                ),
+                tag(
+                    "reason",
+                    r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(r\.([^.]+)\.)",
                 ),
             ]),
         )]),

@@ -22,7 +22,7 @@
 
 use crate::error::ApiError;
 use crate::gateway::reply_headers::Ingress;
-use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Outcome, Translator};
+use crate::providers::{BodyEdit, BodyMode, Cause, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
 
 use super::{Flow, Host, Level, PROVIDER_HEADER, STATUS_HEADER};
@@ -36,7 +36,10 @@ pub enum FailureClass {
     Server,
     Connect,
     Timeout,
+    /// An error behind a 2xx, or a stream whose first event is an error.
     Overloaded,
+    /// A 2xx the provider's format cannot decode.
+    Malformed,
 }
 
 impl FailureClass {
@@ -46,6 +49,14 @@ impl FailureClass {
             429 => Some(FailureClass::RateLimited),
             500..=599 => Some(FailureClass::Server),
             _ => None,
+        }
+    }
+
+    /// The class of a failure found in a 2xx body.
+    fn of_body(outcome: &Outcome) -> FailureClass {
+        match outcome.failure.map(|f| f.cause) {
+            Some(Cause::Malformed) => FailureClass::Malformed,
+            _ => FailureClass::Overloaded,
         }
     }
 }
@@ -184,6 +195,22 @@ impl ResponseFlow {
 
     pub fn verdict(&self) -> Option<Verdict> {
         self.guard.as_ref().and_then(|g| g.verdict)
+    }
+
+    /// What a failed single-target exchange says about its provider, read
+    /// from the answer (Envoy's own replies and resets are the caller's to
+    /// tell apart): `None` for a final 4xx or a clean answer.
+    pub fn failure_class(&self) -> Option<FailureClass> {
+        if let Some(c) = FailureClass::of_status(self.status) {
+            return Some(c);
+        }
+        let out = self.exchange.outcome();
+        match out.failure.map(|f| f.cause) {
+            Some(Cause::Status) => None,
+            Some(Cause::Truncated) => Some(FailureClass::Connect),
+            Some(_) => Some(FailureClass::of_body(&out)),
+            None => self.too_large.then_some(FailureClass::Overloaded),
+        }
     }
 
     /// The client status a guarded head was released with.
@@ -362,7 +389,7 @@ impl ResponseFlow {
         } else {
             match self.exchange.response_body(data, true) {
                 BodyEdit::Fail { status, body: b } => {
-                    fail = Some((FailureClass::Overloaded, status));
+                    fail = Some((FailureClass::of_body(&self.exchange.outcome()), status));
                     body = Some(b);
                 }
                 BodyEdit::Replace(b) if !observe => body = Some(b),
@@ -389,7 +416,8 @@ impl ResponseFlow {
                 guard.out.extend_from_slice(&b)
             }
         }
-        if self.exchange.outcome().failure.is_some() {
+        let outcome = self.exchange.outcome();
+        if outcome.failure.is_some() {
             let provider = guard.provider.clone();
             let e = ApiError::new(
                 503,
@@ -402,11 +430,8 @@ impl ResponseFlow {
                 edit.content_type = Some(JSON);
             }
             guard.discard = true;
-            self.release(
-                host,
-                Some((FailureClass::Overloaded, 503)),
-                Some(body.len()),
-            );
+            let class = FailureClass::of_body(&outcome);
+            self.release(host, Some((class, 503)), Some(body.len()));
             return Flow::Continue;
         }
         if guard.out.is_empty() && !end {

@@ -7,6 +7,7 @@ mod embeddings;
 mod failover_kind;
 pub mod fake;
 mod flows;
+mod metrics;
 pub mod router;
 mod telemetry;
 mod trailers;
