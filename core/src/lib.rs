@@ -15,6 +15,7 @@ pub mod json_out;
 pub mod openai;
 pub mod providers;
 pub mod rejection;
+pub mod series;
 pub mod session;
 pub mod sse;
 pub mod stats;

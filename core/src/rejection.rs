@@ -11,14 +11,6 @@
 //! the reason in [`ApiError::reason`], which never reaches the client.
 
 use crate::error::ApiError;
-use crate::stats::sanitize;
-
-/// `modelmux.[m.<model>.]r.<reason>.rejections`, for a resolved model or
-/// none (never the name a client sent).
-pub fn rejection_series(model: Option<&str>, reason: Rejection) -> String {
-    let m = model.map_or(String::new(), |m| format!("m.{}.", sanitize(m)));
-    format!("modelmux.{m}r.{}.rejections", reason.as_str())
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
@@ -146,7 +138,9 @@ mod tests {
     #[test]
     fn names_are_distinct_label_values() {
         let mut names: Vec<&str> = Rejection::ALL.iter().map(|r| r.as_str()).collect();
-        assert!(names.iter().all(|n| sanitize(n) == *n && !n.is_empty()));
+        assert!(names
+            .iter()
+            .all(|n| crate::stats::sanitize(n) == *n && !n.is_empty()));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Rejection::ALL.len());

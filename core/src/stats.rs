@@ -19,7 +19,8 @@
 use std::cell::{Cell, RefCell};
 
 use crate::config::Config;
-use crate::rejection::{rejection_series, Rejection};
+use crate::rejection::Rejection;
+use crate::series::{cluster_series, rejection_series};
 use crate::usage::Usage;
 
 /// The per model/target counters.
@@ -255,6 +256,7 @@ impl Stats {
         };
         let mut names = vec![CONFIG_MISMATCH.to_string(), SAMPLES_DROPPED.to_string()];
         names.extend(Rejection::ALL.map(|r| rejection_series(None, r)));
+        names.extend(cluster_series(cfg));
         let mut nano = vec![false; names.len()];
         let (mut model_base, mut histograms, mut hist_base) = (Vec::new(), Vec::new(), Vec::new());
         let mut rejection_base = Vec::new();
@@ -474,28 +476,6 @@ impl Stats {
             sink(slot as usize, v);
         }
     }
-
-    /// The pending amount of one stat, by name (tests).
-    pub fn pending(&self, name: &str) -> u64 {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .and_then(|i| self.pending.get(i))
-            .map_or(0, Cell::get)
-    }
-
-    /// Queued samples of one histogram, by name (tests).
-    pub fn pending_samples(&self, name: &str) -> Vec<u64> {
-        let Some(slot) = self.histograms.iter().position(|n| n == name) else {
-            return Vec::new();
-        };
-        self.samples
-            .borrow()
-            .iter()
-            .filter(|(s, _)| *s as usize == slot)
-            .map(|(_, v)| *v)
-            .collect()
-    }
 }
 
 /// Where a request's tokens are counted.
@@ -507,14 +487,5 @@ pub struct Tally {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_splittable() {
-        assert_eq!(
-            metric_name("gpt-4.1/mini", "open.ai", Counter::InputTokens),
-            "modelmux.m.gpt-4_1_mini.p.open_ai.input_tokens"
-        );
-    }
-}
+#[path = "stats_tests.rs"]
+mod tests;

@@ -211,9 +211,9 @@ fn stats_config() -> Node {
         &[
             "The filter names its counters modelmux.m.<model>.p.<provider>.<counter>",
             "(provider-only series: modelmux.p.<provider>.<counter>; refused requests:",
-            "modelmux.[m.<model>.]r.<reason>.rejections);",
+            "modelmux.[m.<model>.]r.<reason>.rejections; its clusters: modelmux.cl.<cluster>.clusters);",
             "Envoy prefixes wasm stats with \"wasmcustom.\". These extractors expose",
-            "model, provider, consumer and reason as tags, e.g. in /stats/prometheus:",
+            "model, provider, consumer, reason and cluster as tags, e.g. in /stats/prometheus:",
             "  modelmux_requests{model=\"gpt-4o-mini\",provider=\"openai-mock\"} 3",
         ],
         map([(
@@ -232,6 +232,7 @@ fn stats_config() -> Node {
                     "reason",
                     r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(r\.([^.]+)\.)",
                 ),
+                tag("cluster", r"^wasmcustom\.modelmux\.(cl\.([^.]+)\.)"),
             ]),
         )]),
     )
