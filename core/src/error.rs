@@ -173,6 +173,22 @@ pub fn kind_for_status(status: u16) -> &'static str {
     }
 }
 
+/// A 2xx JSON body that is an error object (`{"error": ...}` or
+/// Anthropic's `{"type": "error", ...}`).
+pub fn looks_like_error(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(default, borrow)]
+        error: Option<&'a serde_json::value::RawValue>,
+        #[serde(default, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Probe<'_>>(body) {
+        Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

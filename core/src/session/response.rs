@@ -20,7 +20,7 @@
 //! the edits and, on failover, the markers) is written once (`set_map`),
 //! only if it differs from what Envoy holds.
 
-use crate::error::ApiError;
+use crate::error::{looks_like_error, ApiError};
 use crate::gateway::reply_headers::Ingress;
 use crate::providers::{BodyEdit, BodyMode, Cause, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
@@ -488,21 +488,5 @@ impl ResponseFlow {
             // The whole body has been handled; pass anything else on.
             self.mode = None;
         }
-    }
-}
-
-/// A 2xx JSON body that is an error object (`{"error": ...}` or
-/// Anthropic's `{"type": "error", ...}`).
-fn looks_like_error(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        #[serde(default, borrow)]
-        error: Option<&'a serde_json::value::RawValue>,
-        #[serde(default, rename = "type")]
-        kind: Option<std::borrow::Cow<'a, str>>,
-    }
-    match serde_json::from_slice::<Probe<'_>>(body) {
-        Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
-        Err(_) => false,
     }
 }
