@@ -13,7 +13,7 @@ pub fn rejection_series(model: Option<&str>, reason: Rejection) -> String {
 }
 
 /// `modelmux.cl.<cluster>.clusters`, one per Envoy cluster the filter
-/// routes to (provider and rotation clusters), never incremented: an info
+/// routes to (provider, rotation and OAuth token clusters), never incremented: an info
 /// series (`modelmux_clusters{cluster}`, always 0) that dashboards and
 /// alerts join Envoy's `envoy_cluster_*` series with, to keep the clusters
 /// of modelmux and drop every other one the Envoy holds.
@@ -24,8 +24,12 @@ pub fn cluster_series(cfg: &Config) -> Vec<String> {
         .iter()
         .flat_map(|m| m.failover.iter().flat_map(|f| f.rotations.iter()))
         .map(String::as_str);
+    let tokens = cfg.providers.iter().filter_map(|p| match &p.auth {
+        crate::providers::auth::Auth::OAuth(source) => Some(source.cluster.as_str()),
+        _ => None,
+    });
     let mut out: Vec<String> = Vec::new();
-    for c in providers.chain(rotations) {
+    for c in providers.chain(rotations).chain(tokens) {
         let name = format!("modelmux.cl.{}.clusters", sanitize(c));
         if !out.contains(&name) {
             out.push(name);

@@ -82,3 +82,27 @@ fn every_rejection_and_cluster_is_defined_at_load() {
     stats.drain(|slot, v| drained.push((names[slot].clone(), v)));
     assert_eq!(drained.len(), 2, "{drained:?}");
 }
+
+#[test]
+fn an_oauth_token_cluster_is_one_of_modelmuxs_clusters() {
+    use crate::providers::auth::{oauth::RawSource, Auth};
+    let v = serde_json::json!({
+        "providers": [{"name": "vx", "type": "openai", "cluster": "c_vx", "host": "vx.test"}],
+        "models": [{"name": "solo", "targets": [{"provider": "vx", "model": "g"}]}]
+    });
+    let env = |_: &str| None;
+    let mut cfg = Config::from_json(v.to_string().as_bytes(), &env).unwrap();
+    let raw: RawSource = serde_json::from_value(
+        serde_json::json!({"source": "metadata", "cluster": "gcp_metadata"}),
+    )
+    .unwrap();
+    let source = raw.compile("vx", &env, "$.providers[0].auth").unwrap();
+    cfg.providers[0].auth = Auth::OAuth(Box::new(source));
+    assert_eq!(
+        crate::series::cluster_series(&cfg),
+        [
+            "modelmux.cl.c_vx.clusters",
+            "modelmux.cl.gcp_metadata.clusters"
+        ]
+    );
+}
