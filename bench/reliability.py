@@ -197,7 +197,7 @@ def final_counters(admin: int) -> list[str]:
     lines = ["modelmux counters (model smart, whole run):"]
     counters = modelmux_counters(admin)
     keys = ("requests", "errors", "attempts", "failovers", "exhausted", "failures_5xx",
-            "failures_429", "failures_connect", "failures_timeout", "failures_overloaded",
+            "failures_429", "failures_connect", "failures_timeout", "failures_overloaded", "failures_malformed",
             "circuit_opened", "circuit_skips")
     for provider in (PROVIDER_A, PROVIDER_B):
         c = counters.get(provider, {})

@@ -14,6 +14,9 @@ pub struct ApiError {
     pub kind: &'static str,
     pub code: Option<&'static str>,
     pub param: Option<String>,
+    /// Why the filter refused the request, when the code alone cannot tell
+    /// (counted in `modelmux_rejections`; never sent to the client).
+    pub reason: Option<crate::rejection::Rejection>,
 }
 
 #[derive(Serialize)]
@@ -38,6 +41,7 @@ impl ApiError {
             kind,
             code: None,
             param: None,
+            reason: None,
         }
     }
 
@@ -97,6 +101,11 @@ impl ApiError {
     /// 500 for gateway-side failures (never caused by the client).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "server_error", message)
+    }
+
+    pub fn with_reason(mut self, reason: crate::rejection::Rejection) -> Self {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn with_code(mut self, code: &'static str) -> Self {
@@ -161,6 +170,22 @@ pub fn kind_for_status(status: u16) -> &'static str {
         403 => "permission_error",
         429 => "rate_limit_error",
         _ => "server_error",
+    }
+}
+
+/// A 2xx JSON body that is an error object (`{"error": ...}` or
+/// Anthropic's `{"type": "error", ...}`).
+pub fn looks_like_error(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe<'a> {
+        #[serde(default, borrow)]
+        error: Option<&'a serde_json::value::RawValue>,
+        #[serde(default, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<Probe<'_>>(body) {
+        Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
+        Err(_) => false,
     }
 }
 

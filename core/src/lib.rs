@@ -14,6 +14,8 @@ pub mod gateway;
 pub mod json_out;
 pub mod openai;
 pub mod providers;
+pub mod rejection;
+pub mod series;
 pub mod session;
 pub mod split;
 pub mod sse;

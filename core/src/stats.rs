@@ -5,6 +5,12 @@
 //! `stats_tags` regexes in the bootstrap turn them into Prometheus labels
 //! (`model`, `provider`). Dots would break that split, so they become `_`.
 //!
+//! Requests the filter refuses before any upstream call are the client's
+//! mistakes: they are counted as `modelmux.[m.<model>.]r.<reason>.rejections`
+//! (labels `model`, `reason`), never as a model × provider request or error.
+//! A model the client named but the gateway does not serve gets no `model`
+//! label at all: a client-chosen name never becomes a label value.
+//!
 //! Every host call crosses the VM boundary, which costs more than the work
 //! around it, so requests only add to [`Stats`], kept in the VM; the shell
 //! defines one Envoy counter per [`Stats::names`] entry at load and flushes
@@ -13,12 +19,15 @@
 use std::cell::{Cell, RefCell};
 
 use crate::config::Config;
+use crate::rejection::Rejection;
+use crate::series::{cluster_series, rejection_series};
 use crate::usage::Usage;
 
 /// The per model/target counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
-    /// Client requests answered from this target (served or failed last).
+    /// Client requests sent to this target (served or failed last); not
+    /// the ones refused before any upstream call (see `rejections`).
     Requests,
     /// Of those, answered with an error.
     Errors,
@@ -45,14 +54,17 @@ pub enum Counter {
     /// Responses whose provider reported implausible usage (a provider
     /// fault): clamped to `usage::MAX_TOKENS`, or 0 when not a number.
     ImplausibleUsage,
-    /// Upstream attempts sent to this target (failover models).
+    /// Upstream attempts sent to this target (every model: one per
+    /// request for a single target, one per try for failover).
     Attempts,
-    /// Failed attempts, by class.
+    /// Failed attempts, by class (the failover classes, every model).
     Failures429,
     Failures5xx,
     FailuresConnect,
     FailuresTimeout,
     FailuresOverloaded,
+    /// A provider answer that could not be decoded.
+    FailuresMalformed,
     /// Requests this target served after another target was tried first.
     Failovers,
     /// Requests that failed on every target (counted on the last one tried).
@@ -79,13 +91,14 @@ impl Counter {
         Counter::EstimatedOutputTokens,
     ];
     /// Per model and target only.
-    pub const PLAIN: [Counter; 12] = [
+    pub const PLAIN: [Counter; 13] = [
         Counter::Attempts,
         Counter::Failures429,
         Counter::Failures5xx,
         Counter::FailuresConnect,
         Counter::FailuresTimeout,
         Counter::FailuresOverloaded,
+        Counter::FailuresMalformed,
         Counter::Failovers,
         Counter::Exhausted,
         Counter::CircuitOpened,
@@ -115,6 +128,7 @@ impl Counter {
             Counter::FailuresConnect => "failures_connect",
             Counter::FailuresTimeout => "failures_timeout",
             Counter::FailuresOverloaded => "failures_overloaded",
+            Counter::FailuresMalformed => "failures_malformed",
             Counter::Failovers => "failovers",
             Counter::Exhausted => "exhausted",
             Counter::CircuitOpened => "circuit_opened",
@@ -164,8 +178,6 @@ impl Histogram {
 /// Samples held for the next flush; beyond this they are counted as dropped.
 pub const MAX_SAMPLES: usize = 1 << 16;
 
-/// Requests rejected before a model was resolved (bad JSON, unknown model...).
-pub const REJECTED: &str = "modelmux.rejected";
 /// Attempts that landed on an endpoint the filter's config does not know.
 pub const CONFIG_MISMATCH: &str = "modelmux.config_mismatch";
 
@@ -220,8 +232,10 @@ pub struct Stats {
     pending: Vec<Cell<u64>>,
     /// Slots whose pending amount is nano-USD, flushed as micro-USD.
     nano: Vec<bool>,
-    /// Offset of each model's first slot; target rows follow.
+    /// Offset of each model's first target row.
     model_base: Vec<usize>,
+    /// Offset of each model's rejection slots (one per reason).
+    rejection_base: Vec<usize>,
     /// Consumer label values (one unnamed group when not configured).
     consumers: usize,
     histograms: Vec<String>,
@@ -240,14 +254,16 @@ impl Stats {
             Some(c) => c.labels().map(Some).collect(),
             None => vec![None],
         };
-        let mut names = vec![
-            REJECTED.to_string(),
-            CONFIG_MISMATCH.to_string(),
-            SAMPLES_DROPPED.to_string(),
-        ];
+        let mut names = vec![CONFIG_MISMATCH.to_string(), SAMPLES_DROPPED.to_string()];
+        names.extend(Rejection::ALL.map(|r| rejection_series(None, r)));
+        names.extend(cluster_series(cfg));
         let mut nano = vec![false; names.len()];
         let (mut model_base, mut histograms, mut hist_base) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rejection_base = Vec::new();
         for m in &cfg.models {
+            rejection_base.push(names.len());
+            names.extend(Rejection::ALL.map(|r| rejection_series(Some(&m.name), r)));
+            nano.extend(Rejection::ALL.map(|_| false));
             model_base.push(names.len());
             hist_base.push(histograms.len());
             for t in &m.targets {
@@ -291,6 +307,7 @@ impl Stats {
             pending,
             nano,
             model_base,
+            rejection_base,
             consumers: labels.len(),
             histograms,
             hist_base,
@@ -364,12 +381,19 @@ impl Stats {
         }
     }
 
-    pub fn rejected(&self) {
-        self.add_slot(0, 1);
+    /// A request refused before any upstream call; `model` once resolved.
+    pub fn rejected(&self, model: Option<usize>, reason: Rejection) {
+        let base = match model {
+            Some(m) => self.rejection_base.get(m).copied(),
+            None => Some(2),
+        };
+        if let Some(base) = base {
+            self.add_slot(base + reason.index(), 1);
+        }
     }
 
     pub fn config_mismatch(&self) {
-        self.add_slot(1, 1);
+        self.add_slot(0, 1);
     }
 
     /// The tokens of a served exchange, every kind apart, and their cost
@@ -421,7 +445,7 @@ impl Stats {
         let mut samples = self.samples.borrow_mut();
         if samples.len() >= MAX_SAMPLES {
             drop(samples);
-            self.add_slot(2, 1);
+            self.add_slot(1, 1);
             return;
         }
         samples.push((u32::try_from(slot).unwrap_or(u32::MAX), v));
@@ -452,28 +476,6 @@ impl Stats {
             sink(slot as usize, v);
         }
     }
-
-    /// The pending amount of one stat, by name (tests).
-    pub fn pending(&self, name: &str) -> u64 {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .and_then(|i| self.pending.get(i))
-            .map_or(0, Cell::get)
-    }
-
-    /// Queued samples of one histogram, by name (tests).
-    pub fn pending_samples(&self, name: &str) -> Vec<u64> {
-        let Some(slot) = self.histograms.iter().position(|n| n == name) else {
-            return Vec::new();
-        };
-        self.samples
-            .borrow()
-            .iter()
-            .filter(|(s, _)| *s as usize == slot)
-            .map(|(_, v)| *v)
-            .collect()
-    }
 }
 
 /// Where a request's tokens are counted.
@@ -485,14 +487,5 @@ pub struct Tally {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_splittable() {
-        assert_eq!(
-            metric_name("gpt-4.1/mini", "open.ai", Counter::InputTokens),
-            "modelmux.m.gpt-4_1_mini.p.open_ai.input_tokens"
-        );
-    }
-}
+#[path = "stats_tests.rs"]
+mod tests;

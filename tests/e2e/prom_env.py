@@ -213,11 +213,14 @@ BUILTINS = {"__rate_interval": "30s", "__interval": "1s", "__range": "5m"}
 
 
 def substitute(expr: str, values: dict[str, str]) -> str:
-    """Replaces $name and ${name} (the longest names first)."""
+    """Replaces $name and ${name} (the longest names first); `$1` (a
+    label_replace group) is no variable and stays, as in Grafana."""
     values = {**BUILTINS, **values}
 
     def repl(m: re.Match) -> str:
         name = m.group(1) or m.group(2)
+        if name.isdigit():
+            return m.group(0)
         if name not in values:
             raise KeyError(f"unknown template variable ${name} in {expr}")
         return values[name]

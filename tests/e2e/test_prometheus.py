@@ -8,6 +8,13 @@ envoy/grafana/modelmux.json and every operand of every alert must return data,
 the values the test can predict must match exactly, and the alerts the
 sequence provokes (a provider whose only endpoint is down, an ejected
 failover target) must fire.
+
+The sequence also refuses client mistakes (bad JSON, unknown model, a
+parameter a provider lacks, ...), which must show as modelmux_rejections
+with their reason and leave every provider series alone, and provokes a
+failure of each class on single-target models (5xx, reset, timeout,
+malformed answer, a stream the upstream cuts), which must show in
+modelmux_failures_* and the provider alerts.
 """
 
 from __future__ import annotations
@@ -82,7 +89,10 @@ def filter_config(mock: support.MockProcess, dead_port: int) -> dict[str, Any]:
 COUNTERS = ("requests", "errors", "input_tokens", "uncached_input_tokens", "cached_tokens",
             "cache_write_tokens", "output_tokens", "reasoning_tokens", "cost_micro_usd")
 # Per model and provider.
-PLAIN_COUNTERS = ("attempts", "failovers", "failures_connect", "failures_429", "failures_5xx", "exhausted")
+PLAIN_COUNTERS = ("attempts", "failovers", "failures_connect", "failures_429", "failures_5xx", "failures_timeout",
+                  "failures_malformed", "exhausted")
+# The single-target route's timeout, shortened so a delayed answer times out.
+ROUTE_TIMEOUT_S = 1.5
 
 
 @dataclass
@@ -93,6 +103,8 @@ class Expected:
     counters: dict[str, dict[tuple[str, ...], int]] = field(
         default_factory=lambda: {c: {} for c in COUNTERS + PLAIN_COUNTERS})
     streams: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (model or "", reason) -> refused requests.
+    rejections: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, labels: tuple[str, ...], **values: int) -> None:
         for name, value in values.items():
@@ -176,11 +188,16 @@ def drive_traffic(envoy) -> Expected:
         resp = _chat(envoy, model, "this one fails", headers={"x-mock-status": "429"})
         assert resp.status_code == 429, resp.text
         exp.add((model, provider, "none"), requests=1, errors=1)
+        exp.add((model, provider), attempts=5, failures_429=1)
 
     # The only endpoint of dead-hc refuses connections: 503.
     resp = _chat(envoy, "prom-down", "anyone there", "alpha")
     assert resp.status_code == 503, resp.text
     exp.add(("prom-down", "dead-hc", "alpha"), requests=1, errors=1)
+    exp.add(("prom-down", "dead-hc"), attempts=1, failures_connect=1)
+
+    provider_failures(envoy, exp)
+    client_mistakes(envoy, exp)
 
     # Three failovers from `dead` (connection refused) to openai-mock; then
     # Envoy has ejected `dead` and the fourth request goes straight on.
@@ -194,6 +211,49 @@ def drive_traffic(envoy) -> Expected:
     exp.add(("prom-smart", "openai-mock"), attempts=4, failovers=3)
     exp.add(("prom-smart", "dead"), attempts=3, failures_connect=3)
     return exp
+
+
+def provider_failures(envoy, exp: Expected) -> None:
+    """One failure of each class on single-target models (no failover, no
+    health check): each is a request, an error and a failed attempt."""
+    def failed(model, provider, status, counter, **kw):
+        resp = _chat(envoy, model, f"provoke {counter}", **kw)
+        got = resp.status if hasattr(resp, "status") else resp.status_code
+        assert got == status, (counter, got)
+        exp.add((model, provider, "none"), requests=1, errors=1)
+        exp.add((model, provider), attempts=1, **{counter: 1})
+
+    failed("prom-openai", "openai-mock", 500, "failures_5xx", headers={"x-mock-status": "500"})
+    failed("prom-openai", "openai-mock", 503, "failures_connect", headers={"x-mock-reset": "1"})
+    failed("prom-openai", "openai-mock", 504, "failures_timeout",
+           headers={"x-mock-delay-ms": str(int(ROUTE_TIMEOUT_S * 1000) + 1000)})
+    failed("prom-anthropic", "anthropic-mock", 502, "failures_malformed", headers={"x-mock-garbage": "1"})
+    # The upstream cuts the stream after its first event (no content yet):
+    # a connect/reset failure, and a duration sample but no TTFT.
+    failed("prom-openai", "openai-mock", 200, "failures_connect", stream=True, headers={"x-mock-cut-after": "1"})
+
+
+# Client mistakes: (body, headers, status, model label or "", reason).
+MISTAKES = [
+    (b"{not json", {}, 400, "", "invalid_json"),
+    (json.dumps({"model": "prom-openai", "messages": "hi"}).encode(), {}, 400, "", "invalid_request"),
+    (json.dumps({"model": "nobody-serves-this", "messages": [{"role": "user", "content": "x"}]}).encode(), {}, 404,
+     "", "unknown_model"),
+    (json.dumps({"model": "prom-anthropic", "messages": [{"role": "user", "content": "x"}],
+                 "not_a_parameter": 1}).encode(), {}, 400, "prom-anthropic", "unsupported_parameter"),
+    (json.dumps({"model": "prom-openai", "stream": True, "stream_options": "yes",
+                 "messages": [{"role": "user", "content": "x"}]}).encode(), {}, 400, "prom-openai", "invalid_request"),
+    (b'{"model": "prom-openai"}', {"content-encoding": "gzip"}, 415, "", "unsupported_content_encoding"),
+]
+
+
+def client_mistakes(envoy, exp: Expected) -> None:
+    for body, headers, status, model, reason in MISTAKES:
+        hdrs = {"content-type": "application/json", CONSUMER_HEADER: "alpha", **headers}
+        resp = requests.post(envoy.gateway + "/v1/chat/completions", data=body, headers=hdrs,
+                             timeout=support.HTTP_TIMEOUT)
+        assert resp.status_code == status, (reason, resp.text)
+        exp.rejections[(model, reason)] = exp.rejections.get((model, reason), 0) + 1
 
 
 def _envoy_settled(envoy, want: int) -> bool:
@@ -232,7 +292,10 @@ def stack(tmp_path_factory) -> Stack:
         envoy = support.EnvoyProcess(workdir, "envoy", extra_args=["--concurrency", "2"])
         bootstrap = support.render_yaml(filter_config(mock, prom_env.free_port()))
         # Histograms reach the admin output at each stats flush (default 5 s).
-        envoy.start(re.sub(r"(?m)^admin:", "stats_flush_interval: 0.5s\nadmin:", bootstrap, count=1))
+        bootstrap = re.sub(r"(?m)^admin:", "stats_flush_interval: 0.5s\nadmin:", bootstrap, count=1)
+        single = "route: { cluster_header: x-modelmux-cluster, timeout: 300s }"
+        assert bootstrap.count(single) == 1
+        envoy.start(bootstrap.replace(single, single.replace("300s", f"{ROUTE_TIMEOUT_S}s")))
         prom = PrometheusProcess(workdir, envoy.admin, prom_env.short_for(prom_env.ALERTS.read_text()))
         prom.start()
         # A first scrape before any traffic, so that rate() and increase() see it.
@@ -247,7 +310,8 @@ def stack(tmp_path_factory) -> Stack:
         # during it (e.g. upstream_rq_xx) needs two samples.
         support.wait_until(lambda: prom.scraped_after(settled + 1.2), 30, 0.2, what="two scrapes after the traffic")
         # Recording rules, then alerts (for: 1s) need a few evaluations.
-        support.wait_until(lambda: _firing(prom, "ModelmuxProviderDown") and _firing(prom, "ModelmuxProviderEjected"),
+        support.wait_until(lambda: len(_firing(prom, "ModelmuxProviderDown")) >= 3
+                           and _firing(prom, "ModelmuxProviderEjected"),
                            30, 0.2, what="ModelmuxProviderDown and ModelmuxProviderEjected to fire")
         labels: dict[str, set[frozenset[str]]] = {}
         for n, ls, _ in _samples(envoy.prometheus()):
@@ -383,12 +447,28 @@ def test_counters_match_the_traffic(stack, counter):
     assert total == sum(exp.per(counter, "model").values())
 
 
+def test_rejections_match_the_traffic(stack):
+    """Client mistakes: by reason, with the model once resolved, never the
+    name a client sent (and, by test_counters_match_the_traffic, in no
+    request, error, attempt or failure of any model × provider)."""
+    got = _by(stack.prom, "sum by (model, reason) (modelmux_rejections)", "model,reason")
+    assert got == {k: float(v) for k, v in stack.expected.rejections.items()}
+    models = {s["metric"].get("model") for s in stack.prom.query("modelmux_rejections")}
+    assert models == {None, "prom-openai", "prom-anthropic", "prom-down", "prom-smart"}, models
+
+
+def test_clusters_series_names_modelmux_clusters(stack):
+    got = {s["metric"]["cluster"] for s in stack.prom.query("modelmux_clusters")}
+    assert got == {"openai_mock", "anthropic_mock", "dead_hc", "dead", "modelmux_prom-smart_0",
+                   "modelmux_prom-smart_1"}, got
+
+
 CONTRACT = {
     **{f"modelmux_{c}": {"model", "provider", "consumer"} for c in COUNTERS},
     **{f"modelmux_{c}": {"model", "provider"} for c in PLAIN_COUNTERS + (
-        "failures_timeout", "failures_overloaded", "circuit_opened", "circuit_skips")},
+        "failures_overloaded", "circuit_opened", "circuit_skips")},
     **{f"modelmux_{h}": {"model", "provider"} for h in ("request_duration_ms", "ttft_ms", "time_per_output_token_us")},
-    "modelmux_rejected": set(),
+    "modelmux_clusters": {"cluster"},
     "modelmux_config_mismatch": set(),
     **{f"envoy_cluster_{n}": {"envoy_cluster_name"} for n in (
         "outlier_detection_ejections_active", "membership_healthy", "membership_total", "retry_or_shadow_abandoned")},
@@ -401,11 +481,13 @@ def test_envoy_exports_the_series_the_rules_and_dashboard_use(stack):
     wrong = {name: sorted(map(sorted, stack.envoy_labels.get(name, set())))
              for name, labels in CONTRACT.items() if stack.envoy_labels.get(name) != {frozenset(labels)}}
     assert not wrong, f"series missing or with other labels than {CONTRACT}: {wrong}"
+    # Refusals before a model was resolved have no model label.
+    assert stack.envoy_labels.get("modelmux_rejections") == {frozenset({"reason"}), frozenset({"model", "reason"})}
     # And every series the shipped files read is in the contract.
     exprs = [e for _, e in prom_env.dashboard_targets(prom_env.dashboard())] + [r["query"] for r in stack.prom.rules()]
     label_names = {"envoy_cluster_name", "envoy_response_code_class"}
     used = {_family(n) for e in exprs for n in re.findall(r"\b(?:modelmux|envoy)_[a-z0-9_]+", e)} - label_names
-    assert used and used <= set(CONTRACT), used - set(CONTRACT)
+    assert used and used <= set(CONTRACT) | {"modelmux_rejections"}, used - set(CONTRACT)
 
 
 def test_cost_series_only_for_priced_targets(stack):
@@ -447,8 +529,11 @@ def test_cluster_state_seen_by_prometheus(stack):
 
 def test_provoked_alerts_fire(stack):
     down = _firing(stack.prom, "ModelmuxProviderDown")
-    assert [a["labels"]["envoy_cluster_name"] for a in down] == ["dead_hc"], down
-    assert down[0]["labels"]["severity"] == "critical"
+    # The health-checked provider by its cluster; both dead providers by
+    # their failed attempts, which needs no health check (SaaS providers).
+    names = sorted(a["labels"].get("provider") or "cluster " + a["labels"]["envoy_cluster_name"] for a in down)
+    assert names == ["cluster dead_hc", "dead", "dead-hc"], down
+    assert {a["labels"]["severity"] for a in down} == {"critical"}
     ejected = _firing(stack.prom, "ModelmuxProviderEjected")
     assert [a["labels"]["envoy_cluster_name"] for a in ejected] == ["modelmux_prom-smart_0"], ejected
     # Nothing in the sequence is slow, abandoned or expensive.
@@ -463,6 +548,14 @@ def _promtool_cases() -> list[dict[str, Any]]:
     total = 'envoy_cluster_membership_total{envoy_cluster_name="%s"}'
     pair = 'model="m",provider="p"'
     ttft = 'modelmux_ttft_ms_bucket{model="m",provider="p",le="%s"}'
+    classes = ("429", "5xx", "connect", "timeout", "overloaded", "malformed")
+
+    def attempts(labels, per_15s, failures):
+        """Attempts and failures by class, every class present (0 unless given)."""
+        out = [{"series": f"modelmux_attempts{{{labels}}}", "values": f"0+{per_15s}x100"}]
+        for c in classes:
+            out.append({"series": f"modelmux_failures_{c}{{{labels}}}", "values": f"0+{failures.get(c, 0)}x100"})
+        return out
 
     def alert(name, at, *labels):
         return {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": l} for l in labels]}
@@ -473,15 +566,26 @@ def _promtool_cases() -> list[dict[str, Any]]:
             {"series": healthy % "down", "values": "0x100"}, {"series": total % "down", "values": "1x100"},
             {"series": healthy % "up", "values": "1x100"}, {"series": total % "up", "values": "1x100"},
             {"series": healthy % "empty", "values": "0x100"}, {"series": total % "empty", "values": "0x100"},
-            # 1 request/s, 10% errors; and a trickle (2/min) that always fails.
-            {"series": f"modelmux_requests{{{pair},consumer=\"a\"}}", "values": "0+15x100"},
-            {"series": f"modelmux_errors{{{pair},consumer=\"a\"}}", "values": "0+1.5x100"},
-            {"series": 'modelmux_requests{model="quiet",provider="p"}', "values": "0+0.5x100"},
-            {"series": 'modelmux_errors{model="quiet",provider="p"}', "values": "0+0.5x100"},
+            # Not modelmux's: down, ejecting, abandoning, and never alerted on.
+            {"series": healthy % "other", "values": "0x100"}, {"series": total % "other", "values": "1x100"},
+            *[{"series": f'modelmux_clusters{{cluster="{c}"}}', "values": "0x100"} for c in ("down", "up", "empty", "c")],
+            # 1 attempt/s, 10% failing (2% 5xx, 8% malformed); a trickle (2/min)
+            # that always fails; a SaaS provider (no health check) whose every
+            # attempt is refused, and one whose every attempt is a 429 (not down).
+            *attempts(pair, 15, {"5xx": 0.3, "malformed": 1.2}),
+            *attempts('model="quiet",provider="p"', 0.5, {"connect": 0.5}),
+            *attempts('model="m",provider="saas"', 15, {"connect": 15}),
+            *attempts('model="m",provider="limited"', 15, {"429": 15}),
+            # Client mistakes: rejections, never a provider's failure.
+            {"series": 'modelmux_rejections{model="m",reason="invalid_request"}', "values": "0+100x100"},
             # One ejection at 30s, lifted at 45s.
             {"series": 'envoy_cluster_outlier_detection_ejections_active{envoy_cluster_name="c"}',
              "values": "0 0 1 0x100"},
+            {"series": 'envoy_cluster_outlier_detection_ejections_active{envoy_cluster_name="other"}',
+             "values": "0 0 1 0x100"},
             {"series": 'envoy_cluster_retry_or_shadow_abandoned{envoy_cluster_name="c"}', "values": "0 0 0 1x100"},
+            {"series": 'envoy_cluster_retry_or_shadow_abandoned{envoy_cluster_name="other"}',
+             "values": "0 0 0 1x100"},
             {"series": f"modelmux_exhausted{{{pair}}}", "values": "0+1x100"},
             # 10,000 micro-USD/s = 864 USD/day, over the 500 USD/day budget.
             {"series": f"modelmux_cost_micro_usd{{{pair},consumer=\"a\"}}", "values": "0+150000x400"},
@@ -492,9 +596,12 @@ def _promtool_cases() -> list[dict[str, Any]]:
         ],
         "alert_rule_test": [
             alert("ModelmuxProviderDown", "45s"),
-            alert("ModelmuxProviderDown", "2m", {"severity": "critical", "envoy_cluster_name": "down"}),
+            alert("ModelmuxProviderDown", "2m", {"severity": "critical", "envoy_cluster_name": "down"},
+                  {"severity": "critical", "provider": "saas"}),
             alert("ModelmuxErrorRateHigh", "4m"),
-            alert("ModelmuxErrorRateHigh", "11m", {"severity": "warning", "model": "m", "provider": "p"}),
+            alert("ModelmuxErrorRateHigh", "11m", {"severity": "warning", "model": "m", "provider": "p"},
+                  {"severity": "warning", "model": "m", "provider": "saas"},
+                  {"severity": "warning", "model": "m", "provider": "limited"}),
             alert("ModelmuxProviderEjected", "15s"),
             alert("ModelmuxProviderEjected", "3m", {"severity": "warning", "envoy_cluster_name": "c"}),
             alert("ModelmuxProviderEjected", "6m"),

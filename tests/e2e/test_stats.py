@@ -137,3 +137,46 @@ def test_stats_names_visible_with_filter(gateway, envoy):
     names = set(envoy.counters())
     for counter in ("requests", "input_tokens", "output_tokens"):
         assert stat_name("gpt-4o-mini", "openai-mock", counter) in names, sorted(names)
+
+
+PROVIDER_SIDE = ("requests", "errors", "attempts", "failures_429", "failures_5xx", "failures_connect",
+                 "failures_timeout", "failures_overloaded", "failures_malformed")
+
+
+def test_client_mistakes_are_rejections_not_provider_errors(gateway, envoy):
+    """A 400 decided before any upstream call moves modelmux_rejections with
+    its reason and no series of any model × provider; a provider's 5xx moves
+    that provider's failure class."""
+    model, provider = "stats-anthropic", "anthropic-mock"
+
+    def provider_side():
+        stats = envoy.counters()
+        return {c: stats.get(stat_name(model, provider, c), 0) for c in PROVIDER_SIDE}
+
+    def rejections(reason, model=None):
+        m = f"m.{model}." if model else ""
+        return envoy.counters().get(f"wasmcustom.modelmux.{m}r.{reason}.rejections", 0)
+
+    before = provider_side()
+    before_json, before_param = rejections("invalid_json"), rejections("unsupported_parameter", model)
+    assert gateway.chat(b"{not json").status_code == 400
+    resp = gateway.chat({"model": model, "messages": [{"role": "user", "content": "x"}], "not_a_parameter": 1})
+    assert resp.status_code == 400, resp.text
+    time.sleep(1.5)  # counters are flushed once a second
+    assert provider_side() == before
+    assert rejections("invalid_json") == before_json + 1
+    assert rejections("unsupported_parameter", model) == before_param + 1
+    # Prometheus: the reason is a label; no model label before one was resolved.
+    samples = [(labels, v) for n, labels, v in prometheus_samples(envoy.prometheus()) if n == "modelmux_rejections"]
+    assert ({"reason": "invalid_json"}, before_json + 1) in samples, samples
+    assert ({"model": model, "reason": "unsupported_parameter"}, before_param + 1) in samples, samples
+
+    resp = gateway.chat({"model": model, "messages": [{"role": "user", "content": "x"}]},
+                        headers={"x-mock-status": "500"})
+    assert resp.status_code == 500, resp.text
+    want = {**before, "requests": before["requests"] + 1, "errors": before["errors"] + 1,
+            "attempts": before["attempts"] + 1, "failures_5xx": before["failures_5xx"] + 1}
+    deadline = time.monotonic() + 5
+    while provider_side() != want and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert provider_side() == want

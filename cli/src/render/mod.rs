@@ -212,7 +212,7 @@ fn socket_address(hp: &HostPort) -> Node {
 }
 
 /// The stats tags extracted from the filter's counter names (tag, regex).
-pub const STATS_TAGS: [(&str, &str); 3] = [
+pub const STATS_TAGS: [(&str, &str); 5] = [
     ("model", r"^wasmcustom\.modelmux\.(m\.([^.]+)\.)"),
     (
         "provider",
@@ -222,6 +222,11 @@ pub const STATS_TAGS: [(&str, &str); 3] = [
         "consumer",
         r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)",
     ),
+    (
+        "reason",
+        r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(r\.([^.]+)\.)",
+    ),
+    ("cluster", r"^wasmcustom\.modelmux\.(cl\.([^.]+)\.)"),
 ];
 
 pub(super) fn stats_config() -> Node {
@@ -229,9 +234,10 @@ pub(super) fn stats_config() -> Node {
     commented(
         &[
             "The filter names its counters modelmux.m.<model>.p.<provider>.<counter>",
-            "(provider-only series: modelmux.p.<provider>.<counter>);",
+            "(provider-only series: modelmux.p.<provider>.<counter>; refused requests:",
+            "modelmux.[m.<model>.]r.<reason>.rejections; its clusters: modelmux.cl.<cluster>.clusters);",
             "Envoy prefixes wasm stats with \"wasmcustom.\". These extractors expose",
-            "model and provider as tags, e.g. in /stats/prometheus:",
+            "model, provider, consumer, reason and cluster as tags, e.g. in /stats/prometheus:",
             "  modelmux_requests{model=\"gpt-4o-mini\",provider=\"openai-mock\"} 3",
         ],
         map([(

@@ -428,6 +428,13 @@ fn bootstrap_listener_admin_and_access_log() {
         r"^wasmcustom\.modelmux\.m\.[^.]+\.p\.[^.]+\.(c\.([^.]+)\.)"
     );
     assert_eq!(tags[2]["tag_name"], "consumer");
+    assert_eq!(tags[3]["tag_name"], "reason");
+    assert_eq!(tags[4]["tag_name"], "cluster");
+    assert_eq!(tags[4]["regex"], r"^wasmcustom\.modelmux\.(cl\.([^.]+)\.)");
+    assert_eq!(
+        tags[3]["regex"],
+        r"^wasmcustom\.modelmux\.(?:m\.[^.]+\.)?(r\.([^.]+)\.)"
+    );
     let hcm = hcm(&doc);
     assert_eq!(hcm["stat_prefix"], "gateway");
     assert_eq!(hcm["codec_type"], "AUTO");

@@ -150,11 +150,20 @@ pub fn resolve<'c, 'b>(
     op: Operation,
     body: &'b [u8],
 ) -> Result<(Request<'b>, usize, &'c Model), RouteError> {
-    let req = Request::parse(op, body).map_err(|e| reject(e, None, None))?;
+    let req = Request::parse(op, body).map_err(|e| reject(not_json(e, body), None, None))?;
     let (model_idx, model) = cfg
         .model(req.model())
         .ok_or_else(|| reject(ApiError::model_not_found(req.model()), None, None))?;
     Ok((req, model_idx, model))
+}
+
+/// A body that is no JSON at all is counted apart from an invalid request
+/// (re-read only on this refusal path).
+fn not_json(e: ApiError, body: &[u8]) -> ApiError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(_) => e.with_reason(crate::rejection::Rejection::InvalidJson),
+        Ok(_) => e,
+    }
 }
 
 /// Translates the request for one target of a resolved model.

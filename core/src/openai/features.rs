@@ -99,7 +99,8 @@ impl ChatRequest<'_> {
             return Err(ApiError::invalid_param(
                 name,
                 format!("Unrecognized request argument supplied: {name}"),
-            ));
+            )
+            .with_reason(crate::rejection::Rejection::UnsupportedParameter));
         }
         match lacking.iter().find(|f| self.asks(**f)) {
             Some(f) => Err(unsupported(provider, f.param())),
@@ -114,4 +115,5 @@ pub fn unsupported(provider: &str, param: &str) -> ApiError {
         param,
         format!("`{param}` is not supported by provider {provider}."),
     )
+    .with_reason(crate::rejection::Rejection::UnsupportedParameter)
 }

@@ -242,6 +242,7 @@ pub fn no_embeddings(target: TargetCtx<'_>) -> ApiError {
             target.public_model, target.provider.name
         ),
     )
+    .with_reason(crate::rejection::Rejection::UnsupportedOperation)
 }
 
 /// SigV4 left to Envoy: what its signing filter needs.

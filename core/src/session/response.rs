@@ -20,9 +20,9 @@
 //! the edits and, on failover, the markers) is written once (`set_map`),
 //! only if it differs from what Envoy holds.
 
-use crate::error::ApiError;
+use crate::error::{looks_like_error, ApiError};
 use crate::gateway::reply_headers::Ingress;
-use crate::providers::{BodyEdit, BodyMode, HeaderEdit, Outcome, Translator};
+use crate::providers::{BodyEdit, BodyMode, Cause, HeaderEdit, Outcome, Translator};
 use crate::usage::Usage;
 
 use super::{Flow, Host, Level, PROVIDER_HEADER, STATUS_HEADER};
@@ -36,7 +36,10 @@ pub enum FailureClass {
     Server,
     Connect,
     Timeout,
+    /// An error behind a 2xx, or a stream whose first event is an error.
     Overloaded,
+    /// A 2xx the provider's format cannot decode.
+    Malformed,
 }
 
 impl FailureClass {
@@ -46,6 +49,14 @@ impl FailureClass {
             429 => Some(FailureClass::RateLimited),
             500..=599 => Some(FailureClass::Server),
             _ => None,
+        }
+    }
+
+    /// The class of a failure found in a 2xx body.
+    fn of_body(outcome: &Outcome) -> FailureClass {
+        match outcome.failure.map(|f| f.cause) {
+            Some(Cause::Malformed) => FailureClass::Malformed,
+            _ => FailureClass::Overloaded,
         }
     }
 }
@@ -184,6 +195,22 @@ impl ResponseFlow {
 
     pub fn verdict(&self) -> Option<Verdict> {
         self.guard.as_ref().and_then(|g| g.verdict)
+    }
+
+    /// What a failed single-target exchange says about its provider, read
+    /// from the answer (Envoy's own replies and resets are the caller's to
+    /// tell apart): `None` for a final 4xx or a clean answer.
+    pub fn failure_class(&self) -> Option<FailureClass> {
+        if let Some(c) = FailureClass::of_status(self.status) {
+            return Some(c);
+        }
+        let out = self.exchange.outcome();
+        match out.failure.map(|f| f.cause) {
+            Some(Cause::Status) => None,
+            Some(Cause::Truncated) => Some(FailureClass::Connect),
+            Some(_) => Some(FailureClass::of_body(&out)),
+            None => self.too_large.then_some(FailureClass::Overloaded),
+        }
     }
 
     /// The client status a guarded head was released with.
@@ -362,7 +389,7 @@ impl ResponseFlow {
         } else {
             match self.exchange.response_body(data, true) {
                 BodyEdit::Fail { status, body: b } => {
-                    fail = Some((FailureClass::Overloaded, status));
+                    fail = Some((FailureClass::of_body(&self.exchange.outcome()), status));
                     body = Some(b);
                 }
                 BodyEdit::Replace(b) if !observe => body = Some(b),
@@ -389,7 +416,8 @@ impl ResponseFlow {
                 guard.out.extend_from_slice(&b)
             }
         }
-        if self.exchange.outcome().failure.is_some() {
+        let outcome = self.exchange.outcome();
+        if outcome.failure.is_some() {
             let provider = guard.provider.clone();
             let e = ApiError::new(
                 503,
@@ -402,11 +430,8 @@ impl ResponseFlow {
                 edit.content_type = Some(JSON);
             }
             guard.discard = true;
-            self.release(
-                host,
-                Some((FailureClass::Overloaded, 503)),
-                Some(body.len()),
-            );
+            let class = FailureClass::of_body(&outcome);
+            self.release(host, Some((class, 503)), Some(body.len()));
             return Flow::Continue;
         }
         if guard.out.is_empty() && !end {
@@ -463,21 +488,5 @@ impl ResponseFlow {
             // The whole body has been handled; pass anything else on.
             self.mode = None;
         }
-    }
-}
-
-/// A 2xx JSON body that is an error object (`{"error": ...}` or
-/// Anthropic's `{"type": "error", ...}`).
-fn looks_like_error(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        #[serde(default, borrow)]
-        error: Option<&'a serde_json::value::RawValue>,
-        #[serde(default, rename = "type")]
-        kind: Option<std::borrow::Cow<'a, str>>,
-    }
-    match serde_json::from_slice::<Probe<'_>>(body) {
-        Ok(p) => p.error.is_some_and(|e| e.get() != "null") || p.kind.as_deref() == Some("error"),
-        Err(_) => false,
     }
 }

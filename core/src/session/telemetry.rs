@@ -66,8 +66,10 @@ impl Timing {
     }
 
     /// Queues the request's histogram samples (at the end of the request).
-    pub fn record(&self, w: &Worker, at: Tally, stream: bool, usage: &Usage) {
-        let Some(end) = self.ended_us else { return };
+    /// A response that never ended (the upstream cut it, or the client
+    /// left) ends now: one more host call, on that path only.
+    pub fn record(&self, w: &Worker, host: &dyn Host, at: Tally, stream: bool, usage: &Usage) {
+        let end = self.ended_us.unwrap_or_else(|| host.now_us());
         let ms = end.saturating_sub(self.started_us) / 1000;
         w.stats
             .sample(at.model, at.target, Histogram::RequestDurationMs, ms);

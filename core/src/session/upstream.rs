@@ -321,13 +321,15 @@ fn note_status(w: &Worker, a: &Attempt, flow: &ResponseFlow) {
     }
 }
 
-fn class_counter(class: FailureClass) -> Counter {
+/// The counter of a failure class (both roles count with it).
+pub(super) fn class_counter(class: FailureClass) -> Counter {
     match class {
         FailureClass::RateLimited => Counter::Failures429,
         FailureClass::Server => Counter::Failures5xx,
         FailureClass::Connect => Counter::FailuresConnect,
         FailureClass::Timeout => Counter::FailuresTimeout,
         FailureClass::Overloaded => Counter::FailuresOverloaded,
+        FailureClass::Malformed => Counter::FailuresMalformed,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::error::{normalize_error_body, ApiError};
 use crate::gateway::{
     classify, model_json, resolve, translate, Endpoint, Operation, Request, RouteError, Routed,
 };
+use crate::rejection::Rejection;
 use crate::stats::Counter;
 
 use super::response::{header, set_header, status_of, FailureClass, ResponseFlow};
@@ -158,7 +159,8 @@ impl Downstream {
                 Flow::Pause
             }
             Endpoint::Reject(e) => {
-                w.stats.rejected();
+                let reason = Rejection::of(&e).unwrap_or(Rejection::InvalidRequest);
+                w.stats.rejected(None, reason);
                 reply_error(host, &e);
                 Flow::Pause
             }
@@ -183,12 +185,13 @@ impl Downstream {
         strip(host, &headers, internal);
         headers.retain(|(n, _)| !internal(n));
         if let Some(e) = encoding_error(&headers) {
-            w.stats.rejected();
+            w.stats
+                .rejected(None, Rejection::UnsupportedContentEncoding);
             reply_error(host, &e);
             return Flow::Pause;
         }
         if end {
-            w.stats.rejected();
+            w.stats.rejected(None, Rejection::InvalidRequest);
             let what = match op {
                 Operation::Chat => "chat",
                 Operation::Embeddings => "embeddings",
@@ -274,10 +277,19 @@ impl Downstream {
                 e.error.status, e.error.message
             ),
         );
-        self.state = match (e.model_idx, e.target_idx) {
-            (Some(model), Some(target)) => State::Local { model, target },
-            _ => {
-                w.stats.rejected();
+        // The client's mistake is a rejection, never a request of the
+        // model × provider; a gateway-side failure (5xx) stays an error.
+        self.state = match (Rejection::of(&e.error), e.model_idx) {
+            (Some(reason), model) => {
+                w.stats.rejected(model, reason);
+                State::Bypass
+            }
+            (None, Some(model)) => State::Local {
+                model,
+                target: e.target_idx.unwrap_or(0),
+            },
+            (None, None) => {
+                w.stats.rejected(None, Rejection::InvalidRequest);
                 State::Bypass
             }
         };
@@ -295,6 +307,7 @@ impl Downstream {
         send_routed(host, client, &r, &w.cfg, r.cluster, size);
         host.set_filter_state("modelmux_provider", r.provider);
         host.set_filter_state(UPSTREAM_PATH, &r.outbound.path);
+        w.stats.add(r.model_idx, r.target_idx, Counter::Attempts, 1);
         self.state = State::Single {
             model: r.model_idx,
             target: r.target_idx,

@@ -1,7 +1,17 @@
 //! The client-facing response: the single-target flow's translation, a
 //! failover request's client status restored from the record, Envoy's own
 //! replies rewritten, and the request counted when its stream ends.
+//!
+//! A single-target exchange that failed is also counted as a failed
+//! attempt of its class, as the upstream role counts failover attempts, so
+//! provider alerts see every model. Envoy's own replies and resets only
+//! show in `response.code_details` (read once, on that path only):
+//! `upstream_reset_*` / `no_healthy_upstream` are connect or reset
+//! failures, `*timeout*` a timeout, `downstream_*` the client going away
+//! (not the provider's fault). An upstream cut mid-stream leaves
+//! `upstream_reset_after_response_started{…}`.
 
+use super::super::upstream::class_counter;
 use super::*;
 
 impl Downstream {
@@ -126,18 +136,21 @@ impl Downstream {
                         Level::Debug,
                         "modelmux: upstream exchange failed or was cut short",
                     );
+                    if let Some(class) = single_failure(host, &flow) {
+                        w.stats.add(model, target, class_counter(class), 1);
+                    }
                 }
                 let at = self.tally(model, target);
                 let out = flow.outcome();
                 w.stats.request(&w.cfg, at, failed, &out.usage);
-                self.timing.record(w, at, self.stream, &out.usage);
+                self.timing.record(w, host, at, self.stream, &out.usage);
                 self.check_usage(w, host, at, &out.usage, (out.streamed, !failed));
             }
             State::Local { model, target } => {
                 let at = self.tally(model, target);
                 w.stats.request(&w.cfg, at, true, &Default::default());
             }
-            State::EnvoyReply { .. } => w.stats.rejected(),
+            State::EnvoyReply { status } => w.stats.rejected(None, Rejection::of_status(status)),
             State::Failover(f) => {
                 let record = w.remove(&f.id);
                 let target = record
@@ -153,7 +166,7 @@ impl Downstream {
                 w.stats
                     .add_for(f.model, target, at.consumer, Counter::Errors, failed);
                 let usage = record.as_ref().and_then(|r| r.usage).unwrap_or_default();
-                self.timing.record(w, at, self.stream, &usage);
+                self.timing.record(w, host, at, self.stream, &usage);
                 // The served attempt's usage arrives with its last byte.
                 let complete = ok && record.as_ref().is_some_and(|r| r.usage.is_some());
                 let streamed = record.as_ref().map_or(0, |r| r.streamed);
@@ -209,6 +222,24 @@ impl Downstream {
             consumer: self.timing.consumer,
         }
     }
+}
+
+/// The class of a failed single-target exchange, or `None` when the
+/// provider is not to blame (see the module docs).
+fn single_failure(host: &dyn Host, flow: &ResponseFlow) -> Option<FailureClass> {
+    let details = host
+        .property(&["response", "code_details"])
+        .unwrap_or_default();
+    if details.starts_with("downstream_") {
+        return None;
+    }
+    if details.contains("timeout") {
+        return Some(FailureClass::Timeout);
+    }
+    if details.starts_with("upstream_reset") || details == "no_healthy_upstream" {
+        return Some(FailureClass::Connect);
+    }
+    flow.failure_class()
 }
 
 /// An attempt answered: the client gets the status that attempt noted in

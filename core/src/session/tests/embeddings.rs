@@ -166,8 +166,14 @@ fn chat_only_targets_are_refused_before_any_call() {
             .unwrap()
             .contains("does not support embeddings"));
     }
-    assert_eq!(stat(&w, "claude", "an", "requests"), 1);
-    assert_eq!(stat(&w, "claude", "an", "errors"), 1);
+    // The client's mistake: a rejection of the model, not a request or an
+    // error of its provider.
+    assert_eq!(stat(&w, "claude", "an", "requests"), 0);
+    assert_eq!(stat(&w, "claude", "an", "errors"), 0);
+    for model in ["claude", "mixed", "fast"] {
+        let name = format!("modelmux.m.{model}.r.unsupported_operation.rejections");
+        assert_eq!(w.stats.pending(&name), 1, "{model}");
+    }
     assert_eq!(w.live_records(), 0);
 }
 
@@ -195,7 +201,10 @@ fn bad_bodies_are_400s_naming_the_field() {
         panic!("not sent")
     });
     assert_eq!(out.status, 404);
-    assert_eq!(w.stats.pending("modelmux.rejected"), 5);
+    assert_eq!(w.stats.pending("modelmux.r.invalid_request.rejections"), 4);
+    // Never the client's model name as a label.
+    assert_eq!(w.stats.pending("modelmux.r.unknown_model.rejections"), 1);
+    assert!(w.stats.names().iter().all(|n| !n.contains("nope")));
 }
 
 #[test]

@@ -94,7 +94,9 @@ fn single_target_keeps_the_direct_path() {
     assert_eq!(out.sent[0].header("authorization"), Some("Bearer key-OA"));
     assert_eq!(out.header("x-modelmux-provider"), None);
     assert_eq!(stat(&w, "gpt", "oa", "requests"), 1);
-    assert_eq!(stat(&w, "gpt", "oa", "attempts"), 0);
+    // One attempt per request on the direct path (the failure ratio's
+    // denominator for every model).
+    assert_eq!(stat(&w, "gpt", "oa", "attempts"), 1);
     assert_eq!(w.live_records(), 0);
 }
 

@@ -8,6 +8,7 @@ mod embeddings;
 mod failover_kind;
 pub mod fake;
 mod flows;
+mod metrics;
 pub mod router;
 mod splits;
 mod telemetry;
