@@ -3,7 +3,7 @@
 //!
 //! A provider's response module turns its native JSON into a [`Reply`]; its
 //! stream module turns each native event into [`Event`]s. One encoder per
-//! client dialect (today OpenAI chat, see `openai::encode`) writes the
+//! client dialect (see `crate::dialect`) writes the
 //! client's format from these, so N providers and M dialects need N + M
 //! pieces, not N × M translators.
 //!
@@ -153,23 +153,6 @@ pub struct Meta {
     pub created: u64,
     /// The client asked for a usage chunk (`stream_options.include_usage`).
     pub include_usage: bool,
-}
-
-/// The API format the client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dialect {
-    /// OpenAI chat completions.
-    #[default]
-    OpenAiChat,
-}
-
-impl Dialect {
-    /// The encoder that writes this dialect for one response.
-    pub fn encoder(self, meta: Meta) -> Box<dyn Encoder> {
-        match self {
-            Dialect::OpenAiChat => Box::new(crate::openai::encode::OpenAiEncoder::new(meta)),
-        }
-    }
 }
 
 /// Writes one client dialect from neutral events.

@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod config;
+pub mod dialect;
 pub mod error;
 pub mod events;
 pub mod eventstream;

@@ -7,8 +7,8 @@ pub mod reply_headers;
 use serde::Serialize;
 
 use crate::config::{Config, Model};
+use crate::dialect::Dialect;
 use crate::error::ApiError;
-use crate::events::Dialect;
 use crate::openai::embeddings::parse_embeddings_request;
 use crate::providers::auth::AuthEnv;
 use crate::providers::{ChatInput, EmbedRequest, Outbound, TargetCtx, Translator};

@@ -11,7 +11,6 @@
 //! the SDKs surface `param` to the developer.
 
 pub mod embeddings;
-pub mod encode;
 pub mod features;
 pub mod request;
 pub mod response;

@@ -90,6 +90,53 @@ pub struct ChatRequest<'a> {
     /// Parameters this schema does not know.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// What only other client dialects can say (see [`Ext`]).
+    #[serde(skip)]
+    pub ext: Ext<'a>,
+}
+
+/// The neutral request's fields beyond OpenAI chat, set by the other
+/// dialects' decoders (an OpenAI chat body never sets them, so providers
+/// that ignore a field behave for chat clients as before). A provider that
+/// cannot honour a set field refuses it by name, like `extra`.
+#[derive(Debug, Default)]
+pub struct Ext<'a> {
+    /// Sample from the `top_k` likeliest tokens (Anthropic's `top_k`).
+    pub top_k: Option<u32>,
+    /// Extended thinking as the client asked for it (Anthropic `thinking`).
+    pub thinking: Option<ThinkingRequest>,
+    /// Tools the provider runs itself (Anthropic server tools, the Responses
+    /// built-in tools), kept raw for the provider that can run them.
+    pub server_tools: Vec<ServerTool<'a>>,
+    /// Responses `previous_response_id`: state only OpenAI keeps.
+    pub previous_response_id: Option<Cow<'a, str>>,
+    /// Responses `reasoning.summary` (`auto`, `concise`, `detailed`).
+    pub reasoning_summary: Option<Cow<'a, str>>,
+    /// The client wants reasoning state back to send on the next turn
+    /// (Responses `include: ["reasoning.encrypted_content"]`).
+    pub encrypted_reasoning: bool,
+}
+
+/// Extended thinking as a client dialect asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThinkingRequest {
+    /// `{"type":"enabled","budget_tokens":n}`.
+    Enabled { budget_tokens: u32 },
+    /// `{"type":"adaptive"}`: the model decides how much to think.
+    Adaptive,
+    /// `{"type":"disabled"}`.
+    Disabled,
+}
+
+/// A provider-run tool, as the client declared it.
+#[derive(Debug)]
+pub struct ServerTool<'a> {
+    /// Its `type` (`web_search_20250305`, `web_search`, `code_interpreter`…).
+    pub kind: Cow<'a, str>,
+    /// Its `name`, when the dialect gives one.
+    pub name: Option<Cow<'a, str>>,
+    /// The whole definition, as sent.
+    pub raw: &'a RawValue,
 }
 
 impl ChatRequest<'_> {
@@ -153,7 +200,7 @@ pub struct ChatMessage<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub reasoning_content: Option<Cow<'a, str>>,
     /// Extension: signed or redacted reasoning of an earlier assistant
-    /// turn, sent back unchanged (see `openai::encode`).
+    /// turn, sent back unchanged (see `dialect::openai_chat::encode`).
     #[serde(borrow, default)]
     pub thinking_blocks: Option<Vec<ThinkingBlockIn<'a>>>,
     /// Extension: prompt-cache breakpoint after this message
@@ -220,11 +267,24 @@ pub struct ContentPart<'a> {
     pub text: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub image_url: Option<ImageUrl<'a>>,
+    #[serde(borrow, default)]
+    pub file: Option<FileIn<'a>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub refusal: Option<Cow<'a, str>>,
     /// Extension: prompt-cache breakpoint after this part.
     #[serde(borrow, default)]
     pub cache_control: Option<&'a RawValue>,
+}
+
+/// A `file` part: a document inline (`file_data`, a `data:` URL) or by id.
+#[derive(Debug, Deserialize)]
+pub struct FileIn<'a> {
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub file_data: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub file_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    pub filename: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]

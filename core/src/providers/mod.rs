@@ -26,8 +26,8 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Secret;
 use crate::config::{ConfigError, Provider};
+use crate::dialect::Dialect;
 use crate::error::ApiError;
-use crate::events::Dialect;
 use crate::gateway::probe::Probe;
 use crate::usage::Usage;
 use auth::{Auth, AuthEnv, AuthScheme, TokenSource};

@@ -78,7 +78,7 @@
 //! `tool_use` → `tool_calls`, `refusal` → `content_filter`, anything else →
 //! `stop`. Thinking text goes to `reasoning_content`; each thinking block's
 //! signature (or redacted data) to `thinking_blocks`, for the client to send
-//! back (see `openai::encode`). Errors keep their status, except 529 → 503
+//! back (see `dialect::openai_chat::encode`). Errors keep their status, except 529 → 503
 //! (see `errors.rs`).
 //! A stream that fails midway ends with an OpenAI error event, see
 //! `stream.rs`.

@@ -24,14 +24,14 @@
 //! OpenAI endpoint). Clients that append the assistant message as received
 //! send both back, and the request decoders restore them.
 
-use super::response::{
+use crate::error::ApiError;
+use crate::events::{Choice, Encoder, Event, Finish, Meta, Reply, Thinking};
+use crate::openai::response::{
     ChatCompletion, ChatCompletionChunk, Choice as MessageChoice, ChunkChoice, CompletionUsage,
     Delta, ExtraContent, FinishReason, FunctionDelta, GoogleExtra, ResponseFunction,
     ResponseMessage, ResponseToolCall, ThinkingBlock, ToolCallDelta, CHUNK_OBJECT,
     COMPLETION_OBJECT,
 };
-use crate::error::ApiError;
-use crate::events::{Choice, Encoder, Event, Finish, Meta, Reply, Thinking};
 use crate::sse::write_data_event;
 use crate::usage::Usage;
 
