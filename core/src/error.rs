@@ -141,12 +141,19 @@ struct ErrorProbe<'a> {
 /// Envoy's `no healthy upstream` or `Payload Too Large` text...). `source`
 /// names who answered, e.g. `upstream` or `gateway`.
 pub fn normalize_error_body(status: u16, body: &[u8], source: &str) -> Option<Vec<u8>> {
+    foreign_unless_envelope(status, body, source).map(|e| e.to_json())
+}
+
+/// `None` when `body` is an error envelope (`{"error":{…}}`: OpenAI's, and
+/// Anthropic's, which adds `"type":"error"`), else the error to send in
+/// its place (see [`foreign_error`]), for the client's dialect to write.
+pub fn foreign_unless_envelope(status: u16, body: &[u8], source: &str) -> Option<ApiError> {
     if let Ok(probe) = serde_json::from_slice::<ErrorProbe<'_>>(body) {
         if probe.error.get().starts_with('{') {
             return None;
         }
     }
-    Some(foreign_error(status, body, source).to_json())
+    Some(foreign_error(status, body, source))
 }
 
 /// An error for a body that is not in any API's error format, quoting the

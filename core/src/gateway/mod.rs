@@ -18,8 +18,9 @@ use probe::Probe;
 /// What the gateway does with an incoming request, decided from the headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
-    /// `POST /v1/chat/completions`: read the body, then route.
-    Chat,
+    /// `POST /v1/chat/completions`, `/v1/messages` or `/v1/responses`: read
+    /// the body, then route; the dialect is the client's format.
+    Chat(Dialect),
     /// `POST /v1/embeddings`: read the body, then route.
     Embeddings,
     /// `GET /v1/models`: answered locally.
@@ -36,13 +37,22 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let path = path.strip_suffix('/').unwrap_or(path);
     match (method, path) {
-        ("POST", "/v1/chat/completions") => Endpoint::Chat,
+        ("POST", "/v1/chat/completions") => Endpoint::Chat(Dialect::OpenAiChat),
+        ("POST", "/v1/messages") => Endpoint::Chat(Dialect::AnthropicMessages),
+        ("POST", "/v1/responses") => Endpoint::Chat(Dialect::OpenAiResponses),
         ("POST", "/v1/embeddings") => Endpoint::Embeddings,
         ("GET", "/v1/models") => Endpoint::Models,
         ("GET", p) if p.starts_with("/v1/models/") => {
             Endpoint::Model(p.trim_start_matches("/v1/models/").to_string())
         }
-        (_, "/v1/chat/completions" | "/v1/embeddings" | "/v1/models") => Endpoint::Reject(
+        (
+            _,
+            "/v1/chat/completions"
+            | "/v1/embeddings"
+            | "/v1/models"
+            | "/v1/messages"
+            | "/v1/responses",
+        ) => Endpoint::Reject(
             ApiError::new(
                 405,
                 "invalid_request_error",
@@ -60,14 +70,29 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
 /// What a routed request asks a provider for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    Chat,
+    /// A conversation turn, in the client's dialect.
+    Chat(Dialect),
     Embeddings,
+}
+
+impl Operation {
+    /// The dialect the client speaks (embeddings are OpenAI's).
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Operation::Chat(d) => d,
+            Operation::Embeddings => Dialect::OpenAiChat,
+        }
+    }
 }
 
 /// A client's request body, validated for its operation.
 #[derive(Debug)]
 pub enum Request<'b> {
-    Chat { body: &'b [u8], probe: Probe<'b> },
+    Chat {
+        body: &'b [u8],
+        probe: Probe<'b>,
+        dialect: Dialect,
+    },
     Embeddings(EmbedRequest<'b>),
 }
 
@@ -75,9 +100,10 @@ impl<'b> Request<'b> {
     /// Validates `body` as a request of `op`; every problem is a 400.
     pub fn parse(op: Operation, body: &'b [u8]) -> Result<Self, ApiError> {
         Ok(match op {
-            Operation::Chat => Request::Chat {
+            Operation::Chat(dialect) => Request::Chat {
                 body,
-                probe: probe::probe(body)?,
+                probe: probe::probe_as(body, dialect)?,
+                dialect,
             },
             Operation::Embeddings => Request::Embeddings(EmbedRequest {
                 body,
@@ -96,7 +122,7 @@ impl<'b> Request<'b> {
 
     pub fn operation(&self) -> Operation {
         match self {
-            Request::Chat { .. } => Operation::Chat,
+            Request::Chat { dialect, .. } => Operation::Chat(*dialect),
             Request::Embeddings(_) => Operation::Embeddings,
         }
     }
@@ -186,11 +212,15 @@ pub fn translate<'c>(
         tokens: env.tokens,
     };
     let started = match req {
-        Request::Chat { body, probe } => {
+        Request::Chat {
+            body,
+            probe,
+            dialect,
+        } => {
             let input = ChatInput {
                 body,
                 probe,
-                dialect: Dialect::OpenAiChat,
+                dialect: *dialect,
             };
             crate::providers::chat(&input, ctx)
         }
@@ -235,7 +265,7 @@ pub fn route_chat<'c>(
     picks: &Picks,
     env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
-    route(cfg, Operation::Chat, body, picks, env)
+    route(cfg, Operation::Chat(Dialect::OpenAiChat), body, picks, env)
 }
 
 #[derive(Serialize)]

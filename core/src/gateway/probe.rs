@@ -11,6 +11,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::openai::duplicate_key;
 
@@ -75,6 +76,14 @@ pub struct Probe<'a> {
 
 /// Validates the envelope of a chat request and locates the routing fields.
 pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
+    probe_as(body, Dialect::OpenAiChat)
+}
+
+/// [`probe`] for a request in `dialect`. Only OpenAI chat has `messages`
+/// roles checked here (its passthrough forwards the body unparsed); the
+/// other dialects' decoders validate the whole body, and their passthrough
+/// leaves it to the provider, as chat's does.
+pub fn probe_as(body: &[u8], dialect: Dialect) -> Result<Probe<'_>, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid_request("The request body is not valid UTF-8."))?;
     let object_start = text
@@ -85,7 +94,9 @@ pub fn probe(body: &[u8]) -> Result<Probe<'_>, ApiError> {
     let model_raw = wire.model.ok_or_else(ApiError::missing_model)?;
     let model: String = serde_json::from_str(model_raw.get())
         .map_err(|_| ApiError::invalid_param("model", "`model` must be a string."))?;
-    check_messages(wire.messages)?;
+    if dialect == Dialect::OpenAiChat {
+        check_messages(wire.messages)?;
+    }
     let stream = match wire.stream.map(|r| r.get()) {
         None | Some("null") | Some("false") => false,
         Some("true") => true,

@@ -20,8 +20,14 @@ fn cfg() -> Config {
 
 #[test]
 fn classifies_paths() {
-    assert_eq!(classify("POST", "/v1/chat/completions"), Endpoint::Chat);
-    assert_eq!(classify("POST", "/v1/chat/completions?x=1"), Endpoint::Chat);
+    assert_eq!(
+        classify("POST", "/v1/chat/completions"),
+        Endpoint::Chat(Dialect::OpenAiChat)
+    );
+    assert_eq!(
+        classify("POST", "/v1/chat/completions?x=1"),
+        Endpoint::Chat(Dialect::OpenAiChat)
+    );
     assert_eq!(classify("GET", "/v1/models/"), Endpoint::Models);
     assert_eq!(classify("GET", "/healthz"), Endpoint::Other);
     assert_eq!(

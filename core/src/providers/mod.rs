@@ -280,6 +280,14 @@ pub struct ChatInput<'a> {
     pub dialect: Dialect,
 }
 
+impl<'a> ChatInput<'a> {
+    /// The whole request, decoded from the client's dialect into the
+    /// neutral request (translating providers; a passthrough never needs it).
+    pub fn request(&self) -> Result<crate::openai::ChatRequest<'a>, ApiError> {
+        self.dialect.decode(self.body)
+    }
+}
+
 /// What the chosen target needs to know to build the upstream request.
 #[derive(Debug, Clone, Copy)]
 pub struct TargetCtx<'a> {

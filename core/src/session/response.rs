@@ -20,6 +20,7 @@
 //! the edits and, on failover, the markers) is written once (`set_map`),
 //! only if it differs from what Envoy holds.
 
+use crate::dialect::Dialect;
 use crate::error::{looks_like_error, ApiError};
 use crate::gateway::reply_headers::Ingress;
 use crate::providers::{BodyEdit, BodyMode, Cause, HeaderEdit, Outcome, Translator};
@@ -129,6 +130,8 @@ pub struct ResponseFlow {
     limit: usize,
     /// The reply outgrew `limit` and was answered with an error.
     too_large: bool,
+    /// The client's format, for the errors the flow writes itself.
+    dialect: Dialect,
 }
 
 /// A header's value in a head already read.
@@ -170,7 +173,14 @@ impl ResponseFlow {
             guard,
             limit: usize::MAX,
             too_large: false,
+            dialect: Dialect::OpenAiChat,
         }
+    }
+
+    /// Errors the flow writes itself go out in `dialect`.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
 
     /// Holds at most `limit` bytes of a body that is buffered whole.
@@ -326,7 +336,7 @@ impl ResponseFlow {
             Level::Warn,
             "modelmux: provider reply over response_buffer_bytes; answered 502",
         );
-        let body = e.to_json();
+        let body = self.dialect.error_body(&e);
         let Some(guard) = &mut self.guard else {
             self.mode = None;
             host.reply(e.status, &body);
@@ -385,7 +395,7 @@ impl ResponseFlow {
                 ),
             );
             fail = Some((FailureClass::Overloaded, 503));
-            body = Some(e.to_json());
+            body = Some(self.dialect.error_body(&e));
         } else {
             match self.exchange.response_body(data, true) {
                 BodyEdit::Fail { status, body: b } => {
@@ -424,7 +434,7 @@ impl ResponseFlow {
                 "server_error",
                 format!("provider {provider} failed before the stream started"),
             );
-            let body = e.to_json();
+            let body = self.dialect.error_body(&e);
             host.set_response_body(size, &body);
             if let Some(edit) = &mut self.held {
                 edit.content_type = Some(JSON);

@@ -189,7 +189,7 @@ impl Upstream {
         let r = match routed {
             Ok(r) => r,
             Err(e) => {
-                host.reply(e.error.status, &e.error.to_json());
+                host.reply(e.error.status, &a.op.dialect().error_body(&e.error));
                 self.state = State::Rejected;
                 return Flow::Continue;
             }
@@ -207,7 +207,8 @@ impl Upstream {
             .target_provider(a.model, a.target)
             .map_or("", |p| p.name.as_str());
         let flow = ResponseFlow::new(r.exchange, Some(Guard::new(provider)))
-            .with_limit(w.cfg.response_buffer_bytes);
+            .with_limit(w.cfg.response_buffer_bytes)
+            .with_dialect(a.op.dialect());
         self.state = State::Sent(a, Box::new(flow));
         Flow::Continue
     }

@@ -98,7 +98,6 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::openai::parse_chat_request;
 use crate::providers::auth::AuthScheme;
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::{join_path, ChatInput, Defaults, Kind, Outbound, Started, TargetCtx};
@@ -170,7 +169,7 @@ impl Kind for Anthropic {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let req = parse_chat_request(input.body)?;
+        let req = input.request()?;
         let upstream = request::messages_body(opts, &req, &target)?;
         let meta = Meta {
             model: target.public_model.to_string(),

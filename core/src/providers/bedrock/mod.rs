@@ -36,7 +36,6 @@ use serde::Deserialize;
 
 use crate::config::{err, ConfigError, Secret};
 use crate::events::Meta;
-use crate::openai::parse_chat_request;
 use crate::providers::auth::{sigv4, Auth, AuthScheme};
 use crate::providers::{
     join_path, AuthInput, ChatInput, Defaults, EnvoySigning, Kind, Outbound, Started, TargetCtx,
@@ -223,7 +222,7 @@ impl Kind for Bedrock {
     }
 
     fn chat(_: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let req = parse_chat_request(input.body)?;
+        let req = input.request()?;
         let body = request::converse_body(&req, target.model)?;
         let stream = req.is_stream();
         let meta = Meta {

@@ -74,7 +74,6 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::openai::parse_chat_request;
 use crate::providers::auth::AuthScheme;
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::{
@@ -139,7 +138,7 @@ impl Kind for Cohere {
     }
 
     fn chat(_: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let req = parse_chat_request(input.body)?;
+        let req = input.request()?;
         let upstream = request::chat_body(&req, target.model)?;
         let meta = Meta {
             model: target.public_model.to_string(),

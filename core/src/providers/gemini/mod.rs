@@ -84,7 +84,6 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::openai::parse_chat_request;
 use crate::providers::auth::AuthScheme;
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::{
@@ -123,7 +122,7 @@ impl Kind for Gemini {
     }
 
     fn chat(_: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let req = parse_chat_request(input.body)?;
+        let req = input.request()?;
         let model = model_name(target.model);
         let upstream = request::generate_body(&req, model)?;
         let meta = Meta {

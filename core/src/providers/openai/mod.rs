@@ -214,6 +214,18 @@ pub(crate) fn passthrough(
     input: &ChatInput<'_>,
     target: TargetCtx<'_>,
 ) -> Result<(OpenAiChat, Outbound), ApiError> {
+    if input.dialect != crate::dialect::Dialect::OpenAiChat {
+        return Err(ApiError::invalid_param(
+            "model",
+            format!(
+                "The model `{}` (provider `{}`) does not serve {} requests yet.",
+                target.public_model,
+                target.provider.name,
+                input.dialect.name()
+            ),
+        )
+        .with_reason(crate::rejection::Rejection::UnsupportedOperation));
+    }
     let (body, p) = (input.body, input.probe);
     let mut edits: Vec<Edit> = Vec::new();
     let mut strip_usage = false;

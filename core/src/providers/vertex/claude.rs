@@ -22,7 +22,6 @@ use serde_json::value::RawValue;
 use super::{Options, Publisher, CLAUDE_VERSION};
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::openai::parse_chat_request;
 use crate::providers::anthropic::{self, AnthropicCodec};
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::gemini::GeminiCodec;
@@ -35,7 +34,7 @@ pub(super) fn chat(
     target: TargetCtx<'_>,
     model: &str,
 ) -> Started {
-    let req = parse_chat_request(input.body)?;
+    let req = input.request()?;
     let anthropic_opts = anthropic::Options {
         default_max_tokens: opts.default_max_tokens,
         ..anthropic::Options::default()

@@ -7,7 +7,8 @@
 //! Envoy's own replies (every attempt refused or timed out, no healthy
 //! upstream) into OpenAI errors.
 
-use crate::error::{normalize_error_body, ApiError};
+use crate::dialect::Dialect;
+use crate::error::{foreign_unless_envelope, ApiError};
 use crate::gateway::{
     classify, model_json, resolve, translate, Endpoint, Operation, Request, RouteError, Routed,
 };
@@ -85,6 +86,8 @@ pub struct Downstream {
     stream: bool,
     /// Size of the client's request body (for a usage estimate).
     body_bytes: u64,
+    /// The client's format: every local reply is written in it.
+    dialect: Dialect,
 }
 
 impl Default for Downstream {
@@ -94,12 +97,13 @@ impl Default for Downstream {
             timing: Timing::default(),
             stream: false,
             body_bytes: 0,
+            dialect: Dialect::OpenAiChat,
         }
     }
 }
 
-fn reply_error(host: &mut dyn Host, e: &ApiError) {
-    host.reply(e.status, &e.to_json());
+fn reply_error(host: &mut dyn Host, dialect: Dialect, e: &ApiError) {
+    host.reply(e.status, &dialect.error_body(e));
 }
 
 /// Removes the client's copies of headers that only the filter or the
@@ -154,17 +158,20 @@ impl Downstream {
             Endpoint::Model(id) => {
                 match model_json(&w.cfg, &id, w.models_created) {
                     Ok(body) => host.reply(200, &body),
-                    Err(e) => reply_error(host, &e),
+                    Err(e) => reply_error(host, self.dialect, &e),
                 }
                 Flow::Pause
             }
             Endpoint::Reject(e) => {
                 let reason = Rejection::of(&e).unwrap_or(Rejection::InvalidRequest);
                 w.stats.rejected(None, reason);
-                reply_error(host, &e);
+                reply_error(host, self.dialect, &e);
                 Flow::Pause
             }
-            Endpoint::Chat => self.await_body(w, host, headers, Operation::Chat, end),
+            Endpoint::Chat(dialect) => {
+                self.dialect = dialect;
+                self.await_body(w, host, headers, Operation::Chat(dialect), end)
+            }
             Endpoint::Embeddings => self.await_body(w, host, headers, Operation::Embeddings, end),
         }
     }
@@ -187,17 +194,17 @@ impl Downstream {
         if let Some(e) = encoding_error(&headers) {
             w.stats
                 .rejected(None, Rejection::UnsupportedContentEncoding);
-            reply_error(host, &e);
+            reply_error(host, self.dialect, &e);
             return Flow::Pause;
         }
         if end {
             w.stats.rejected(None, Rejection::InvalidRequest);
             let what = match op {
-                Operation::Chat => "chat",
+                Operation::Chat(_) => "chat",
                 Operation::Embeddings => "embeddings",
             };
             let message = format!("The request body is empty; expected a JSON {what} request.");
-            reply_error(host, &ApiError::invalid_request(message));
+            reply_error(host, self.dialect, &ApiError::invalid_request(message));
             return Flow::Pause;
         }
         // The request goes no further until the body phase either answers
@@ -293,7 +300,7 @@ impl Downstream {
                 State::Bypass
             }
         };
-        reply_error(host, &e.error);
+        reply_error(host, self.dialect, &e.error);
     }
 
     fn forward(
@@ -312,7 +319,9 @@ impl Downstream {
             model: r.model_idx,
             target: r.target_idx,
             flow: Box::new(
-                ResponseFlow::new(r.exchange, None).with_limit(w.cfg.response_buffer_bytes),
+                ResponseFlow::new(r.exchange, None)
+                    .with_limit(w.cfg.response_buffer_bytes)
+                    .with_dialect(self.dialect),
             ),
         };
     }

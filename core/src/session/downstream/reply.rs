@@ -68,9 +68,11 @@ impl Downstream {
         end: bool,
     ) -> Flow {
         match &mut self.state {
-            State::EnvoyReply { status } => rewrite_envoy_reply(host, *status, size, end),
+            State::EnvoyReply { status } => {
+                rewrite_envoy_reply(host, self.dialect, *status, size, end)
+            }
             State::Failover(f) if f.envoy_reply => {
-                rewrite_envoy_reply(host, f.status.unwrap_or(503), size, end)
+                rewrite_envoy_reply(host, self.dialect, f.status.unwrap_or(503), size, end)
             }
             State::Single {
                 flow,
@@ -270,12 +272,18 @@ fn restore_status(
     }
 }
 
-fn rewrite_envoy_reply(host: &mut dyn Host, status: u16, size: usize, end: bool) -> Flow {
+fn rewrite_envoy_reply(
+    host: &mut dyn Host,
+    dialect: Dialect,
+    status: u16,
+    size: usize,
+    end: bool,
+) -> Flow {
     if !end {
         return Flow::Pause;
     }
     let body = host.response_body(0, size);
-    let new = normalize_error_body(status, &body, "gateway");
+    let new = foreign_unless_envelope(status, &body, "gateway").map(|e| dialect.error_body(&e));
     let len = new.as_ref().map_or(size, Vec::len);
     if let Some(bytes) = &new {
         host.set_response_body(size, bytes);
