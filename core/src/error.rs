@@ -92,7 +92,7 @@ impl ApiError {
         let mut e = Self::new(
             404,
             "invalid_request_error",
-            format!("Unknown request URL: {method} {path}. modelmux serves POST /v1/chat/completions, POST /v1/embeddings and GET /v1/models."),
+            format!("Unknown request URL: {method} {path}. modelmux serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/embeddings and GET /v1/models."),
         );
         e.code = Some("unknown_url");
         e

@@ -70,7 +70,7 @@ def test_list_models(gateway, clean_mock, filter_config):
         ("POST", "/v1/completions"),
         ("POST", "/v1/audio/speech"),
         ("GET", "/v1/files"),
-        ("POST", "/v1/responses"),
+        ("POST", "/v1/images/generations"),
         ("GET", "/v1/models/gpt-4o-mini/extra"),
         ("GET", "/v1/chat/completions/abc"),
     ],

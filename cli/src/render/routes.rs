@@ -65,6 +65,12 @@ pub fn access_log_format() -> Vec<(&'static str, &'static str)> {
         ),
         ("cost_usd", "%FILTER_STATE(wasm.modelmux_cost_usd:PLAIN)%"),
         ("ttft_ms", "%FILTER_STATE(wasm.modelmux_ttft_ms:PLAIN)%"),
+        // Claude Code's session, for joining a session's requests; never a
+        // metric label (unbounded).
+        (
+            "claude_code_session_id",
+            "%FILTER_STATE(wasm.modelmux_session_id:PLAIN)%",
+        ),
     ]
 }
 

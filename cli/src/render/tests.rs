@@ -444,7 +444,11 @@ fn bootstrap_listener_admin_and_access_log() {
     let format = log["typed_config"]["log_format"]["json_format"]
         .as_object()
         .unwrap();
-    assert_eq!(format.len(), 21);
+    assert_eq!(format.len(), 22);
+    assert_eq!(
+        format["claude_code_session_id"],
+        "%FILTER_STATE(wasm.modelmux_session_id:PLAIN)%"
+    );
     // The filter rewrites `:path`: the client's and the provider's apart.
     assert_eq!(format["path"], "%FILTER_STATE(wasm.modelmux_path:PLAIN)%");
     assert_eq!(

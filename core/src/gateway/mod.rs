@@ -1,10 +1,9 @@
 //! Request-level decisions: which endpoint, which model, which target.
 
 pub mod headers;
+pub mod models;
 pub mod probe;
 pub mod reply_headers;
-
-use serde::Serialize;
 
 use crate::config::{Config, Model};
 use crate::dialect::Dialect;
@@ -13,6 +12,7 @@ use crate::openai::embeddings::parse_embeddings_request;
 use crate::providers::auth::AuthEnv;
 use crate::providers::{ChatInput, EmbedRequest, Outbound, TargetCtx, Translator};
 use crate::split::Picks;
+pub use models::{anthropic_model_json, anthropic_models_json, model_json, models_json};
 use probe::Probe;
 
 /// What the gateway does with an incoming request, decided from the headers.
@@ -266,44 +266,6 @@ pub fn route_chat<'c>(
     env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
     route(cfg, Operation::Chat(Dialect::OpenAiChat), body, picks, env)
-}
-
-#[derive(Serialize)]
-struct ModelList<'a> {
-    object: &'static str,
-    data: Vec<ModelEntry<'a>>,
-}
-
-#[derive(Serialize)]
-struct ModelEntry<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    owned_by: &'a str,
-}
-
-fn entry(m: &Model, created: u64) -> ModelEntry<'_> {
-    ModelEntry {
-        id: &m.name,
-        object: "model",
-        created,
-        owned_by: &m.owned_by,
-    }
-}
-
-/// The `/v1/models` body; built once per configuration.
-pub fn models_json(cfg: &Config, created: u64) -> Vec<u8> {
-    let list = ModelList {
-        object: "list",
-        data: cfg.models.iter().map(|m| entry(m, created)).collect(),
-    };
-    serde_json::to_vec(&list).unwrap_or_else(|_| br#"{"object":"list","data":[]}"#.to_vec())
-}
-
-/// The `/v1/models/{id}` answer: the model object, or a 404 error.
-pub fn model_json(cfg: &Config, id: &str, created: u64) -> Result<Vec<u8>, ApiError> {
-    let (_, m) = cfg.model(id).ok_or_else(|| ApiError::model_not_found(id))?;
-    serde_json::to_vec(&entry(m, created)).map_err(|_| ApiError::internal("cannot encode model"))
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ pub struct Ext<'a> {
     /// The client wants reasoning state back to send on the next turn
     /// (Responses `include: ["reasoning.encrypted_content"]`).
     pub encrypted_reasoning: bool,
+    /// Responses `store: true`: the client wants the provider to keep the
+    /// response (chat's own `store` stays in `store`).
+    pub store: bool,
 }
 
 /// Extended thinking as a client dialect asks for it.

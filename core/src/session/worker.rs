@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 use crate::config::Config;
-use crate::gateway::{models_json, Operation};
+use crate::gateway::{anthropic_models_json, models_json, Operation};
 use crate::split::Picks;
 use crate::stats::Stats;
 
@@ -85,6 +85,8 @@ impl std::fmt::Debug for Worker {
 pub struct Worker {
     pub cfg: Config,
     pub models_json: Vec<u8>,
+    /// The same list in Anthropic's format.
+    pub anthropic_models_json: Vec<u8>,
     /// `created` reported for every model: when the configuration loaded.
     pub models_created: u64,
     pub stats: Stats,
@@ -105,6 +107,7 @@ impl Worker {
         let created = now_ms / 1000;
         Worker {
             models_json: models_json(&cfg, created),
+            anthropic_models_json: anthropic_models_json(&cfg, created),
             models_created: created,
             stats: Stats::new(&cfg),
             cfg,

@@ -112,6 +112,10 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         F::WebSearch,
         F::Functions,
         F::FunctionCall,
+        F::ServerTools,
+        F::PreviousResponse,
+        F::Store,
+        F::TopK,
     ];
     req.refuse("bedrock", LACKING, &[])?;
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
@@ -146,7 +150,7 @@ fn thinking(
     cap: Option<(&'static str, u32)>,
 ) -> Result<(Option<u32>, Option<u32>), ApiError> {
     let cap_n = cap.map(|(_, n)| n);
-    let Some(effort) = req.reasoning_effort.as_deref() else {
+    let Some(effort) = req.effort() else {
         return Ok((None, cap_n));
     };
     let Some(budget) = effort_budget(effort)? else {

@@ -55,7 +55,7 @@ pub(super) fn build<'r>(req: &'r ChatRequest<'_>, model: &'r str) -> Result<Wire
         presence_penalty: req.presence_penalty,
         k: top_k(req)?,
         p: req.top_p,
-        thinking: thinking(req.reasoning_effort.as_deref())?,
+        thinking: thinking(req.effort())?,
         stream: req.is_stream(),
     })
 }
@@ -74,6 +74,9 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         F::WebSearch,
         F::Functions,
         F::FunctionCall,
+        F::ServerTools,
+        F::PreviousResponse,
+        F::Store,
     ];
     req.refuse("cohere", LACKING, EXTENSIONS)?;
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
@@ -109,12 +112,7 @@ fn max_tokens(req: &ChatRequest<'_>) -> Result<Option<u32>, ApiError> {
 
 /// The `top_k` extension → `k` (a non-negative integer).
 fn top_k(req: &ChatRequest<'_>) -> Result<Option<u64>, ApiError> {
-    match req.extra.get("top_k") {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-            ApiError::invalid_param("top_k", "`top_k` must be a non-negative integer.")
-        }),
-    }
+    Ok(req.top_k()?.map(u64::from))
 }
 
 fn stop_sequences<'r>(req: &'r ChatRequest<'_>) -> Vec<&'r str> {

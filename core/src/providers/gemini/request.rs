@@ -61,8 +61,11 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         F::WebSearch,
         F::Functions,
         F::FunctionCall,
+        F::ServerTools,
+        F::PreviousResponse,
+        F::Store,
     ];
-    req.refuse("gemini", LACKING, &[])?;
+    req.refuse("gemini", LACKING, &["top_k"])?;
     let calls_possible = req.tools.as_ref().is_some_and(|t| !t.is_empty())
         && req.tool_choice != Some(ChatToolChoice::None);
     if req.n == Some(0) {
@@ -115,12 +118,13 @@ fn generation_config<'r>(
         max_output_tokens,
         temperature: req.temperature,
         top_p: req.top_p,
+        top_k: req.top_k()?,
         seed,
         presence_penalty: req.presence_penalty,
         frequency_penalty: req.frequency_penalty,
         response_mime_type,
         response_json_schema,
-        thinking_config: thinking(req.reasoning_effort.as_deref(), model)?,
+        thinking_config: thinking(req.effort(), model)?,
     })
 }
 

@@ -163,6 +163,8 @@ pub struct GenerationConfig<'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
@@ -183,6 +185,7 @@ impl GenerationConfig<'_> {
             && self.max_output_tokens.is_none()
             && self.temperature.is_none()
             && self.top_p.is_none()
+            && self.top_k.is_none()
             && self.seed.is_none()
             && self.presence_penalty.is_none()
             && self.frequency_penalty.is_none()

@@ -10,7 +10,8 @@
 use crate::dialect::Dialect;
 use crate::error::{foreign_unless_envelope, ApiError};
 use crate::gateway::{
-    classify, model_json, resolve, translate, Endpoint, Operation, Request, RouteError, Routed,
+    anthropic_model_json, classify, model_json, resolve, translate, Endpoint, Operation, Request,
+    RouteError, Routed,
 };
 use crate::rejection::Rejection;
 use crate::stats::Counter;
@@ -129,6 +130,24 @@ fn encoding_error(headers: &[(String, String)]) -> Option<ApiError> {
     )
 }
 
+/// Claude Code's `x-claude-code-session-id` goes to the access log (a
+/// host call only when the header is there), cut to 128 visible ASCII
+/// characters: a client's value must not forge log lines.
+fn log_session(host: &mut dyn Host, headers: &[(String, String)]) {
+    if let Some(id) = find(headers, SESSION_HEADER) {
+        let id: String = id
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(128)
+            .collect();
+        host.set_filter_state(SESSION_STATE, &id);
+    }
+}
+
+/// Claude Code's session header, and where the access log reads it.
+pub const SESSION_HEADER: &str = "x-claude-code-session-id";
+pub const SESSION_STATE: &str = "modelmux_session_id";
+
 fn find<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -144,6 +163,12 @@ impl Downstream {
         // The access log's `path` is the client's: `%REQ(:PATH)%` would show
         // the upstream path this filter may write into the same header map.
         host.set_filter_state(CLIENT_PATH, path);
+        // An Anthropic client (its version header) gets Anthropic's formats
+        // for the model list and for errors on paths outside its dialect.
+        let anthropic = find(&headers, "anthropic-version").is_some();
+        if anthropic {
+            self.dialect = Dialect::AnthropicMessages;
+        }
         match classify(method, path) {
             Endpoint::Other => {
                 strip(host, &headers, |n| {
@@ -151,12 +176,20 @@ impl Downstream {
                 });
                 Flow::Continue
             }
+            Endpoint::Models if anthropic => {
+                host.reply(200, &w.anthropic_models_json);
+                Flow::Pause
+            }
             Endpoint::Models => {
                 host.reply(200, &w.models_json);
                 Flow::Pause
             }
             Endpoint::Model(id) => {
-                match model_json(&w.cfg, &id, w.models_created) {
+                let answer = match anthropic {
+                    true => anthropic_model_json(&w.cfg, &id, w.models_created),
+                    false => model_json(&w.cfg, &id, w.models_created),
+                };
+                match answer {
                     Ok(body) => host.reply(200, &body),
                     Err(e) => reply_error(host, self.dialect, &e),
                 }
@@ -207,6 +240,7 @@ impl Downstream {
             reply_error(host, self.dialect, &ApiError::invalid_request(message));
             return Flow::Pause;
         }
+        log_session(host, &headers);
         // The request goes no further until the body phase either answers
         // locally or replaces the whole header set.
         self.timing = Timing::start(w, host, &headers);
