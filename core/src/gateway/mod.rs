@@ -1,5 +1,6 @@
 //! Request-level decisions: which endpoint, which model, which target.
 
+pub mod count;
 pub mod headers;
 pub mod models;
 pub mod probe;
@@ -23,6 +24,8 @@ pub enum Endpoint {
     Chat(Dialect),
     /// `POST /v1/embeddings`: read the body, then route.
     Embeddings,
+    /// `POST /v1/messages/count_tokens`: read the body, then count.
+    CountTokens,
     /// `GET /v1/models`: answered locally.
     Models,
     /// `GET /v1/models/{id}`: answered locally.
@@ -41,6 +44,7 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
         ("POST", "/v1/messages") => Endpoint::Chat(Dialect::AnthropicMessages),
         ("POST", "/v1/responses") => Endpoint::Chat(Dialect::OpenAiResponses),
         ("POST", "/v1/embeddings") => Endpoint::Embeddings,
+        ("POST", "/v1/messages/count_tokens") => Endpoint::CountTokens,
         ("GET", "/v1/models") => Endpoint::Models,
         ("GET", p) if p.starts_with("/v1/models/") => {
             Endpoint::Model(p.trim_start_matches("/v1/models/").to_string())
@@ -51,7 +55,8 @@ pub fn classify(method: &str, path: &str) -> Endpoint {
             | "/v1/embeddings"
             | "/v1/models"
             | "/v1/messages"
-            | "/v1/responses",
+            | "/v1/responses"
+            | "/v1/messages/count_tokens",
         ) => Endpoint::Reject(
             ApiError::new(
                 405,
@@ -73,6 +78,8 @@ pub enum Operation {
     /// A conversation turn, in the client's dialect.
     Chat(Dialect),
     Embeddings,
+    /// Anthropic's token counter (see [`count`]).
+    CountTokens,
 }
 
 impl Operation {
@@ -81,6 +88,7 @@ impl Operation {
         match self {
             Operation::Chat(d) => d,
             Operation::Embeddings => Dialect::OpenAiChat,
+            Operation::CountTokens => Dialect::AnthropicMessages,
         }
     }
 }
@@ -94,6 +102,11 @@ pub enum Request<'b> {
         dialect: Dialect,
     },
     Embeddings(EmbedRequest<'b>),
+    /// A Messages body to count the tokens of.
+    Count {
+        body: &'b [u8],
+        probe: Probe<'b>,
+    },
 }
 
 impl<'b> Request<'b> {
@@ -104,6 +117,10 @@ impl<'b> Request<'b> {
                 body,
                 probe: probe::probe_as(body, dialect)?,
                 dialect,
+            },
+            Operation::CountTokens => Request::Count {
+                body,
+                probe: probe::probe_as(body, Dialect::AnthropicMessages)?,
             },
             Operation::Embeddings => Request::Embeddings(EmbedRequest {
                 body,
@@ -117,6 +134,7 @@ impl<'b> Request<'b> {
         match self {
             Request::Chat { body, .. } => body,
             Request::Embeddings(e) => e.body,
+            Request::Count { body, .. } => body,
         }
     }
 
@@ -124,6 +142,7 @@ impl<'b> Request<'b> {
         match self {
             Request::Chat { dialect, .. } => Operation::Chat(*dialect),
             Request::Embeddings(_) => Operation::Embeddings,
+            Request::Count { .. } => Operation::CountTokens,
         }
     }
 
@@ -137,6 +156,7 @@ impl<'b> Request<'b> {
         match self {
             Request::Chat { probe, .. } => &probe.model,
             Request::Embeddings(e) => &e.req.model,
+            Request::Count { probe, .. } => &probe.model,
         }
     }
 }
@@ -200,17 +220,8 @@ pub fn translate<'c>(
     target_idx: usize,
     env: AuthEnv<'_>,
 ) -> Result<Routed<'c>, RouteError> {
-    let missing = || reject(ApiError::internal("target missing"), Some(model_idx), None);
-    let model = cfg.models.get(model_idx).ok_or_else(missing)?;
-    let target = model.targets.get(target_idx).ok_or_else(missing)?;
-    let provider = cfg.provider(target.provider).ok_or_else(missing)?;
-    let ctx = TargetCtx {
-        provider,
-        model: &target.model,
-        public_model: &model.name,
-        now_unix_secs: env.now_unix_secs,
-        tokens: env.tokens,
-    };
+    let ctx = target_ctx(cfg, model_idx, target_idx, env)?;
+    let provider = provider_of(cfg, model_idx, target_idx)?;
     let started = match req {
         Request::Chat {
             body,
@@ -225,6 +236,9 @@ pub fn translate<'c>(
             crate::providers::chat(&input, ctx)
         }
         Request::Embeddings(input) => crate::providers::embeddings(input, ctx),
+        Request::Count { .. } => Err(ApiError::internal(
+            "a token count is counted (gateway::count), not translated",
+        )),
     };
     let (exchange, outbound) = started.map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;
     Ok(Routed {
@@ -235,6 +249,36 @@ pub fn translate<'c>(
         authority: &provider.host,
         outbound,
         exchange,
+    })
+}
+
+/// The provider of a model's target, borrowed from the config.
+fn provider_of(
+    cfg: &Config,
+    model_idx: usize,
+    target_idx: usize,
+) -> Result<&crate::config::Provider, RouteError> {
+    cfg.target_provider(model_idx, target_idx)
+        .ok_or_else(|| reject(ApiError::internal("target missing"), Some(model_idx), None))
+}
+
+/// What a target of a resolved model needs to build its request.
+fn target_ctx<'x>(
+    cfg: &'x Config,
+    model_idx: usize,
+    target_idx: usize,
+    env: AuthEnv<'x>,
+) -> Result<TargetCtx<'x>, RouteError> {
+    let missing = || reject(ApiError::internal("target missing"), Some(model_idx), None);
+    let model = cfg.models.get(model_idx).ok_or_else(missing)?;
+    let target = model.targets.get(target_idx).ok_or_else(missing)?;
+    let provider = cfg.provider(target.provider).ok_or_else(missing)?;
+    Ok(TargetCtx {
+        provider,
+        model: &target.model,
+        public_model: &model.name,
+        now_unix_secs: env.now_unix_secs,
+        tokens: env.tokens,
     })
 }
 

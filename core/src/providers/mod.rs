@@ -17,6 +17,7 @@ pub mod auth;
 pub mod azure;
 pub mod bedrock;
 pub mod cohere;
+pub mod count;
 pub mod decoded;
 pub mod gemini;
 pub mod openai;
@@ -105,6 +106,12 @@ macro_rules! providers {
             fn embeddings(&self, input: &EmbedRequest<'_>, t: TargetCtx<'_>) -> Started {
                 match self {
                     $(Options::$variant(o) => <$kind as Kind>::embeddings(o, input, t),)*
+                }
+            }
+
+            fn count_tokens(&self, input: &ChatInput<'_>, t: TargetCtx<'_>) -> Option<Started> {
+                match self {
+                    $(Options::$variant(o) => <$kind as Kind>::count_tokens(o, input, t),)*
                 }
             }
         }
@@ -231,6 +238,15 @@ pub trait Kind {
     ) -> Started {
         Err(no_embeddings(target))
     }
+    /// `POST /v1/messages/count_tokens` (see [`count`]): `None` when the
+    /// kind has no counter, and the gateway estimates.
+    fn count_tokens(
+        _opts: &Self::Options,
+        _input: &ChatInput<'_>,
+        _target: TargetCtx<'_>,
+    ) -> Option<Started> {
+        None
+    }
 }
 
 /// The 400 for an embeddings request to a chat-only provider.
@@ -325,6 +341,23 @@ pub fn embeddings(input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
     let p = target.provider;
     p.auth.apply(&mut out, &p.host, target.auth_env())?;
     Ok((translator, out))
+}
+
+/// Counts a Messages request's tokens at the target's provider, or
+/// estimates them (see [`count`]).
+pub fn count_tokens(
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+) -> Result<count::Count, ApiError> {
+    match target.provider.options.count_tokens(input, target) {
+        None => Ok(count::Count::Estimate(count::estimate(input.body))),
+        Some(started) => {
+            let (translator, mut out) = started?;
+            let p = target.provider;
+            p.auth.apply(&mut out, &p.host, target.auth_env())?;
+            Ok(count::Count::Upstream(translator, out))
+        }
+    }
 }
 
 /// Probes `body` and starts a chat for an OpenAI client (tests and tools).

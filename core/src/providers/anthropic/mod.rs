@@ -188,6 +188,37 @@ impl Kind for Anthropic {
         };
         Ok((Box::new(chat), out))
     }
+
+    fn count_tokens(
+        opts: &Options,
+        input: &ChatInput<'_>,
+        target: TargetCtx<'_>,
+    ) -> Option<Started> {
+        Some(count_tokens(opts, input, target))
+    }
+}
+
+/// `count_tokens` is Anthropic's own: the body goes as sent, `model`
+/// renamed, and the answer comes back as it is.
+fn count_tokens(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+    let span = input.probe.model_span.clone();
+    let body = (input.probe.model != target.model)
+        .then(|| {
+            let quoted = serde_json::to_vec(target.model)
+                .map_err(|_| ApiError::internal("cannot encode model name"))?;
+            let (head, tail) = (input.body.get(..span.start), input.body.get(span.end..));
+            Ok::<_, ApiError>([head.unwrap_or(&[]), &quoted, tail.unwrap_or(&[])].concat())
+        })
+        .transpose()?;
+    let out = Outbound {
+        path: join_path(&target.provider.base_path, "/messages/count_tokens"),
+        headers: vec![
+            ("anthropic-version", opts.anthropic_version.clone()),
+            ("content-type", "application/json".to_string()),
+        ],
+        body,
+    };
+    Ok((Box::new(crate::providers::count::Verbatim::default()), out))
 }
 
 /// Anthropic's response formats, for one exchange.

@@ -149,6 +149,34 @@ impl Kind for Gemini {
     fn embeddings(_: &Options, input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
         embed::start(input, target)
     }
+
+    fn count_tokens(_: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Option<Started> {
+        Some(count_tokens(input, target))
+    }
+}
+
+/// `countTokens` with the whole turn as a `generateContentRequest`, so
+/// system instruction and tools count too (see `providers::count`).
+fn count_tokens(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+    let req = input.request()?;
+    let model = model_name(target.model);
+    let turn = request::build(&req, model)?;
+    let mut inner = serde_json::to_value(&turn)
+        .map_err(|e| ApiError::internal(format!("cannot encode the Gemini request: {e}")))?;
+    if let Some(obj) = inner.as_object_mut() {
+        obj.insert("model".into(), format!("models/{model}").into());
+    }
+    let body = serde_json::json!({ "generateContentRequest": inner });
+    let out = Outbound {
+        path: method_path(&target.provider.base_path, model, "countTokens"),
+        headers: vec![("content-type", "application/json".to_string())],
+        body: Some(body.to_string().into_bytes()),
+    };
+    let counter = crate::providers::count::Translated::new(
+        crate::providers::count::gemini_total,
+        errors::translate_error,
+    );
+    Ok((Box::new(counter), out))
 }
 
 /// Gemini's response formats, for one exchange.

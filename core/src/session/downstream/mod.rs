@@ -9,6 +9,7 @@
 
 use crate::dialect::Dialect;
 use crate::error::{foreign_unless_envelope, ApiError};
+use crate::gateway::count::{count, Counted};
 use crate::gateway::{
     anthropic_model_json, classify, model_json, resolve, translate, Endpoint, Operation, Request,
     RouteError, Routed,
@@ -206,6 +207,10 @@ impl Downstream {
                 self.await_body(w, host, headers, Operation::Chat(dialect), end)
             }
             Endpoint::Embeddings => self.await_body(w, host, headers, Operation::Embeddings, end),
+            Endpoint::CountTokens => {
+                self.dialect = Dialect::AnthropicMessages;
+                self.await_body(w, host, headers, Operation::CountTokens, end)
+            }
         }
     }
 
@@ -235,6 +240,7 @@ impl Downstream {
             let what = match op {
                 Operation::Chat(_) => "chat",
                 Operation::Embeddings => "embeddings",
+                Operation::CountTokens => "Messages",
             };
             let message = format!("The request body is empty; expected a JSON {what} request.");
             reply_error(host, self.dialect, &ApiError::invalid_request(message));
@@ -289,11 +295,16 @@ impl Downstream {
         let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
             host.set_filter_state("modelmux_model", &model.name);
             self.stream = matches!(&req, Request::Chat { probe, .. } if probe.stream);
+            if let Request::Count { .. } = req {
+                // A count goes to one target, failover model or not.
+                let target = w.picks.plan(model_idx, model).unwrap_or(0);
+                return count(&w.cfg, &req, model_idx, target, w.auth_env()).map(Some);
+            }
             match model.failover {
                 None => {
                     let target = w.picks.plan(model_idx, model).unwrap_or(0);
                     let routed = translate(&w.cfg, &req, model_idx, target, w.auth_env())?;
-                    Ok(Some(routed))
+                    Ok(Some(Counted::Send(routed)))
                 }
                 Some(_) => {
                     self.start_failover(w, host, headers.clone(), &req, (model_idx, model))?;
@@ -302,7 +313,8 @@ impl Downstream {
             }
         });
         match routed {
-            Ok(Some(r)) => self.forward(w, host, headers, r, size),
+            Ok(Some(Counted::Send(r))) => self.forward(w, host, headers, r, size),
+            Ok(Some(Counted::Answer(body))) => host.reply(200, &body),
             Ok(None) => {}
             Err(e) => self.reject(w, host, e),
         }

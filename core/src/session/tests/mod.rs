@@ -3,6 +3,7 @@
 mod access_log;
 mod answers;
 mod calls;
+mod dialects;
 mod egress;
 mod embeddings;
 mod failover_kind;
