@@ -13,6 +13,26 @@
 //! | `MOCK_SERVER_TOOL`    | Bedrock (not Gemini or Azure): the answer follows a `nova_code_interpreter` server tool use (`type: server_tool_use`) and its `toolResult`, as with `systemTool` | - |
 //! | `MOCK_STREAM_ARGS`    | Vertex streams only: the function call's arguments as `partialArgs` pieces over several chunks (as with `streamFunctionCallArguments`) | - |
 //!
+//!
+//! Directives, on every provider (provider-neutral, in `reply`): the mock
+//! always calls a declared tool when the last message is user text, the
+//! first tool unless `tool_choice` names one. Coding agents declare tools on
+//! every request, so these steer the answer:
+//!
+//! | directive                         | answer                                                        |
+//! |-----------------------------------|---------------------------------------------------------------|
+//! | `MOCK_CALL <tool> <json-object>`  | a call of the declared tool `<tool>` with exactly these arguments (the JSON object follows the name after whitespace and may contain spaces; anything after it is ignored) |
+//! | `MOCK_CALL <tool>`                | a call of `<tool>` with the usual generated arguments (every `required` property set) |
+//! | `MOCK_TEXT`                       | the usual text echo although tools are declared (not when `tool_choice` names a tool) |
+//!
+//! A directive only acts when the last message is user text, so after the
+//! tool result the mock answers `Tool result received: ...` and the agent's
+//! loop ends. An undeclared tool or arguments that are not a JSON object
+//! give a text answer starting `MOCK_CALL:` that says what is wrong, rather
+//! than a call the agent cannot run. The Anthropic mock leaves
+//! `<system-reminder>` text blocks (added by Claude Code) out of the echo
+//! but still finds directives anywhere in the last user message.
+//!
 //! Words are matched as whole whitespace-separated tokens.
 
 pub const PROMPT_FILTER: &str = "MOCK_PROMPT_FILTER";
@@ -22,6 +42,8 @@ pub const MAX_TOKENS: &str = "MOCK_MAX_TOKENS";
 pub const CACHED: &str = "MOCK_CACHED";
 pub const STREAM_ARGS: &str = "MOCK_STREAM_ARGS";
 pub const SERVER_TOOL: &str = "MOCK_SERVER_TOOL";
+pub const CALL: &str = "MOCK_CALL";
+pub const TEXT: &str = "MOCK_TEXT";
 
 /// Words kept by `MOCK_MAX_TOKENS`.
 pub const MAX_TOKENS_WORDS: u64 = 4;
