@@ -1,6 +1,10 @@
-//! Anthropic Messages mock (`POST /v1/messages`).
+//! Anthropic Messages mock (`POST /v1/messages`, `POST
+//! /v1/messages/count_tokens`). Claude Code adds `?beta=true` to both and
+//! turns on betas with `anthropic-beta` (see `beta`).
 
+pub mod beta;
 mod blocks;
+pub mod count;
 pub mod respond;
 mod thinking;
 pub mod validate;
@@ -73,7 +77,7 @@ fn check_headers(req: &Request) -> Result<(), String> {
 
 /// Path, method and key checks, which run before any injected fault.
 pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
-    if req.path() != PATH {
+    if req.path() != PATH && req.path() != count::PATH {
         let msg = format!("Not found: {} {}", req.method, req.path());
         return Err(error_for_status(404, &msg));
     }
@@ -118,10 +122,16 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
         return resp;
     }
     let n = state.next_id();
+    let betas = beta::Betas::parse(req.header("anthropic-beta"));
+    let counting = req.path() == count::PATH;
     let resp = match check_headers(req) {
         Err(msg) => error_for_status(400, &msg),
         Ok(()) => match serde_json::from_slice::<Value>(&req.body) {
-            Ok(Value::Object(body)) => match validate::validate(&body) {
+            Ok(Value::Object(body)) if counting => match count::validate(&body, &betas) {
+                Ok(()) => count::respond(&body),
+                Err(msg) => error_for_status(400, &msg),
+            },
+            Ok(Value::Object(body)) => match validate::validate(&body, &betas) {
                 Ok(()) => respond(n, &body, faults),
                 Err(msg) => error_for_status(400, &msg),
             },
@@ -157,5 +167,7 @@ fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
     Response::json(200, &respond::message(&reply))
 }
 
+#[cfg(test)]
+mod cc_tests;
 #[cfg(test)]
 mod tests;
