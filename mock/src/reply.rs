@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::magic::{self, Directive};
+
 /// What the last message of the conversation is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Last {
@@ -129,8 +131,10 @@ fn first_words(text: &str, n: usize) -> String {
 /// Computes the deterministic answer for a conversation.
 pub fn compute(conv: &Conversation) -> Outcome {
     if conv.last == Last::UserText && conv.tool_choice != ToolChoice::None {
-        match directive(&conv.last_user_text) {
-            Some(Directive::Call { name, arguments }) => return directed_call(conv, name, arguments),
+        match magic::directive(&conv.last_user_text) {
+            Some(Directive::Call { name, arguments }) => {
+                return directed_call(conv, name, arguments)
+            }
             Some(Directive::Text) if conv.tool_choice == ToolChoice::Auto => {
                 return echo(conv);
             }
@@ -161,57 +165,6 @@ fn echo(conv: &Conversation) -> Outcome {
         truncate_chars(&conv.last_user_text, MAX_ECHO_CHARS)
     );
     apply_limits(text, &conv.stops, conv.max_tokens)
-}
-
-/// A directive found in the last user text (see `magic`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Directive<'a> {
-    /// `MOCK_CALL <tool> [<json object>]`; `arguments` is `None` without
-    /// JSON, `Some(Err)` when the JSON after the name is not an object.
-    Call {
-        name: &'a str,
-        arguments: Option<Result<Value, String>>,
-    },
-    /// `MOCK_TEXT`: answer in text although tools are declared.
-    Text,
-}
-
-/// The first directive in `text`, if any. `MOCK_CALL` wins over `MOCK_TEXT`.
-pub fn directive(text: &str) -> Option<Directive<'_>> {
-    if let Some(rest) = after_word(text, crate::magic::CALL) {
-        let rest = rest.trim_start();
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let (name, tail) = rest.split_at(end);
-        let tail = tail.trim_start();
-        let arguments = tail.starts_with('{').then(|| {
-            let mut values = serde_json::Deserializer::from_str(tail).into_iter::<Value>();
-            match values.next() {
-                Some(Ok(v @ Value::Object(_))) => Ok(v),
-                Some(Ok(_)) => Err("arguments must be a JSON object".to_string()),
-                Some(Err(e)) => Err(format!("arguments are not valid JSON: {e}")),
-                None => Err("arguments missing".to_string()),
-            }
-        });
-        return Some(Directive::Call { name, arguments });
-    }
-    crate::magic::has(text, crate::magic::TEXT).then_some(Directive::Text)
-}
-
-/// The text after the first whitespace-separated occurrence of `word`.
-fn after_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
-    let mut from = 0;
-    while let Some(pos) = text.get(from..)?.find(word) {
-        let start = from + pos;
-        let end = start + word.len();
-        let before_ok = text.get(..start)?.chars().next_back().map_or(true, char::is_whitespace);
-        let rest = text.get(end..)?;
-        let after_ok = rest.chars().next().map_or(true, char::is_whitespace);
-        if before_ok && after_ok {
-            return Some(rest);
-        }
-        from = end;
-    }
-    None
 }
 
 /// The tool call a `MOCK_CALL` directive asks for, or a text answer naming
@@ -474,7 +427,9 @@ mod tests {
         assert_eq!(text(&o).0, "MOCK_CALL: tool `Nope` is not declared");
         c.last_user_text = "MOCK_CALL Read {\"p\": ".into();
         let o = compute(&c);
-        assert!(text(&o).0.starts_with("MOCK_CALL: arguments are not valid JSON"));
+        assert!(text(&o)
+            .0
+            .starts_with("MOCK_CALL: arguments are not valid JSON"));
         c.last_user_text = "MOCK_CALLX Read".into();
         assert!(matches!(compute(&c), Outcome::ToolCall { name, .. } if name == "first"));
         c.last = Last::ToolResult("done".into());

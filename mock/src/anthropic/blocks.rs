@@ -81,7 +81,11 @@ fn block_type<'a>(
 
 fn validate_block(p: &str, b: &Value, role: &str) -> Check {
     let obj = as_obj(b, p)?;
-    let allowed = if role == "system" { &["text"][..] } else { BLOCK_TYPES };
+    let allowed = if role == "system" {
+        &["text"][..]
+    } else {
+        BLOCK_TYPES
+    };
     let ty = block_type(obj, p, allowed)?;
     let tp = join(p, ty);
     let assistant_only = matches!(ty, "tool_use" | "thinking" | "redacted_thinking");
@@ -219,7 +223,10 @@ fn validate_tool_pairing(msgs: &[(usize, &Value)]) -> Check {
     for (k, &(i, m)) in msgs.iter().enumerate() {
         if role(m) == "assistant" {
             let uses = tool_use_ids(m);
-            let next = msgs.get(k + 1).map(|(_, n)| *n).filter(|n| role(n) == "user");
+            let next = msgs
+                .get(k + 1)
+                .map(|(_, n)| *n)
+                .filter(|n| role(n) == "user");
             let results: Vec<&str> = next
                 .into_iter()
                 .flat_map(|n| blocks_of(n, "tool_result"))

@@ -72,9 +72,18 @@ fn claude_code_request_is_accepted() {
 #[test]
 fn beta_fields_need_their_beta() {
     let cases = [
-        ("context-management-2025-06-27", "context_management: Extra inputs are not permitted"),
-        ("per-turn-control-2026-07-01", "messages.1.role: Input should be 'user' or 'assistant'"),
-        ("advanced-tool-use-2025-11-20", "tools.2.defer_loading: Extra inputs are not permitted"),
+        (
+            "context-management-2025-06-27",
+            "context_management: Extra inputs are not permitted",
+        ),
+        (
+            "per-turn-control-2026-07-01",
+            "messages.1.role: Input should be 'user' or 'assistant'",
+        ),
+        (
+            "advanced-tool-use-2025-11-20",
+            "tools.2.defer_loading: Extra inputs are not permitted",
+        ),
     ];
     for (missing, message) in cases {
         let betas: Vec<&str> = BETAS.split(',').filter(|b| *b != missing).collect();
@@ -107,7 +116,10 @@ fn directives_and_echo_skip_system_reminders() {
     let (_, v) = call(PATH, &claude_code(prompt), BETAS);
     assert_eq!(v["stop_reason"], "tool_use");
     assert_eq!(v["content"][0]["name"], "Read");
-    assert_eq!(v["content"][0]["input"], json!({"file_path": "/tmp/x y.txt"}));
+    assert_eq!(
+        v["content"][0]["input"],
+        json!({"file_path": "/tmp/x y.txt"})
+    );
 }
 
 #[test]
@@ -121,7 +133,10 @@ fn tool_loop_with_system_turns() {
         {"type": "tool_result", "tool_use_id": "toolu_1", "content": "1\tsecret 42"}]}));
     let (status, v) = call(PATH, &body, BETAS);
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["content"][0]["text"], "Tool result received: 1\tsecret 42");
+    assert_eq!(
+        v["content"][0]["text"],
+        "Tool result received: 1\tsecret 42"
+    );
     body["messages"][4]["content"][0]["tool_use_id"] = json!("toolu_2");
     let (status, _) = call(PATH, &body, BETAS);
     assert_eq!(status, 400);
@@ -141,9 +156,15 @@ fn count_tokens() {
     body["max_tokens"] = json!(5);
     let (status, v) = call(count::PATH, &body, BETAS);
     assert_eq!(status, 400);
-    assert_eq!(v["error"]["message"], "max_tokens: Extra inputs are not permitted");
+    assert_eq!(
+        v["error"]["message"],
+        "max_tokens: Extra inputs are not permitted"
+    );
     body.as_object_mut().unwrap().remove("max_tokens");
     body.as_object_mut().unwrap().remove("messages");
     let (status, v) = call(count::PATH, &body, BETAS);
-    assert_eq!((status, v["error"]["message"].clone()), (400, json!("messages: Field required")));
+    assert_eq!(
+        (status, v["error"]["message"].clone()),
+        (400, json!("messages: Field required"))
+    );
 }

@@ -68,9 +68,10 @@ fn user_text(texts: Vec<String>) -> String {
     if own.is_empty() {
         return texts.join(" ");
     }
-    let directives = texts.iter().filter(|t| reminder(t)).any(|t| {
-        crate::reply::directive(t).is_some()
-    });
+    let directives = texts
+        .iter()
+        .filter(|t| reminder(t))
+        .any(|t| crate::magic::directive(t).is_some());
     let mut text = own.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ");
     if directives {
         text = texts.join(" ");

@@ -220,7 +220,13 @@ fn valid_tool_name(name: &str) -> bool {
 fn validate_tool(i: usize, tool: &Value, betas: &Betas) -> Result<String, String> {
     let p = format!("tools.{i}");
     let obj = as_obj(tool, &p)?;
-    let mut allowed = vec!["type", "name", "description", "input_schema", "cache_control"];
+    let mut allowed = vec![
+        "type",
+        "name",
+        "description",
+        "input_schema",
+        "cache_control",
+    ];
     if betas.has(beta::ADVANCED_TOOL_USE) {
         allowed.push("defer_loading");
     }
