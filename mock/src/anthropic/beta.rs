@@ -4,8 +4,8 @@
 //! Claude Code 2.1 sends, on every `POST /v1/messages?beta=true`:
 //! `context_management` (beta `context-management-2025-06-27`), tools with
 //! `defer_loading` (`advanced-tool-use-2025-11-20`), `thinking.display`, and
-//! mid-conversation `role: "system"` messages carrying text blocks
-//! (`per-turn-control-2026-07-01`). Those system turns sit between the
+//! mid-conversation `role: "system"` messages carrying text blocks and a
+//! per-turn `output_config` (`per-turn-control-2026-07-01`). Those system turns sit between the
 //! user/assistant turns, so tool pairing is checked as if they were absent.
 
 use serde_json::{Map, Value};

@@ -35,13 +35,20 @@ pub fn validate_messages(msgs: &[Value], betas: &Betas) -> Check {
 fn validate_message(i: usize, m: &Value, is_last: bool, system_ok: bool) -> Check {
     let p = format!("messages.{i}");
     let obj = as_obj(m, &p)?;
-    check_keys(obj, &["role", "content"], &p)?;
     let role = match obj.get("role") {
         None => return Err(required(&join(&p, "role"))),
         Some(Value::String(r)) if r == "user" || r == "assistant" => r.as_str(),
         Some(Value::String(r)) if r == "system" && system_ok => r.as_str(),
         Some(_) => return Err(format!("{p}.role: Input should be 'user' or 'assistant'")),
     };
+    if role == "system" {
+        check_keys(obj, &["role", "content", "output_config"], &p)?;
+        if let Some(oc) = obj.get("output_config") {
+            super::thinking::validate_output_config(oc).map_err(|e| format!("{p}.{e}"))?;
+        }
+    } else {
+        check_keys(obj, &["role", "content"], &p)?;
+    }
     let empty_allowed = is_last && role == "assistant";
     let cp = join(&p, "content");
     match obj.get("content") {

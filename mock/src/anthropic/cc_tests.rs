@@ -41,7 +41,7 @@ fn claude_code(prompt: &str) -> Value {
             ]},
             {"role": "system", "content": [
                 {"type": "text", "text": "# Environment", "cache_control": {"type": "ephemeral"}}
-            ]}
+            ], "output_config": {"effort": "medium"}}
         ],
         "tools": [
             {"name": "Bash", "description": "run", "input_schema": {
@@ -99,6 +99,26 @@ fn beta_fields_need_their_beta() {
         v["error"]["message"],
         "thinking.adaptive.display: Input should be 'omitted' or 'summarized'"
     );
+    let mut body = claude_code("hi");
+    body["messages"][1]["output_config"] = json!({"speed": 1});
+    let (status, v) = call(PATH, &body, BETAS);
+    assert_eq!(status, 400);
+    assert_eq!(
+        v["error"]["message"],
+        "messages.1.output_config.speed: Extra inputs are not permitted"
+    );
+    let mut body = claude_code("hi");
+    body["output_config"]["effort"] = json!("ludicrous");
+    let (status, v) = call(PATH, &body, BETAS);
+    assert_eq!(status, 400);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("output_config.effort: "));
+    let mut body = claude_code("hi");
+    body["messages"][0]["output_config"] = json!({"effort": "low"});
+    let (status, _) = call(PATH, &body, BETAS);
+    assert_eq!(status, 400);
     let mut body = claude_code("hi");
     body["messages"][1]["content"] = json!([{"type": "image", "source": {}}]);
     let (status, _) = call(PATH, &body, BETAS);

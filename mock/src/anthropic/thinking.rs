@@ -72,6 +72,17 @@ fn kind(b: &Value) -> Option<&str> {
 pub fn validate_output_config(v: &Value) -> Check {
     let obj = as_obj(v, "output_config")?;
     check_keys(obj, &["format", "effort"], "output_config")?;
+    let efforts = ["low", "medium", "high", "xhigh", "max"];
+    match obj.get("effort") {
+        None => {}
+        Some(Value::String(e)) if efforts.contains(&e.as_str()) => {}
+        Some(_) => {
+            return Err(
+                "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+                    .into(),
+            )
+        }
+    }
     let Some(format) = obj.get("format") else {
         return Ok(());
     };
