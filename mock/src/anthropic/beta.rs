@@ -5,8 +5,14 @@
 //! `context_management` (beta `context-management-2025-06-27`), tools with
 //! `defer_loading` (`advanced-tool-use-2025-11-20`), `thinking.display`, and
 //! mid-conversation `role: "system"` messages carrying text blocks and a
-//! per-turn `output_config` (`per-turn-control-2026-07-01`). Those system turns sit between the
-//! user/assistant turns, so tool pairing is checked as if they were absent.
+//! per-turn `output_config` (`per-turn-control-2026-07-01`). For a model id
+//! it does not know, Claude Code leaves `per-turn-control` out but still
+//! sends the system turns under `mid-conversation-tool-changes-2026-07-01`
+//! (without `output_config`), so either beta allows them. When a server
+//! rejects them anyway, Claude Code retries once without that beta and with
+//! the system text folded into a `<system-reminder>` user block. System
+//! turns sit between the user/assistant turns, so tool pairing is checked as
+//! if they were absent.
 
 use serde_json::{Map, Value};
 
@@ -15,6 +21,7 @@ use super::validate::{as_obj, check_keys, join, req_str, Check};
 pub const CONTEXT_MANAGEMENT: &str = "context-management-2025-06-27";
 pub const ADVANCED_TOOL_USE: &str = "advanced-tool-use-2025-11-20";
 pub const PER_TURN_CONTROL: &str = "per-turn-control-2026-07-01";
+pub const MID_CONVERSATION_TOOLS: &str = "mid-conversation-tool-changes-2026-07-01";
 
 const EDIT_TYPES: &[&str] = &["clear_thinking_20251015", "clear_tool_uses_20250919"];
 

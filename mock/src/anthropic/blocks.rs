@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::beta::{Betas, PER_TURN_CONTROL};
+use super::beta::{Betas, MID_CONVERSATION_TOOLS, PER_TURN_CONTROL};
 use super::validate::{
     as_obj, check_keys, expected, join, opt_kind, req_str, required, validate_cache_control, Check,
 };
@@ -20,9 +20,12 @@ pub fn validate_messages(msgs: &[Value], betas: &Betas) -> Check {
     if msgs.is_empty() {
         return Err("messages: at least one message is required".into());
     }
-    let system_ok = betas.has(PER_TURN_CONTROL);
+    let system = SystemTurns {
+        allowed: betas.has(PER_TURN_CONTROL) || betas.has(MID_CONVERSATION_TOOLS),
+        output_config: betas.has(PER_TURN_CONTROL),
+    };
     for (i, m) in msgs.iter().enumerate() {
-        validate_message(i, m, i + 1 == msgs.len(), system_ok)?;
+        validate_message(i, m, i + 1 == msgs.len(), &system)?;
     }
     let turns: Vec<(usize, &Value)> = msgs
         .iter()
@@ -32,16 +35,22 @@ pub fn validate_messages(msgs: &[Value], betas: &Betas) -> Check {
     validate_tool_pairing(&turns)
 }
 
-fn validate_message(i: usize, m: &Value, is_last: bool, system_ok: bool) -> Check {
+/// Which mid-conversation `system` messages the betas allow.
+struct SystemTurns {
+    allowed: bool,
+    output_config: bool,
+}
+
+fn validate_message(i: usize, m: &Value, is_last: bool, system: &SystemTurns) -> Check {
     let p = format!("messages.{i}");
     let obj = as_obj(m, &p)?;
     let role = match obj.get("role") {
         None => return Err(required(&join(&p, "role"))),
         Some(Value::String(r)) if r == "user" || r == "assistant" => r.as_str(),
-        Some(Value::String(r)) if r == "system" && system_ok => r.as_str(),
+        Some(Value::String(r)) if r == "system" && system.allowed => r.as_str(),
         Some(_) => return Err(format!("{p}.role: Input should be 'user' or 'assistant'")),
     };
-    if role == "system" {
+    if role == "system" && system.output_config {
         check_keys(obj, &["role", "content", "output_config"], &p)?;
         if let Some(oc) = obj.get("output_config") {
             super::thinking::validate_output_config(oc).map_err(|e| format!("{p}.{e}"))?;

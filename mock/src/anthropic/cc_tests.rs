@@ -8,7 +8,7 @@ use crate::faults::Body;
 use crate::server::{Listener, Provider};
 
 const KEY: &str = "k-anthropic";
-const BETAS: &str = "claude-code-20250219,context-management-2025-06-27,per-turn-control-2026-07-01,advanced-tool-use-2025-11-20";
+const BETAS: &str = "claude-code-20250219,context-management-2025-06-27,per-turn-control-2026-07-01,mid-conversation-tool-changes-2026-07-01,advanced-tool-use-2025-11-20";
 
 fn call(target: &str, body: &Value, beta: &str) -> (u16, Value) {
     let auth = [
@@ -78,15 +78,23 @@ fn beta_fields_need_their_beta() {
         ),
         (
             "per-turn-control-2026-07-01",
-            "messages.1.role: Input should be 'user' or 'assistant'",
+            "messages.1.output_config: Extra inputs are not permitted",
         ),
         (
             "advanced-tool-use-2025-11-20",
             "tools.2.defer_loading: Extra inputs are not permitted",
         ),
     ];
+    let both = "per-turn-control-2026-07-01,mid-conversation-tool-changes-2026-07-01";
+    let cases = cases.into_iter().chain([(
+        both,
+        "messages.1.role: Input should be 'user' or 'assistant'",
+    )]);
     for (missing, message) in cases {
-        let betas: Vec<&str> = BETAS.split(',').filter(|b| *b != missing).collect();
+        let betas: Vec<&str> = BETAS
+            .split(',')
+            .filter(|b| !missing.split(',').any(|m| m == *b))
+            .collect();
         let (status, v) = call(PATH, &claude_code("hi"), &betas.join(","));
         assert_eq!(status, 400, "{missing}: {v}");
         assert_eq!(v["error"]["message"], message);
