@@ -1,4 +1,4 @@
-//! Beta features Claude Code turns on with `anthropic-beta`, validated only
+//! API version `2026-10-21` and the beta features Claude Code turns on with `anthropic-beta`, validated only
 //! when the header names them (the real API rejects the fields otherwise).
 //!
 //! Claude Code 2.1 sends, on every `POST /v1/messages?beta=true`:
@@ -15,6 +15,44 @@
 //! if they were absent.
 
 use serde_json::{Map, Value};
+
+/// What `anthropic-version: 2026-10-21` rejects that `2023-06-01` accepts:
+/// `temperature`, `top_p` and `top_k` (even at their defaults), and text
+/// blocks with non-empty `citations` in user messages. (Document blocks in
+/// assistant messages are also rejected there; the mock has no document
+/// blocks at all.) The exact error texts are the mock's.
+pub fn version(body: &Map<String, Value>, v2026: bool) -> Check {
+    if !v2026 {
+        return Ok(());
+    }
+    if let Some(k) = ["temperature", "top_p", "top_k"]
+        .into_iter()
+        .find(|k| body.contains_key(*k))
+    {
+        return Err(format!(
+            "{k}: Extra inputs are not permitted (removed in API version 2026-10-21)"
+        ));
+    }
+    let msgs = body.get("messages").and_then(Value::as_array);
+    for (i, m) in msgs.into_iter().flatten().enumerate() {
+        if m.get("role").and_then(Value::as_str) != Some("user") {
+            continue;
+        }
+        let blocks = m.get("content").and_then(Value::as_array);
+        for (j, b) in blocks.into_iter().flatten().enumerate() {
+            let cited = b
+                .get("citations")
+                .and_then(Value::as_array)
+                .is_some_and(|c| !c.is_empty());
+            if cited {
+                return Err(format!(
+                    "messages.{i}.content.{j}.citations: citations are not allowed in user messages in API version 2026-10-21"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 use super::validate::{as_obj, check_keys, join, req_str, Check};
 

@@ -196,3 +196,59 @@ fn count_tokens() {
         (400, json!("messages: Field required"))
     );
 }
+
+#[test]
+fn sdk_2x_version_and_bearer_key() {
+    let bearer = format!("Bearer {KEY}");
+    let auth = [
+        ("authorization", bearer.as_str()),
+        ("anthropic-version", VERSION_2026),
+    ];
+    let state = Listener::new(Provider::Anthropic, KEY);
+    let send = |body: &Value| {
+        let req = crate::test_support::post(PATH, &auth, body, &[]);
+        let resp = handle(&state, &req, &Faults::from_request(&req));
+        let Body::Json(b) = resp.body else {
+            panic!("not json")
+        };
+        (resp.status, serde_json::from_slice::<Value>(&b).unwrap())
+    };
+    let body = json!({"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]});
+    assert_eq!(send(&body).0, 200);
+    let mut hot = body.clone();
+    hot["top_k"] = json!(5);
+    let (status, v) = send(&hot);
+    assert_eq!(status, 400);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("top_k: "),
+        "{v}"
+    );
+    let mut cited = body.clone();
+    cited["messages"][0]["content"] =
+        json!([{"type": "text", "text": "x", "citations": [{"type": "char_location"}]}]);
+    let (status, v) = send(&cited);
+    assert_eq!(status, 400);
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("messages.0.content.0.citations"));
+    // 2023-06-01 still takes them; a wrong bearer key is a 401.
+    let (status, _) = call(PATH, &hot, BETAS);
+    assert_eq!(status, 200);
+    let req = crate::test_support::post(
+        PATH,
+        &[
+            ("authorization", "Bearer nope"),
+            ("anthropic-version", VERSION),
+        ],
+        &body,
+        &[],
+    );
+    assert_eq!(
+        handle(&state, &req, &Faults::from_request(&req)).status,
+        401
+    );
+}

@@ -18,6 +18,9 @@ use crate::server::Listener;
 
 pub const PATH: &str = "/v1/messages";
 pub const VERSION: &str = "2023-06-01";
+/// The API version current SDK majors send (Python 2.x); it removes the
+/// sampling parameters and citations in user messages (see `beta`).
+pub const VERSION_2026: &str = "2026-10-21";
 
 /// Native error type for a status.
 pub fn error_type(status: u16) -> &'static str {
@@ -58,7 +61,7 @@ fn fault_message(status: u16) -> String {
 fn check_headers(req: &Request) -> Result<(), String> {
     match req.header("anthropic-version") {
         None => return Err("anthropic-version: header is required".into()),
-        Some(VERSION) => {}
+        Some(VERSION | VERSION_2026) => {}
         Some(other) => {
             return Err(format!(
                 "anthropic-version: \"{other}\" is not a valid version"
@@ -85,7 +88,12 @@ pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
         let msg = format!("Method not allowed: {}", req.method);
         return Err(error_for_status(405, &msg));
     }
-    if req.header("x-api-key") != Some(state.key.as_str()) {
+    // Claude Code sends `x-api-key`; the Python SDK 2.x sends the API key
+    // as `Authorization: Bearer`.
+    let bearer = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if req.header("x-api-key").or(bearer) != Some(state.key.as_str()) {
         return Err(error_for_status(401, "invalid x-api-key"));
     }
     Ok(())
@@ -124,17 +132,22 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     let n = state.next_id();
     let betas = beta::Betas::parse(req.header("anthropic-beta"));
     let counting = req.path() == count::PATH;
+    let v2026 = req.header("anthropic-version") == Some(VERSION_2026);
     let resp = match check_headers(req) {
         Err(msg) => error_for_status(400, &msg),
         Ok(()) => match serde_json::from_slice::<Value>(&req.body) {
-            Ok(Value::Object(body)) if counting => match count::validate(&body, &betas) {
-                Ok(()) => count::respond(&body),
-                Err(msg) => error_for_status(400, &msg),
-            },
-            Ok(Value::Object(body)) => match validate::validate(&body, &betas) {
-                Ok(()) => respond(n, &body, faults),
-                Err(msg) => error_for_status(400, &msg),
-            },
+            Ok(Value::Object(body)) if counting => {
+                match count::validate(&body, &betas).and_then(|()| beta::version(&body, v2026)) {
+                    Ok(()) => count::respond(&body),
+                    Err(msg) => error_for_status(400, &msg),
+                }
+            }
+            Ok(Value::Object(body)) => {
+                match validate::validate(&body, &betas).and_then(|()| beta::version(&body, v2026)) {
+                    Ok(()) => respond(n, &body, faults),
+                    Err(msg) => error_for_status(400, &msg),
+                }
+            }
             Ok(_) => error_for_status(400, "Input should be a valid dictionary"),
             Err(e) => error_for_status(
                 400,
