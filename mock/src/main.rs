@@ -25,6 +25,8 @@ mod tls;
 mod vertex;
 
 #[cfg(test)]
+mod count_tests;
+#[cfg(test)]
 mod e2e_fault_tests;
 #[cfg(test)]
 mod e2e_provider_tests;
