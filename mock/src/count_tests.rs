@@ -103,3 +103,49 @@ fn vertex_count_tokens() {
         "max_tokens: Extra inputs are not permitted"
     );
 }
+
+fn bedrock(body: &Value) -> (u16, Value) {
+    let state = Listener::new(Provider::Bedrock, "bk");
+    let target = "/model/anthropic.claude-sonnet-4-v1%3A0/count-tokens";
+    let req = post(target, &[("authorization", "Bearer bk")], body, &[]);
+    json_of(&crate::bedrock::handle(&state, &req, &Faults::default()))
+}
+
+fn b64(v: &Value) -> String {
+    use base64ct::{Base64, Encoding};
+    Base64::encode_string(v.to_string().as_bytes())
+}
+
+#[test]
+fn bedrock_count_tokens() {
+    let converse = json!({
+        "messages": [{"role": "user", "content": [{"text": "one two three"}]}],
+        "system": [{"text": "be brief"}],
+    });
+    let (status, v) = bedrock(&json!({"input": {"converse": converse}}));
+    assert_eq!((status, v), (200, json!({"inputTokens": 5})));
+    let mut bad = converse.clone();
+    bad["inferenceConfig"] = json!({"maxTokens": 5});
+    let (status, v) = bedrock(&json!({"input": {"converse": bad}}));
+    assert_eq!(status, 400);
+    assert!(
+        v["message"].as_str().unwrap().contains("inferenceConfig"),
+        "{v}"
+    );
+    let (status, _) = bedrock(&json!({"input": {"converse": {"messages": [{"role": "user"}]}}}));
+    assert_eq!(status, 400);
+
+    let invoke = json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10,
+                        "messages": [{"role": "user", "content": "one two three four"}]});
+    let (status, v) = bedrock(&json!({"input": {"invokeModel": {"body": b64(&invoke)}}}));
+    assert_eq!((status, v), (200, json!({"inputTokens": 4})));
+    let mut wrong = invoke.clone();
+    wrong["anthropic_version"] = json!("2023-06-01");
+    let (status, _) = bedrock(&json!({"input": {"invokeModel": {"body": b64(&wrong)}}}));
+    assert_eq!(status, 400);
+    let (status, _) = bedrock(&json!({"input": {"invokeModel": {"body": "%%%"}}}));
+    assert_eq!(status, 400);
+    let both = json!({"input": {"converse": converse, "invokeModel": {"body": b64(&invoke)}}});
+    assert_eq!(bedrock(&both).0, 400);
+    assert_eq!(bedrock(&json!({})).0, 400);
+}
