@@ -161,6 +161,14 @@ def test_codex_runs_a_shell_command(agent_mock, workdir):
     assert len(log) == 2, [r["path"] for r in log]
     check_codex_request(log[0])
     items = check_codex_request(log[1])["input"]
+    # Codex sends `include: ["reasoning.encrypted_content"]`, so the mock
+    # answered with a reasoning item first; Codex must send it back as is
+    # (the mock rejects content it did not issue).
+    reasoning = [i for i in items if i.get("type") == "reasoning"]
+    assert len(reasoning) == 1, reasoning
+    assert reasoning[0]["id"].startswith("rs_mock_")
+    assert reasoning[0]["encrypted_content"].startswith("mockenc-")
+    assert items.index(reasoning[0]) == len(items) - 3
     call, output = items[-2], items[-1]
     assert call["type"] == "function_call"
     assert call["name"] == "exec_command"

@@ -6,7 +6,8 @@
 //! `function_call` earlier in the same input (the mock is stateless, so
 //! there is no stored response to find it in). Codex sends every item with
 //! its `id`; `reasoning` items come back with `encrypted_content` and an
-//! empty `summary` list.
+//! empty `summary` list, and the content must be what the mock issued for
+//! that id (as the real API rejects content it cannot decrypt).
 
 use serde_json::{Map, Value};
 
@@ -209,6 +210,16 @@ fn validate_reasoning(obj: &Map<String, Value>, p: &str) -> Check {
     opt(obj, "id", p, &Kind::Str)?;
     opt(obj, "encrypted_content", p, &Kind::Str)?;
     opt(obj, "content", p, &Kind::Arr)?;
+    if let Some(Value::String(enc)) = obj.get("encrypted_content") {
+        let id = obj.get("id").and_then(Value::as_str).unwrap_or("");
+        if *enc != super::respond::encrypted(id) {
+            return Err(invalid(
+                format!("The encrypted content for item {id} could not be verified."),
+                Some(&format!("{p}.encrypted_content")),
+                Some("invalid_encrypted_content"),
+            ));
+        }
+    }
     let sp = format!("{p}.summary");
     let summary = match obj.get("summary") {
         Some(Value::Array(s)) => s,

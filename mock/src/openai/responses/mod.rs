@@ -43,10 +43,10 @@ pub fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
         ));
     }
     let (status, _) = respond::status(&outcome);
-    let item = respond::output_item(n, &outcome);
+    let items = respond::output_items(n, body, &outcome);
     Response::json(
         200,
-        &respond::response(n, body, status, vec![item], Some(&usage)),
+        &respond::response(n, body, status, items, Some(&usage)),
     )
 }
 

@@ -132,6 +132,34 @@ pub fn call_item_id(n: u64) -> String {
     format!("fc_mock_{n}")
 }
 
+/// With `reasoning` set and `include: ["reasoning.encrypted_content"]` (as
+/// Codex sends with `store: false`), a reasoning item comes first: empty
+/// `summary`, and `encrypted_content` the mock can verify when the item comes
+/// back in a later `input` (see `encrypted`).
+pub fn reasoning_item(n: u64, body: &Map<String, Value>) -> Option<Value> {
+    body.get("reasoning")?.as_object()?;
+    let include = body.get("include")?.as_array()?;
+    if !include.iter().any(|i| i == "reasoning.encrypted_content") {
+        return None;
+    }
+    let id = format!("rs_mock_{n}");
+    Some(json!({
+        "id": id, "type": "reasoning", "summary": [], "encrypted_content": encrypted(&id),
+    }))
+}
+
+/// The `encrypted_content` the mock issues for reasoning item `id`.
+pub fn encrypted(id: &str) -> String {
+    format!("mockenc-{:016x}", crate::embedding::fnv1a(id.as_bytes()))
+}
+
+/// All finished output items: the reasoning item, if any, then the answer.
+pub fn output_items(n: u64, body: &Map<String, Value>, outcome: &Outcome) -> Vec<Value> {
+    let mut items: Vec<Value> = reasoning_item(n, body).into_iter().collect();
+    items.push(output_item(n, outcome));
+    items
+}
+
 /// The finished output item of an outcome.
 pub fn output_item(n: u64, outcome: &Outcome) -> Value {
     match outcome {

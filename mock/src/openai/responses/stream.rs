@@ -7,12 +7,16 @@
 //! `response.function_call_arguments.delta`...,
 //! `response.function_call_arguments.done`; then
 //! `response.output_item.done` and `response.completed` (or
-//! `response.incomplete` after a length cut). With a stream fault the
+//! `response.incomplete` after a length cut). A reasoning item (see
+//! `respond::reasoning_item`) comes first at `output_index` 0, as
+//! `response.output_item.added` and `.done` only. With a stream fault the
 //! stream ends with `response.failed` after the first delta.
 
 use serde_json::{json, Map, Value};
 
-use super::respond::{call_item_id, message_id, output_item, response, status, text_part};
+use super::respond::{
+    call_item_id, message_id, output_item, reasoning_item, response, status, text_part,
+};
 use crate::reply::{byte_pieces, word_pieces, Outcome, Usage};
 
 struct Events {
@@ -45,11 +49,20 @@ pub fn events(
     let started = response(n, body, "in_progress", Vec::new(), None);
     ev.push(json!({"type": "response.created", "response": started}));
     ev.push(json!({"type": "response.in_progress", "response": started}));
+    let mut items = Vec::new();
+    if let Some(r) = reasoning_item(n, body) {
+        let mut added = r.clone();
+        added["encrypted_content"] = Value::Null;
+        ev.push(json!({"type": "response.output_item.added", "output_index": 0, "item": added}));
+        ev.push(json!({"type": "response.output_item.done", "output_index": 0, "item": r}));
+        items.push(r);
+    }
+    let at = items.len() as u64;
     let done = output_item(n, outcome);
     let completed = match outcome {
-        Outcome::Text { text, .. } => text_events(&mut ev, n, text, stream_error),
+        Outcome::Text { text, .. } => text_events(&mut ev, n, at, text, stream_error),
         Outcome::ToolCall { name, arguments } => {
-            call_events(&mut ev, n, name, arguments, stream_error)
+            call_events(&mut ev, n, at, name, arguments, stream_error)
         }
     };
     if !completed {
@@ -58,19 +71,20 @@ pub fn events(
         ev.push(json!({"type": "response.failed", "response": failed}));
         return ev.out;
     }
-    ev.push(json!({"type": "response.output_item.done", "output_index": 0, "item": done}));
+    ev.push(json!({"type": "response.output_item.done", "output_index": at, "item": done}));
+    items.push(done);
     let (st, _) = status(outcome);
-    let fin = response(n, body, st, vec![done], Some(usage));
+    let fin = response(n, body, st, items, Some(usage));
     ev.push(json!({"type": format!("response.{st}"), "response": fin}));
     ev.out
 }
 
 /// Text item events; false when cut by a stream fault.
-fn text_events(ev: &mut Events, n: u64, text: &str, stream_error: bool) -> bool {
+fn text_events(ev: &mut Events, n: u64, at: u64, text: &str, stream_error: bool) -> bool {
     let id = message_id(n);
     let item = json!({"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []});
-    ev.push(json!({"type": "response.output_item.added", "output_index": 0, "item": item}));
-    let at = json!({"item_id": id, "output_index": 0, "content_index": 0});
+    ev.push(json!({"type": "response.output_item.added", "output_index": at, "item": item}));
+    let at = json!({"item_id": id, "output_index": at, "content_index": 0});
     let with = |ty: &str, extra: Value| {
         let mut v = at.clone();
         v["type"] = Value::from(ty);
@@ -104,25 +118,32 @@ fn text_events(ev: &mut Events, n: u64, text: &str, stream_error: bool) -> bool 
 }
 
 /// Function call item events; false when cut by a stream fault.
-fn call_events(ev: &mut Events, n: u64, name: &str, arguments: &str, stream_error: bool) -> bool {
+fn call_events(
+    ev: &mut Events,
+    n: u64,
+    at: u64,
+    name: &str,
+    arguments: &str,
+    stream_error: bool,
+) -> bool {
     let id = call_item_id(n);
     let item = json!({
         "id": id, "type": "function_call", "status": "in_progress",
         "arguments": "", "call_id": format!("call_mock_{n}"), "name": name,
     });
-    ev.push(json!({"type": "response.output_item.added", "output_index": 0, "item": item}));
+    ev.push(json!({"type": "response.output_item.added", "output_index": at, "item": item}));
     for (i, piece) in byte_pieces(arguments, 5).into_iter().enumerate() {
         if stream_error && i == 1 {
             return false;
         }
         ev.push(json!({
             "type": "response.function_call_arguments.delta",
-            "item_id": id, "output_index": 0, "delta": piece,
+            "item_id": id, "output_index": at, "delta": piece,
         }));
     }
     ev.push(json!({
         "type": "response.function_call_arguments.done",
-        "item_id": id, "output_index": 0, "name": name, "arguments": arguments,
+        "item_id": id, "output_index": at, "name": name, "arguments": arguments,
     }));
     true
 }

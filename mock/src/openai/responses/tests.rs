@@ -117,6 +117,7 @@ fn text_reply_json() {
 fn tool_loop_json() {
     let mut body = codex("list files MOCK_CALL exec_command {\"cmd\": \"ls -la\"}");
     body["stream"] = json!(false);
+    body.as_object_mut().unwrap().remove("include");
     let (status, v) = call(body.clone());
     assert_eq!(status, 200, "{v}");
     let item = &v["output"][0];
@@ -203,7 +204,7 @@ fn strict_validation() {
 fn reasoning_and_custom_items_are_accepted() {
     let body = json!({"model": "m", "input": [
         {"role": "user", "content": "go"},
-        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "opaque"},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": super::respond::encrypted("rs_1")},
         {"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": "*** Begin Patch"},
         {"type": "custom_tool_call_output", "call_id": "c1", "output": "Done"}
     ], "tools": [{"type": "custom", "name": "apply_patch", "description": "patch"}]});
@@ -225,6 +226,8 @@ fn codex_stream_text() {
         [
             "response.created",
             "response.in_progress",
+            "response.output_item.added",
+            "response.output_item.done",
             "response.output_item.added",
             "response.content_part.added",
             "response.output_text.delta",
@@ -249,7 +252,7 @@ fn codex_stream_text() {
     assert_eq!(ev[0]["response"]["output"], json!([]));
     let last = ev.last().unwrap();
     assert_eq!(
-        last["response"]["output"][0]["content"][0]["text"],
+        last["response"]["output"][1]["content"][0]["text"],
         text.as_str()
     );
     assert_eq!(last["response"]["usage"]["output_tokens"], 8);
@@ -260,7 +263,7 @@ fn codex_stream_text() {
             .count(),
         8
     );
-    assert_eq!(ev[2]["item"]["id"], ev[4]["item_id"]);
+    assert_eq!(ev[4]["item"]["id"], ev[6]["item_id"]);
 }
 
 #[test]
@@ -283,17 +286,61 @@ fn codex_stream_call() {
         .find(|e| e["type"] == "response.function_call_arguments.done")
         .unwrap();
     assert_eq!(done["arguments"], args.as_str());
-    let item = &ev
+    let done: Vec<&Value> = ev
         .iter()
-        .find(|e| e["type"] == "response.output_item.done")
-        .unwrap()["item"];
+        .filter(|e| e["type"] == "response.output_item.done")
+        .collect();
+    let reasoning = json!({"id": "rs_mock_1", "type": "reasoning", "summary": [],
+                           "encrypted_content": super::respond::encrypted("rs_mock_1")});
+    let call = json!({"id": "fc_mock_1", "type": "function_call", "status": "completed",
+                      "arguments": args, "call_id": "call_mock_1", "name": "exec_command"});
+    assert_eq!(done[0]["item"], reasoning);
     assert_eq!(
-        item,
-        &json!({"id": "fc_mock_1", "type": "function_call", "status": "completed",
-                "arguments": args, "call_id": "call_mock_1", "name": "exec_command"})
+        (done[1]["item"].clone(), done[1]["output_index"].clone()),
+        (call.clone(), json!(1))
     );
+    assert!(ev
+        .iter()
+        .filter(|e| e.get("item_id").is_some())
+        .all(|e| e["output_index"] == 1));
     assert_eq!(ev.last().unwrap()["type"], "response.completed");
-    assert_eq!(ev.last().unwrap()["response"]["output"][0], *item);
+    assert_eq!(
+        ev.last().unwrap()["response"]["output"],
+        json!([reasoning, call])
+    );
+}
+
+#[test]
+fn reasoning_round_trip() {
+    let mut body = codex("MOCK_CALL exec_command {\"cmd\": \"ls\"}");
+    body["stream"] = json!(false);
+    let (_, v) = call(body.clone());
+    let output = v["output"].as_array().unwrap().clone();
+    assert_eq!(output[0]["type"], "reasoning");
+    let call_id = output[1]["call_id"].clone();
+    let input = body["input"].as_array_mut().unwrap();
+    input.extend(output);
+    input.push(json!({"type": "function_call_output", "call_id": call_id, "output": "ok"}));
+    let (status, v) = call(body.clone());
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["output"][1]["content"][0]["text"],
+        "Tool result received: ok"
+    );
+    body["input"][3]["encrypted_content"] = json!("forged");
+    let e = error(body.clone());
+    assert_eq!(
+        (e["param"].clone(), e["code"].clone()),
+        (
+            json!("input[3].encrypted_content"),
+            json!("invalid_encrypted_content")
+        )
+    );
+    // Without include, no reasoning item.
+    body.as_object_mut().unwrap().remove("include");
+    body["input"] = json!("hi MOCK_TEXT");
+    let (_, v) = call(body);
+    assert_eq!(v["output"].as_array().unwrap().len(), 1);
 }
 
 #[test]
