@@ -107,6 +107,12 @@ def test_claude_reads_a_file(agent_mock, workdir):
     turns = [m for m in check_claude_request(log[1])["messages"] if m["role"] != "system"]
     call, result = turns[-2], turns[-1]
     assert call["role"] == "assistant"
+    # Claude Code asks for adaptive thinking with display "omitted": the mock
+    # opened its answer with an empty, signed thinking block, which must come
+    # back first in the assistant turn (the mock checks the signature).
+    first = call["content"][0]
+    assert (first["type"], first["thinking"]) == ("thinking", ""), call["content"]
+    assert first["signature"].startswith("mocksig-")
     tool_use = [b for b in call["content"] if b["type"] == "tool_use"]
     assert [(b["name"], b["input"]) for b in tool_use] == [("Read", args)]
     assert result["role"] == "user"

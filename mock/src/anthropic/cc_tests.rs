@@ -66,7 +66,13 @@ fn claude_code_request_is_accepted() {
     let (status, v) = call("/v1/messages?beta=true", &claude_code("say hi"), BETAS);
     assert_eq!(status, 200, "{v}");
     // Default with tools declared: the first tool is called.
-    assert_eq!(v["content"][0]["name"], "Bash");
+    assert_eq!(v["content"][1]["name"], "Bash");
+    // Adaptive thinking with display omitted: a signed, empty thinking block.
+    let sig = super::thinking::signature("");
+    assert_eq!(
+        v["content"][0],
+        json!({"type": "thinking", "thinking": "", "signature": sig})
+    );
 }
 
 #[test]
@@ -137,15 +143,15 @@ fn beta_fields_need_their_beta() {
 fn directives_and_echo_skip_system_reminders() {
     let (_, v) = call(PATH, &claude_code("say hi MOCK_TEXT"), BETAS);
     assert_eq!(
-        v["content"][0],
+        v["content"][1],
         json!({"type": "text", "text": "Mock reply ✓ from claude-x: say hi MOCK_TEXT"})
     );
     let prompt = r#"read MOCK_CALL Read {"file_path": "/tmp/x y.txt"}"#;
     let (_, v) = call(PATH, &claude_code(prompt), BETAS);
     assert_eq!(v["stop_reason"], "tool_use");
-    assert_eq!(v["content"][0]["name"], "Read");
+    assert_eq!(v["content"][1]["name"], "Read");
     assert_eq!(
-        v["content"][0]["input"],
+        v["content"][1]["input"],
         json!({"file_path": "/tmp/x y.txt"})
     );
 }
@@ -162,9 +168,24 @@ fn tool_loop_with_system_turns() {
     let (status, v) = call(PATH, &body, BETAS);
     assert_eq!(status, 200, "{v}");
     assert_eq!(
-        v["content"][0]["text"],
+        v["content"][1]["text"],
         "Tool result received: 1\tsecret 42"
     );
+    // The thinking block may come back (with the mock's signature) ...
+    let sig = super::thinking::signature("");
+    let thought = json!({"type": "thinking", "thinking": "", "signature": sig});
+    let turn = body["messages"][2]["content"].as_array_mut().unwrap();
+    turn.insert(0, thought);
+    assert_eq!(call(PATH, &body, BETAS).0, 200);
+    // ... but not forged.
+    body["messages"][2]["content"][0]["signature"] = json!("forged");
+    let (status, v) = call(PATH, &body, BETAS);
+    assert_eq!(status, 400);
+    assert_eq!(
+        v["error"]["message"],
+        "messages.2.content.0: Invalid `signature` in `thinking` block"
+    );
+    body["messages"][2]["content"][0]["signature"] = json!(sig);
     body["messages"][4]["content"][0]["tool_use_id"] = json!("toolu_2");
     let (status, _) = call(PATH, &body, BETAS);
     assert_eq!(status, 400);

@@ -172,7 +172,7 @@ fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
         model: &conv.model,
         outcome: &outcome,
         usage: &usage,
-        thinking: thinking::enabled(body).then(|| thinking::text(&conv.model)),
+        thinking: thinking::reply_text(body, &conv.model),
     };
     if body.get("stream") == Some(&Value::Bool(true)) {
         return Response::sse(respond::stream(&reply, faults.stream_error));
