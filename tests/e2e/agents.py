@@ -145,8 +145,13 @@ def run_codex(
     model: str = "gpt-mock",
     timeout: float = DEFAULT_TIMEOUT,
     extra_env: dict[str, str] | None = None,
+    sandbox: str | None = None,
 ) -> AgentRun:
-    """`codex exec --skip-git-repo-check PROMPT` in `workdir` against `base_url` (with `/v1`)."""
+    """`codex exec --skip-git-repo-check PROMPT` in `workdir` against `base_url` (with `/v1`).
+
+    `sandbox` is Codex's `--sandbox` (default `read-only`, which runs shell
+    commands under its bundled bubblewrap; `danger-full-access` where user
+    namespaces are not available)."""
     with tempfile.TemporaryDirectory(prefix="codex-home-") as home:
         codex_home = Path(home) / "codex"
         codex_home.mkdir()
@@ -154,5 +159,8 @@ def run_codex(
         env = _base_env(Path(home))
         env.update({"CODEX_HOME": str(codex_home), CODEX_KEY_VAR: key})
         env.update(extra_env or {})
-        cmd = [str(CODEX_BIN), "exec", "--skip-git-repo-check", prompt]
+        cmd = [str(CODEX_BIN), "exec", "--skip-git-repo-check"]
+        if sandbox:
+            cmd += ["--sandbox", sandbox]
+        cmd.append(prompt)
         return _run(cmd, env, workdir, timeout)
