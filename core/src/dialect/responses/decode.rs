@@ -41,6 +41,11 @@ use crate::openai::{
 
 /// The Responses body as the neutral request.
 pub fn decode(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    if !is_object(body) {
+        return Err(ApiError::invalid_request(
+            "The request body must be a JSON object.",
+        ));
+    }
     let req: Request<'_> = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(_) => return Err(diagnose::<Request<'_>>(body, "")),
@@ -116,7 +121,7 @@ fn tools<'a>(req: &Request<'a>, out: &mut ChatRequest<'a>) -> Result<(), ApiErro
     let mut functions = Vec::new();
     for (i, raw) in list.iter().enumerate() {
         let at = format!("tools[{i}]");
-        let def: ToolDef<'a> = parse_at(raw.get(), &at)?;
+        let def: ToolDef<'a> = parse_obj_at(raw.get(), &at)?;
         if def.kind != "function" {
             out.ext.server_tools.push(ServerTool {
                 kind: def.kind,
@@ -160,7 +165,7 @@ fn tool_choice<'a>(raw: Option<&'a RawValue>) -> Result<Option<ToolChoice<'a>>, 
             other => Err(invalid(&format!("`{other}`"))),
         };
     }
-    let obj: ToolChoiceObj<'a> = parse_at(raw.get(), "tool_choice")?;
+    let obj: ToolChoiceObj<'a> = parse_obj_at(raw.get(), "tool_choice")?;
     if obj.kind != "function" {
         let kind = obj.kind;
         return Err(invalid(&format!(
@@ -179,7 +184,7 @@ fn text_config<'a>(text: &TextConfig<'a>, out: &mut ChatRequest<'a>) -> Result<(
     let Some(raw) = text.format else {
         return Ok(());
     };
-    let f: Format<'_> = parse_at(raw.get(), "text.format")?;
+    let f: Format<'_> = parse_obj_at(raw.get(), "text.format")?;
     let kind = match f.kind.as_ref() {
         "text" => ResponseFormatType::Text,
         "json_object" => ResponseFormatType::JsonObject,
@@ -290,6 +295,22 @@ pub(super) fn parse_at<'a, T: Deserialize<'a>>(json: &'a str, at: &str) -> Resul
     serde_json::from_str(json).map_err(|_| diagnose::<T>(json.as_bytes(), at))
 }
 
+/// [`parse_at`] for a value that must be a JSON object (serde's derive
+/// would also take a struct written as an array).
+pub(super) fn parse_obj_at<'a, T: Deserialize<'a>>(json: &'a str, at: &str) -> Result<T, ApiError> {
+    if !is_object(json.as_bytes()) {
+        return Err(ApiError::invalid_param(
+            at,
+            format!("Invalid value for `{at}`: expected an object."),
+        ));
+    }
+    parse_at(json, at)
+}
+
+fn is_object(json: &[u8]) -> bool {
+    json.trim_ascii_start().first() == Some(&b'{')
+}
+
 /// The second, path-tracking parse that names what failed.
 fn diagnose<'a, T: Deserialize<'a>>(json: &'a [u8], at: &str) -> ApiError {
     let mut de = serde_json::Deserializer::from_slice(json);
@@ -304,8 +325,17 @@ fn diagnose<'a, T: Deserialize<'a>>(json: &'a [u8], at: &str) -> ApiError {
     let msg = inner.to_string();
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let key = rest.split('`').next().unwrap_or_default();
-        let param = join(&path, key);
+        // The path names the key already, unless it stopped at its object.
+        let param = if path == key || path.ends_with(&format!(".{key}")) {
+            path
+        } else {
+            join(&path, key)
+        };
         return ApiError::invalid_param(&param, format!("Unknown parameter: '{param}'."));
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let param = join(&path, rest.split('`').next().unwrap_or_default());
+        return missing(&param);
     }
     if let Some(dup) = crate::openai::duplicate_key(&path, inner) {
         return dup;

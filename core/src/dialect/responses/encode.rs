@@ -250,8 +250,13 @@ impl Encoder for ResponsesEncoder {
 
     fn reply(&self, r: &Reply<'_>) -> Result<Vec<u8>, ApiError> {
         let id = response_id(&r.id, self.meta.created);
-        let output = output_items(&id, &r.choice, self.meta.encrypted_reasoning);
         let (status, incomplete) = status(r.choice.finish);
+        let done = if incomplete.is_some() {
+            "incomplete"
+        } else {
+            "completed"
+        };
+        let output = output_items(&id, &r.choice, self.meta.encrypted_reasoning, done);
         let mut obj = ResponseObj::new(&id, &self.meta, &output);
         obj.status = status;
         obj.incomplete_details = incomplete;
@@ -266,7 +271,7 @@ impl Encoder for ResponsesEncoder {
 }
 
 /// A whole choice's output items.
-fn output_items(id: &str, c: &Choice<'_>, encrypted: bool) -> Vec<OutItem> {
+fn output_items(id: &str, c: &Choice<'_>, encrypted: bool, done: &'static str) -> Vec<OutItem> {
     let mut items = Vec::with_capacity(2 + c.tool_calls.len());
     let mut state = State::default();
     if encrypted {
@@ -295,7 +300,7 @@ fn output_items(id: &str, c: &Choice<'_>, encrypted: bool) -> Vec<OutItem> {
         let text = c.text.as_deref().unwrap_or_default().to_string();
         items.push(OutItem::Message {
             id: item_id("msg", id, items.len()),
-            status: "completed",
+            status: done,
             role: "assistant",
             content: vec![OutputText::new(text)],
         });
@@ -306,7 +311,7 @@ fn output_items(id: &str, c: &Choice<'_>, encrypted: bool) -> Vec<OutItem> {
             call_id: t.id.to_string(),
             name: t.name.to_string(),
             arguments: t.arguments.to_string(),
-            status: "completed",
+            status: done,
         });
     }
     items

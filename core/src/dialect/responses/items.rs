@@ -21,7 +21,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::decode::parse_at;
+use super::decode::parse_obj_at;
 use super::state::{Block, CallSignature, State};
 use super::wire::{Item, Part};
 use crate::error::ApiError;
@@ -65,7 +65,7 @@ fn missing(param: &str) -> ApiError {
 impl<'a> Messages<'a> {
     pub fn item(&mut self, i: usize, raw: &'a RawValue) -> Result<(), ApiError> {
         let at = format!("input[{i}]");
-        let item: Item<'a> = parse_at(raw.get(), &at)?;
+        let item: Item<'a> = parse_obj_at(raw.get(), &at)?;
         let kind = match (&item.kind, &item.role) {
             (Some(k), _) => k.as_ref(),
             (None, Some(_)) => "message",
@@ -76,14 +76,17 @@ impl<'a> Messages<'a> {
             "function_call" => self.function_call(&at, item),
             "function_call_output" => self.call_output(&at, item),
             "reasoning" => self.reasoning(&at, item),
-            other => Err(ApiError::invalid_param(
-                &format!("{at}.type"),
-                format!(
-                    "Input items of type `{other}` are not supported here: the gateway is \
-                     stateless and translates only message, function_call, \
-                     function_call_output and reasoning items."
-                ),
-            )),
+            other => {
+                let p = format!("{at}.type");
+                Err(ApiError::invalid_param(
+                    &p,
+                    format!(
+                        "Invalid value for `{p}`: `{other}` items are not supported here: the \
+                         gateway is stateless and translates only message, function_call, \
+                         function_call_output and reasoning items."
+                    ),
+                ))
+            }
         }
     }
 

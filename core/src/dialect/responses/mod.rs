@@ -31,3 +31,6 @@ pub fn decode(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
 pub fn encoder(meta: Meta) -> Box<dyn Encoder> {
     Box::new(encode::ResponsesEncoder::new(meta))
 }
+
+#[cfg(test)]
+mod tests;
