@@ -16,6 +16,7 @@ pub mod encode;
 mod items;
 pub mod state;
 mod stream;
+mod stream_wire;
 pub mod wire;
 
 use crate::error::ApiError;

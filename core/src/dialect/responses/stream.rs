@@ -30,6 +30,9 @@ use super::encode::{
     UsageObj,
 };
 use super::state::{CallSignature, State};
+use super::stream_wire::{
+    at, failed_code, write, ArgsDone, Delta, ErrorBody, Part, TextDone, WithItem, WithResponse,
+};
 use crate::error::ApiError;
 use crate::events::{Event, Finish, Meta, Thinking};
 use crate::usage::Usage;
@@ -62,114 +65,6 @@ pub struct StreamState {
     calls: Vec<(u32, usize)>,
     finish: Finish,
     usage: Usage,
-}
-
-/// One event's JSON: its type, its number, then its own fields.
-#[derive(Serialize)]
-struct Envelope<'a, T> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    sequence_number: u64,
-    #[serde(flatten)]
-    body: T,
-}
-
-#[derive(Serialize)]
-struct WithResponse<'a> {
-    response: ResponseObj<'a>,
-}
-
-#[derive(Serialize)]
-struct WithItem<'a> {
-    output_index: usize,
-    item: &'a OutItem,
-}
-
-/// The fields that place an event: its item and where in it.
-#[derive(Serialize)]
-struct At<'a> {
-    item_id: &'a str,
-    output_index: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content_index: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    summary_index: Option<usize>,
-}
-
-#[derive(Serialize)]
-struct Delta<'a> {
-    #[serde(flatten)]
-    at: At<'a>,
-    delta: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logprobs: Option<[(); 0]>,
-}
-
-#[derive(Serialize)]
-struct Part<'a, P> {
-    #[serde(flatten)]
-    at: At<'a>,
-    part: &'a P,
-}
-
-#[derive(Serialize)]
-struct TextDone<'a> {
-    #[serde(flatten)]
-    at: At<'a>,
-    text: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logprobs: Option<[(); 0]>,
-}
-
-#[derive(Serialize)]
-struct ArgsDone<'a> {
-    #[serde(flatten)]
-    at: At<'a>,
-    arguments: &'a str,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-    param: Option<&'a str>,
-}
-
-fn at(item: &OutItem, output_index: usize) -> At<'_> {
-    At {
-        item_id: item.id(),
-        output_index,
-        content_index: None,
-        summary_index: None,
-    }
-}
-
-/// Writes one SSE event.
-fn write<T: Serialize>(out: &mut Vec<u8>, seq: &mut u64, kind: &str, body: T) {
-    let start = out.len();
-    out.extend_from_slice(b"event: ");
-    out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    let env = Envelope {
-        kind,
-        sequence_number: *seq,
-        body,
-    };
-    if serde_json::to_writer(&mut *out, &env).is_ok() {
-        out.extend_from_slice(b"\n\n");
-        *seq += 1;
-    } else {
-        out.truncate(start);
-    }
-}
-
-/// The SDK's `response.error.code` is a closed set.
-fn failed_code(e: &ApiError) -> &'static str {
-    match e.status {
-        429 => "rate_limit_exceeded",
-        400 => "invalid_prompt",
-        _ => "server_error",
-    }
 }
 
 impl StreamState {

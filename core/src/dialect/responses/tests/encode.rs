@@ -168,3 +168,29 @@ fn errors_use_the_openai_envelope() {
         json!({"error": {"message": "bad", "type": "invalid_request_error", "param": "input", "code": null}})
     );
 }
+
+/// Whole replies for the SDK check (see `stream::write_sdk_fixtures`).
+pub fn sdk_replies() -> Vec<(&'static str, Value)> {
+    let text = Reply {
+        id: Cow::Borrowed("msg_abc"),
+        choice: Choice {
+            text: Some("Hello".into()),
+            ..Choice::default()
+        },
+        usage: usage(),
+        ..Reply::default()
+    };
+    let cut = Reply {
+        choice: Choice {
+            text: Some("Hel".into()),
+            finish: Finish::Length,
+            ..Choice::default()
+        },
+        ..Reply::default()
+    };
+    vec![
+        ("text.json", reply_json(&text, false)),
+        ("reasoning.json", reply_json(&reasoning_reply(), true)),
+        ("incomplete.json", reply_json(&cut, false)),
+    ]
+}

@@ -314,3 +314,31 @@ fn no_start_other_choices_and_late_events() {
         ]
     );
 }
+
+/// Writes encoder output for `scripts/check_responses_sdk.py`, which checks
+/// it against the openai Python SDK's types; only when
+/// `RESPONSES_SDK_FIXTURES` names a directory.
+#[test]
+fn write_sdk_fixtures() {
+    let Some(dir) = std::env::var_os("RESPONSES_SDK_FIXTURES") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let e = ApiError::new(502, "server_error", "upstream broke");
+    let streams = [
+        ("full.sse", encode(full_events(), true)),
+        ("plain.sse", encode(full_events(), false)),
+        ("error.sse", encode(vec![Event::Start { id: "" }, Event::Text("a"), Event::Error(e)], false)),
+        (
+            "incomplete.sse",
+            encode(vec![Event::Start { id: "x" }, Event::Text("a"), Event::Finish(Finish::Length), Event::End], false),
+        ),
+    ];
+    for (name, bytes) in streams {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    for (name, v) in super::encode::sdk_replies() {
+        std::fs::write(dir.join(name), serde_json::to_vec(&v).unwrap()).unwrap();
+    }
+}
