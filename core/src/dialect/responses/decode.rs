@@ -4,7 +4,8 @@
 //! * `instructions` → a `system` message before the input (`system`
 //!   rather than `developer`, which every provider and OpenAI-compatible
 //!   server accepts); `input` → messages (see [`super::items`]);
-//! * flat function `tools` → chat's nested ones; every other tool type is
+//! * flat function `tools` → chat's nested ones (a `namespace` tool's
+//!   functions too, flattened); every other tool type is
 //!   a built-in one that OpenAI runs → `ext.server_tools`, which a provider
 //!   that cannot run it refuses by name;
 //! * `text.format` → `response_format`: its `json_schema` form is flat
@@ -22,6 +23,9 @@
 //!   parameters only OpenAI keeps (`background`, `conversation`, `prompt`,
 //!   `max_tool_calls`, `top_logprobs`...), so a translating provider
 //!   refuses each by name.
+//!
+//! `client_metadata` (Codex's session and turn ids) is accepted and not
+//! passed on: nothing in it changes the answer.
 //!
 //! A streamed request also asks the provider for usage
 //! (`stream_options.include_usage`): the Responses stream always reports it
@@ -120,30 +124,65 @@ fn tools<'a>(req: &Request<'a>, out: &mut ChatRequest<'a>) -> Result<(), ApiErro
     };
     let mut functions = Vec::new();
     for (i, raw) in list.iter().enumerate() {
-        let at = format!("tools[{i}]");
-        let def: ToolDef<'a> = parse_obj_at(raw.get(), &at)?;
-        if def.kind != "function" {
+        tool(&format!("tools[{i}]"), raw, out, &mut functions)?;
+    }
+    out.tools = Some(functions);
+    Ok(())
+}
+
+/// One tool: a function, a namespace of functions (flattened: the names
+/// go to the provider as they are, and calls come back without their
+/// `namespace`), or a built-in tool.
+fn tool<'a>(
+    at: &str,
+    raw: &'a RawValue,
+    out: &mut ChatRequest<'a>,
+    functions: &mut Vec<Tool<'a>>,
+) -> Result<(), ApiError> {
+    let def: ToolDef<'a> = parse_obj_at(raw.get(), at)?;
+    match def.kind.as_ref() {
+        "function" => {}
+        "namespace" => {
+            let inner = def.tools.ok_or_else(|| missing(&format!("{at}.tools")))?;
+            for (j, raw) in inner.into_iter().enumerate() {
+                let at = format!("{at}.tools[{j}]");
+                let def: ToolDef<'a> = parse_obj_at(raw.get(), &at)?;
+                if def.kind != "function" {
+                    let p = format!("{at}.type");
+                    return Err(ApiError::invalid_param(
+                        &p,
+                        format!("Invalid value for `{p}`: a namespace holds function tools."),
+                    ));
+                }
+                functions.push(function(&at, def)?);
+            }
+            return Ok(());
+        }
+        _ => {
             out.ext.server_tools.push(ServerTool {
                 kind: def.kind,
                 name: def.name,
                 raw,
             });
-            continue;
+            return Ok(());
         }
-        let name = def.name.ok_or_else(|| missing(&format!("{at}.name")))?;
-        functions.push(Tool {
-            kind: ToolType::Function,
-            function: Some(FunctionDef {
-                name,
-                description: def.description,
-                parameters: def.parameters,
-                strict: def.strict,
-            }),
-            cache_control: None,
-        });
     }
-    out.tools = Some(functions);
+    functions.push(function(at, def)?);
     Ok(())
+}
+
+fn function<'a>(at: &str, def: ToolDef<'a>) -> Result<Tool<'a>, ApiError> {
+    let name = def.name.ok_or_else(|| missing(&format!("{at}.name")))?;
+    Ok(Tool {
+        kind: ToolType::Function,
+        function: Some(FunctionDef {
+            name,
+            description: def.description,
+            parameters: def.parameters,
+            strict: def.strict,
+        }),
+        cache_control: None,
+    })
 }
 
 fn tool_choice<'a>(raw: Option<&'a RawValue>) -> Result<Option<ToolChoice<'a>>, ApiError> {

@@ -62,6 +62,9 @@ pub struct Request<'a> {
     pub include: Option<Vec<Str<'a>>>,
     #[serde(borrow, deserialize_with = "opt_str")]
     pub truncation: Option<Cow<'a, str>>,
+    /// Codex's session and turn ids: nothing a provider acts on.
+    #[serde(borrow)]
+    pub client_metadata: Option<&'a RawValue>,
     // Only OpenAI keeps or runs these; they go to `extra`.
     #[serde(borrow)]
     pub top_logprobs: Option<&'a RawValue>,
@@ -191,6 +194,9 @@ pub struct ToolDef<'a> {
     pub parameters: Option<&'a RawValue>,
     #[serde(default)]
     pub strict: Option<bool>,
+    /// A `namespace`'s function tools.
+    #[serde(borrow, default)]
+    pub tools: Option<Vec<&'a RawValue>>,
 }
 
 /// `tool_choice` in object form.

@@ -88,6 +88,8 @@ fn parameters_map_to_the_neutral_request() {
             {"type": "function", "name": "f", "description": "d",
              "parameters": {"type": "object", "properties": {}}, "strict": true},
             {"type": "web_search"},
+            {"type": "namespace", "name": "ns", "description": "grouped",
+             "tools": [{"type": "function", "name": "h", "parameters": {"type": "object"}}]},
             {"type": "mcp", "server_label": "x", "server_url": "https://m"}
         ],
         "tool_choice": {"type": "function", "name": "f"},
@@ -101,11 +103,13 @@ fn parameters_map_to_the_neutral_request() {
         "prompt_cache_key": "pk", "service_tier": "flex", "store": false,
         "previous_response_id": "resp_1",
         "include": ["reasoning.encrypted_content", "web_search_call.results"],
+        "client_metadata": {"session_id": "s1"},
         "truncation": "disabled"
     }));
     let r = decode(&b).unwrap();
     let tools = r.tools.as_ref().unwrap();
-    assert_eq!(tools.len(), 1);
+    assert_eq!(tools.len(), 2);
+    assert_eq!(tools[1].function.as_ref().unwrap().name, "h");
     let f = tools[0].function.as_ref().unwrap();
     assert_eq!(
         (f.name.as_ref(), f.description.as_deref(), f.strict),
@@ -221,6 +225,22 @@ fn errors_name_the_parameter() {
         ),
         (q(json!({"tools": [{"type": "function"}]})), "tools[0].name"),
         (q(json!({"tools": [{"name": "f"}]})), "tools[0].type"),
+        (
+            q(json!({"tools": [{"type": "namespace", "name": "n"}]})),
+            "tools[0].tools",
+        ),
+        (
+            q(
+                json!({"tools": [{"type": "namespace", "name": "n", "tools": [{"type": "function"}]}]}),
+            ),
+            "tools[0].tools[0].name",
+        ),
+        (
+            q(
+                json!({"tools": [{"type": "namespace", "name": "n", "tools": [{"type": "web_search"}]}]}),
+            ),
+            "tools[0].tools[0].type",
+        ),
         (q(json!({"tool_choice": "sometimes"})), "tool_choice"),
         (
             q(json!({"tool_choice": {"type": "file_search"}})),
@@ -338,4 +358,63 @@ fn previous_response_id_allows_an_empty_input() {
     let b = body(&json!({"model": "m", "previous_response_id": "resp_1", "input": []}));
     let r = decode(&b).unwrap();
     assert!(r.messages().is_empty());
+}
+
+/// What Codex sends on a second turn: its prompt as a developer message,
+/// message ids, a namespace tool, `web_search`, `client_metadata`, and the
+/// previous turn's items verbatim.
+#[test]
+fn a_codex_turn_decodes() {
+    let b = body(&json!({
+        "model": "gpt-x", "stream": true,
+        "input": [
+            {"type": "message", "id": "msg_a", "role": "developer",
+             "content": [{"type": "input_text", "text": "You are a coding agent."}]},
+            {"type": "message", "id": "msg_c", "role": "user",
+             "content": [{"type": "input_text", "text": "list files"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [],
+             "encrypted_content": "gAAAAABopenai"},
+            {"type": "function_call", "id": "fc_1", "call_id": "call_9",
+             "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}", "status": "completed"},
+            {"type": "function_call_output", "call_id": "call_9", "output": "a.txt\n"}
+        ],
+        "tools": [
+            {"type": "function", "name": "exec_command", "description": "Runs a command.",
+             "strict": false, "parameters": {"type": "object",
+             "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}},
+            {"type": "namespace", "name": "multi_agent_v1", "description": "agents",
+             "tools": [{"type": "function", "name": "close_agent", "description": "close",
+                        "strict": false, "parameters": {"type": "object", "properties": {}}}]},
+            {"type": "web_search", "external_web_access": false}
+        ],
+        "tool_choice": "auto", "parallel_tool_calls": true,
+        "reasoning": {"summary": "auto"}, "store": false,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "thread-1",
+        "client_metadata": {"session_id": "s1", "turn_id": "t1"}
+    }));
+    let r = decode(&b).unwrap();
+    assert_eq!(
+        messages_json(&r),
+        json!([
+            {"role": "developer", "content": [{"text": "You are a coding agent."}]},
+            {"role": "user", "content": [{"text": "list files"}]},
+            {"role": "assistant", "tool_calls": [
+                {"id": "call_9", "name": "exec_command", "arguments": "{\"cmd\":\"ls\"}"}]},
+            {"role": "tool", "tool_call_id": "call_9", "content": "a.txt\n"}
+        ])
+    );
+    let names: Vec<&str> = r
+        .tools
+        .iter()
+        .flatten()
+        .map(|t| t.function.as_ref().unwrap().name.as_ref())
+        .collect();
+    assert_eq!(names, ["exec_command", "close_agent"]);
+    assert_eq!(r.ext.server_tools.len(), 1);
+    assert_eq!(r.ext.server_tools[0].kind, "web_search");
+    assert!(r.ext.encrypted_reasoning && r.include_usage());
+    assert_eq!(r.ext.reasoning_summary.as_deref(), Some("auto"));
+    assert_eq!(r.store, Some(false));
+    assert!(r.extra.is_empty());
 }

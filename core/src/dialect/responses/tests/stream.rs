@@ -329,10 +329,24 @@ fn write_sdk_fixtures() {
     let streams = [
         ("full.sse", encode(full_events(), true)),
         ("plain.sse", encode(full_events(), false)),
-        ("error.sse", encode(vec![Event::Start { id: "" }, Event::Text("a"), Event::Error(e)], false)),
+        (
+            "error.sse",
+            encode(
+                vec![Event::Start { id: "" }, Event::Text("a"), Event::Error(e)],
+                false,
+            ),
+        ),
         (
             "incomplete.sse",
-            encode(vec![Event::Start { id: "x" }, Event::Text("a"), Event::Finish(Finish::Length), Event::End], false),
+            encode(
+                vec![
+                    Event::Start { id: "x" },
+                    Event::Text("a"),
+                    Event::Finish(Finish::Length),
+                    Event::End,
+                ],
+                false,
+            ),
         ),
     ];
     for (name, bytes) in streams {
