@@ -381,6 +381,11 @@ impl StreamState {
             }
             None => return,
         }
+        self.write_done(out);
+    }
+
+    /// The open item's `.done` events, `response.output_item.done` last.
+    fn write_done(&mut self, out: &mut Vec<u8>) {
         let i = self.output.len().saturating_sub(1);
         let Some(item) = self.output.last() else {
             return;
