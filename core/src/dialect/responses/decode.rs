@@ -13,7 +13,7 @@
 //!   `json_schema` object, so that object is borrowed as is;
 //! * `reasoning.effort` → `reasoning_effort`, `reasoning.summary` →
 //!   `ext.reasoning_summary`; `max_output_tokens` → `max_completion_tokens`;
-//! * `store`, `previous_response_id` → `store`, `ext.previous_response_id`:
+//! * `store: true`, `previous_response_id` → `ext.store`, `ext.previous_response_id`:
 //!   the gateway keeps no state, so only OpenAI can honour them and every
 //!   other provider refuses them;
 //! * `include`: `reasoning.encrypted_content` → `ext.encrypted_reasoning`;
@@ -93,7 +93,7 @@ pub fn decode(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     out.safety_identifier = req.safety_identifier;
     out.prompt_cache_key = req.prompt_cache_key;
     out.service_tier = req.service_tier;
-    out.store = req.store;
+    out.ext.store = req.store == Some(true);
     out.ext.previous_response_id = req.previous_response_id;
     Ok(out)
 }

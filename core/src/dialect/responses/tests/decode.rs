@@ -148,7 +148,7 @@ fn parameters_map_to_the_neutral_request() {
     assert_eq!(r.safety_identifier.as_deref(), Some("s"));
     assert_eq!(r.prompt_cache_key.as_deref(), Some("pk"));
     assert_eq!(r.service_tier.as_deref(), Some("flex"));
-    assert_eq!(r.store, Some(false));
+    assert_eq!((r.store, r.ext.store), (None, false));
     assert_eq!(r.ext.previous_response_id.as_deref(), Some("resp_1"));
     assert!(r.ext.encrypted_reasoning);
     assert!(r.extra.is_empty(), "{:?}", r.extra);
@@ -415,6 +415,6 @@ fn a_codex_turn_decodes() {
     assert_eq!(r.ext.server_tools[0].kind, "web_search");
     assert!(r.ext.encrypted_reasoning && r.include_usage());
     assert_eq!(r.ext.reasoning_summary.as_deref(), Some("auto"));
-    assert_eq!(r.store, Some(false));
+    assert_eq!((r.store, r.ext.store), (None, false));
     assert!(r.extra.is_empty());
 }
