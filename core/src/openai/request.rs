@@ -115,6 +115,9 @@ pub struct Ext<'a> {
     /// The client wants reasoning state back to send on the next turn
     /// (Responses `include: ["reasoning.encrypted_content"]`).
     pub encrypted_reasoning: bool,
+    /// Indexes into `messages` of the `tool` messages whose result is an
+    /// error (Anthropic `tool_result.is_error`).
+    pub tool_errors: Vec<usize>,
 }
 
 /// Extended thinking as a client dialect asks for it.
