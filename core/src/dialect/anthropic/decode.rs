@@ -106,7 +106,13 @@ pub(super) fn deserialize_error(path: &str, e: &serde_json::Error) -> ApiError {
             .map(str::to_string)
     };
     if let Some(field) = quoted("unknown field `") {
-        return invalid(&join(path, &field), "Extra inputs are not permitted");
+        // The tracked path already ends at the unknown key.
+        let at = if path == field || path.ends_with(&format!(".{field}")) {
+            path.to_string()
+        } else {
+            join(path, &field)
+        };
+        return invalid(&at, "Extra inputs are not permitted");
     }
     if let Some(field) = quoted("missing field `") {
         return required(&join(path, &field));
