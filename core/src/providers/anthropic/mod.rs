@@ -87,6 +87,7 @@ mod cache;
 mod encode;
 mod errors;
 mod format;
+mod passthrough;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -98,7 +99,7 @@ use serde::Deserialize;
 use crate::config::ConfigError;
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::openai::parse_chat_request;
+use crate::dialect::Dialect;
 use crate::providers::auth::AuthScheme;
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::{join_path, ChatInput, Defaults, Kind, Outbound, Started, TargetCtx};
@@ -170,7 +171,10 @@ impl Kind for Anthropic {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-        let req = parse_chat_request(input.body)?;
+        if input.dialect == Dialect::AnthropicMessages {
+            return passthrough::start(opts, input, target);
+        }
+        let req = input.dialect.decode(input.body)?;
         let upstream = request::messages_body(opts, &req, &target)?;
         let meta = Meta {
             model: target.public_model.to_string(),

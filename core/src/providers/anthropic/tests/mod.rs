@@ -1,5 +1,6 @@
 mod cache;
 mod format;
+mod passthrough;
 mod request;
 mod response;
 mod thinking;
