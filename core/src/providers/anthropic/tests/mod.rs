@@ -3,6 +3,7 @@ mod format;
 mod passthrough;
 mod request;
 mod response;
+mod roundtrip;
 mod thinking;
 
 use serde_json::{json, Value};
