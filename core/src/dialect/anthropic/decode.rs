@@ -244,7 +244,9 @@ fn system_message<'a>(system: TextOr<'a, SystemBlockIn<'a>>) -> Result<ChatMessa
                         "Input should be 'text'",
                     ));
                 }
-                let text = b.text.ok_or_else(|| required(&format!("system.{j}.text")))?;
+                let text = b
+                    .text
+                    .ok_or_else(|| required(&format!("system.{j}.text")))?;
                 parts.push(text_part(text, b.cache_control));
             }
             TextOr::Items(parts)
@@ -354,7 +356,11 @@ fn user_part<'a>(at: &str, b: BlockIn<'a>) -> Result<ContentPart<'a>, ApiError> 
     }
 }
 
-fn source_field<'a>(at: &str, field: &str, v: Option<Cow<'a, str>>) -> Result<Cow<'a, str>, ApiError> {
+fn source_field<'a>(
+    at: &str,
+    field: &str,
+    v: Option<Cow<'a, str>>,
+) -> Result<Cow<'a, str>, ApiError> {
     v.ok_or_else(|| required(&format!("{at}.{field}")))
 }
 
@@ -394,7 +400,10 @@ fn document<'a>(
                 ..part(PartType::File, cache_control)
             })
         }
-        "text" => Ok(text_part(source_field(at, "data", src.data)?, cache_control)),
+        "text" => Ok(text_part(
+            source_field(at, "data", src.data)?,
+            cache_control,
+        )),
         other => Err(untranslatable(&format!("{at}.type"), other)),
     }
 }
@@ -405,7 +414,8 @@ fn assistant_turn<'a>(i: usize, blocks: Vec<BlockIn<'a>>) -> Result<ChatMessage<
     let (mut parts, mut calls, mut thinking) = (Vec::new(), Vec::new(), Vec::new());
     for (j, b) in blocks.into_iter().enumerate() {
         let at = format!("messages.{i}.content.{j}");
-        let need = |v: Option<Cow<'a, str>>, f: &str| v.ok_or_else(|| required(&format!("{at}.{f}")));
+        let need =
+            |v: Option<Cow<'a, str>>, f: &str| v.ok_or_else(|| required(&format!("{at}.{f}")));
         match b.kind.as_ref() {
             "text" => parts.push(text_part(need(b.text, "text")?, b.cache_control)),
             "thinking" => thinking.push(ThinkingBlockIn {
@@ -424,7 +434,12 @@ fn assistant_turn<'a>(i: usize, blocks: Vec<BlockIn<'a>>) -> Result<ChatMessage<
                 if j == last {
                     m.cache_control = b.cache_control;
                 }
-                calls.push(tool_call(&at, need(b.id, "id")?, need(b.name, "name")?, b.input)?);
+                calls.push(tool_call(
+                    &at,
+                    need(b.id, "id")?,
+                    need(b.name, "name")?,
+                    b.input,
+                )?);
             }
             "image" | "document" | "tool_result" => {
                 return Err(invalid(

@@ -97,9 +97,9 @@ mod wire;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
-use crate::dialect::Dialect;
 use crate::providers::auth::AuthScheme;
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::{join_path, ChatInput, Defaults, Kind, Outbound, Started, TargetCtx};

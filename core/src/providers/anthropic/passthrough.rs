@@ -118,7 +118,10 @@ impl Translator for Passthrough {
         let ok = (200..300).contains(&status);
         let (state, mode) = match (ok, self.stream) {
             (true, true) => (State::Stream(Box::default()), BodyMode::Stream),
-            (true, false) => (State::Json(TailUsage::default()), BodyMode::Tail(TAIL_BYTES)),
+            (true, false) => (
+                State::Json(TailUsage::default()),
+                BodyMode::Tail(TAIL_BYTES),
+            ),
             (false, _) => {
                 self.failure = Some(status_failure(status, headers));
                 (State::Error(status), BodyMode::Buffer)
@@ -246,7 +249,8 @@ impl Observer {
     /// Reads one event; `Some` when it is malformed (an `error` event is
     /// not: it is forwarded and ends the stream).
     fn observe(&mut self, data: &str) -> Option<ApiError> {
-        let is_error = serde_json::from_str::<EventKind>(data).is_ok_and(|k| k.kind == EventType::Error);
+        let is_error =
+            serde_json::from_str::<EventKind>(data).is_ok_and(|k| k.kind == EventType::Error);
         let mut decoder = std::mem::take(&mut self.decoder);
         let mut bad = None;
         decoder.event(data, &mut |ev| {

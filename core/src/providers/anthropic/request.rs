@@ -3,8 +3,8 @@
 use serde_json::value::RawValue;
 
 use super::wire::{
-    Block, CustomTool, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool, ToolChoice,
-    ToolResultContent,
+    Block, CustomTool, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool,
+    ToolChoice, ToolResultContent,
 };
 use super::{cache, format, thinking};
 use crate::error::ApiError;

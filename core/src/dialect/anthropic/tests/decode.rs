@@ -55,31 +55,60 @@ fn required_fields_are_named() {
 
 #[test]
 fn unknown_and_mistyped_fields_are_named_by_path() {
-    assert_eq!(param(base(json!({"frequency_penalty": 1}))), "frequency_penalty");
-    let e = rejected(base(json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "a", "bogus": 1}]}]})));
+    assert_eq!(
+        param(base(json!({"frequency_penalty": 1}))),
+        "frequency_penalty"
+    );
+    let e = rejected(base(
+        json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "a", "bogus": 1}]}]}),
+    ));
     assert_eq!(e.param.as_deref(), Some("messages.0.content.0.bogus"));
-    assert!(e.message.contains("Extra inputs are not permitted"), "{}", e.message);
+    assert!(
+        e.message.contains("Extra inputs are not permitted"),
+        "{}",
+        e.message
+    );
     assert_eq!(param(base(json!({"max_tokens": "ten"}))), "max_tokens");
     assert_eq!(
-        param(base(json!({"messages": [{"role": "system", "content": "x"}]}))),
+        param(base(
+            json!({"messages": [{"role": "system", "content": "x"}]})
+        )),
         "messages.0.role"
     );
     assert_eq!(
-        param(base(json!({"messages": [{"role": "user", "content": [{"type": "text"}]}]}))),
+        param(base(
+            json!({"messages": [{"role": "user", "content": [{"type": "text"}]}]})
+        )),
         "messages.0.content.0.text"
     );
     assert_eq!(
-        param(base(json!({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}))),
+        param(base(
+            json!({"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]})
+        )),
         "messages.0.content.0.text"
     );
     assert_eq!(
-        param(base(json!({"tools": [{"name": "f", "input_schema": {}, "color": "red"}]}))),
+        param(base(
+            json!({"tools": [{"name": "f", "input_schema": {}, "color": "red"}]})
+        )),
         "tools.0.color"
     );
-    assert_eq!(param(base(json!({"tools": [{"name": "f"}]}))), "tools.0.input_schema");
-    assert_eq!(param(base(json!({"tool_choice": {"type": "tool"}}))), "tool_choice.name");
-    assert_eq!(param(base(json!({"thinking": {"type": "enabled"}}))), "thinking.budget_tokens");
-    assert_eq!(param(base(json!({"system": [{"type": "image"}]}))), "system.0.type");
+    assert_eq!(
+        param(base(json!({"tools": [{"name": "f"}]}))),
+        "tools.0.input_schema"
+    );
+    assert_eq!(
+        param(base(json!({"tool_choice": {"type": "tool"}}))),
+        "tool_choice.name"
+    );
+    assert_eq!(
+        param(base(json!({"thinking": {"type": "enabled"}}))),
+        "thinking.budget_tokens"
+    );
+    assert_eq!(
+        param(base(json!({"system": [{"type": "image"}]}))),
+        "system.0.type"
+    );
     let e = rejected(json!("just a string"));
     assert!(e.message.contains("JSON object"), "{}", e.message);
 }
@@ -89,7 +118,9 @@ fn untranslatable_blocks_are_named() {
     let server_block = json!({"role": "assistant", "content": [
         {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}
     ]});
-    let e = rejected(base(json!({"messages": [{"role": "user", "content": "q"}, server_block]})));
+    let e = rejected(base(
+        json!({"messages": [{"role": "user", "content": "q"}, server_block]}),
+    ));
     assert_eq!(e.param.as_deref(), Some("messages.1.content.0.type"));
     assert!(e.message.contains("server_tool_use"));
     let url_doc = json!({"role": "user", "content": [
@@ -102,11 +133,17 @@ fn untranslatable_blocks_are_named() {
     let misplaced = json!({"role": "user", "content": [
         {"type": "tool_use", "id": "t", "name": "f", "input": {}}
     ]});
-    assert_eq!(param(base(json!({"messages": [misplaced]}))), "messages.0.content.0.type");
+    assert_eq!(
+        param(base(json!({"messages": [misplaced]}))),
+        "messages.0.content.0.type"
+    );
     let bad_input = json!({"role": "assistant", "content": [
         {"type": "tool_use", "id": "t", "name": "f", "input": [1]}
     ]});
-    assert_eq!(param(base(json!({"messages": [bad_input]}))), "messages.0.content.0.input");
+    assert_eq!(
+        param(base(json!({"messages": [bad_input]}))),
+        "messages.0.content.0.input"
+    );
 }
 
 #[test]
@@ -118,7 +155,9 @@ fn system_string_and_blocks_keep_cache_control() {
     });
     let sys = json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": {"type": "ephemeral"}}]);
     with(base(json!({"system": sys})), |r| {
-        let Some(TextOr::Items(parts)) = &r.messages()[0].content else { panic!() };
+        let Some(TextOr::Items(parts)) = &r.messages()[0].content else {
+            panic!()
+        };
         assert_eq!(parts.len(), 2);
         assert!(parts[0].cache_control.is_none());
         assert_eq!(raw(parts[1].cache_control), json!({"type": "ephemeral"}));
@@ -134,19 +173,39 @@ fn user_content_kinds() {
         {"type": "document", "title": "report", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0"}},
         {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain words"}}
     ]);
-    with(base(json!({"messages": [{"role": "user", "content": content}]})), |r| {
-        let Some(TextOr::Items(p)) = &r.messages()[0].content else { panic!() };
-        assert_eq!(p[0].text.as_deref(), Some("look"));
-        assert_eq!(raw(p[0].cache_control), json!({"type": "ephemeral", "ttl": "1h"}));
-        assert_eq!(p[1].kind, PartType::ImageUrl);
-        assert_eq!(p[1].image_url.as_ref().unwrap().url, "data:image/png;base64,iVBOR");
-        assert_eq!(p[2].image_url.as_ref().unwrap().url, "https://example.com/a.png");
-        assert_eq!(p[3].kind, PartType::File);
-        let f = p[3].file.as_ref().unwrap();
-        assert_eq!(f.file_data.as_deref(), Some("data:application/pdf;base64,JVBERi0"));
-        assert_eq!(f.filename.as_deref(), Some("report"));
-        assert_eq!((p[4].kind, p[4].text.as_deref()), (PartType::Text, Some("plain words")));
-    });
+    with(
+        base(json!({"messages": [{"role": "user", "content": content}]})),
+        |r| {
+            let Some(TextOr::Items(p)) = &r.messages()[0].content else {
+                panic!()
+            };
+            assert_eq!(p[0].text.as_deref(), Some("look"));
+            assert_eq!(
+                raw(p[0].cache_control),
+                json!({"type": "ephemeral", "ttl": "1h"})
+            );
+            assert_eq!(p[1].kind, PartType::ImageUrl);
+            assert_eq!(
+                p[1].image_url.as_ref().unwrap().url,
+                "data:image/png;base64,iVBOR"
+            );
+            assert_eq!(
+                p[2].image_url.as_ref().unwrap().url,
+                "https://example.com/a.png"
+            );
+            assert_eq!(p[3].kind, PartType::File);
+            let f = p[3].file.as_ref().unwrap();
+            assert_eq!(
+                f.file_data.as_deref(),
+                Some("data:application/pdf;base64,JVBERi0")
+            );
+            assert_eq!(f.filename.as_deref(), Some("report"));
+            assert_eq!(
+                (p[4].kind, p[4].text.as_deref()),
+                (PartType::Text, Some("plain words"))
+            );
+        },
+    );
 }
 
 #[test]
@@ -173,17 +232,29 @@ fn tool_results_come_first_as_tool_messages() {
         let a = &m[1];
         assert_eq!(a.role, Role::Assistant);
         let tb = a.thinking_blocks.as_ref().unwrap();
-        assert_eq!((tb[0].kind.as_ref(), tb[0].thinking.as_deref()), ("thinking", Some("hmm \u{2014} ok")));
+        assert_eq!(
+            (tb[0].kind.as_ref(), tb[0].thinking.as_deref()),
+            ("thinking", Some("hmm \u{2014} ok"))
+        );
         assert_eq!(tb[0].signature.as_deref(), Some("sig/+=="));
-        assert_eq!((tb[1].kind.as_ref(), tb[1].data.as_deref()), ("redacted_thinking", Some("ENC")));
+        assert_eq!(
+            (tb[1].kind.as_ref(), tb[1].data.as_deref()),
+            ("redacted_thinking", Some("ENC"))
+        );
         let calls = a.tool_calls.as_ref().unwrap();
         assert_eq!(calls[0].id, "toolu_1");
         let args: Value = serde_json::from_str(&calls[1].function.arguments).unwrap();
         assert_eq!(args, json!({"city": "Rome"}));
         assert_eq!(raw(a.cache_control), json!({"type": "ephemeral"}));
-        assert_eq!((m[2].role, m[2].tool_call_id.as_deref()), (Role::Tool, Some("toolu_1")));
+        assert_eq!(
+            (m[2].role, m[2].tool_call_id.as_deref()),
+            (Role::Tool, Some("toolu_1"))
+        );
         assert!(matches!(&m[2].content, Some(TextOr::Text(t)) if t == "sunny"));
-        assert_eq!((m[3].role, m[3].tool_call_id.as_deref()), (Role::Tool, Some("toolu_2")));
+        assert_eq!(
+            (m[3].role, m[3].tool_call_id.as_deref()),
+            (Role::Tool, Some("toolu_2"))
+        );
         assert_eq!(raw(m[3].cache_control), json!({"type": "ephemeral"}));
         assert_eq!(m[4].role, Role::User);
         assert_eq!(r.ext.tool_errors, vec![3]);
@@ -206,30 +277,56 @@ fn parameters_map_to_the_neutral_request() {
     });
     with(base(extra), |r| {
         assert!(r.is_stream());
-        assert_eq!((r.temperature, r.top_p, r.ext.top_k), (Some(0.5), Some(0.9), Some(40)));
+        assert_eq!(
+            (r.temperature, r.top_p, r.ext.top_k),
+            (Some(0.5), Some(0.9), Some(40))
+        );
         assert_eq!(r.max_output_tokens(), Some(("max_tokens", 1024)));
-        let Some(TextOr::Items(stops)) = &r.stop else { panic!() };
-        assert_eq!(stops.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["END", "STOP"]);
+        let Some(TextOr::Items(stops)) = &r.stop else {
+            panic!()
+        };
+        assert_eq!(
+            stops.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ["END", "STOP"]
+        );
         assert_eq!(r.user.as_deref(), Some("u-1"));
-        assert_eq!(r.ext.thinking, Some(ThinkingRequest::Enabled { budget_tokens: 2048 }));
+        assert_eq!(
+            r.ext.thinking,
+            Some(ThinkingRequest::Enabled {
+                budget_tokens: 2048
+            })
+        );
         assert_eq!(r.service_tier.as_deref(), Some("default"));
         let tools = r.tools.as_ref().unwrap();
         assert_eq!(tools.len(), 1);
         let f = tools[0].function.as_ref().unwrap();
-        assert_eq!(serde_json::from_str::<Value>(f.parameters.unwrap().get()).unwrap(), json!({"type": "object"}));
+        assert_eq!(
+            serde_json::from_str::<Value>(f.parameters.unwrap().get()).unwrap(),
+            json!({"type": "object"})
+        );
         assert_eq!(raw(tools[0].cache_control), json!({"type": "ephemeral"}));
         let st: Vec<_> = r.ext.server_tools.iter().map(|t| t.kind.as_ref()).collect();
         assert_eq!(st, ["web_search_20250305", "bash_20250124"]);
         let ws: Value = serde_json::from_str(r.ext.server_tools[0].raw.get()).unwrap();
-        assert_eq!(ws, json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3}));
+        assert_eq!(
+            ws,
+            json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3})
+        );
         assert_eq!(r.tool_choice, Some(ToolChoice::Required));
         assert_eq!(r.parallel_tool_calls, Some(false));
         assert_eq!(r.extra.get("container"), Some(&json!("cnt_1")));
     });
-    with(base(json!({"thinking": {"type": "adaptive"}, "tool_choice": {"type": "tool", "name": "get"}})), |r| {
-        assert_eq!(r.ext.thinking, Some(ThinkingRequest::Adaptive));
-        let Some(ToolChoice::Named(n)) = &r.tool_choice else { panic!() };
-        assert_eq!(n.function.as_ref().unwrap().name, "get");
-        assert_eq!(r.parallel_tool_calls, None);
-    });
+    with(
+        base(
+            json!({"thinking": {"type": "adaptive"}, "tool_choice": {"type": "tool", "name": "get"}}),
+        ),
+        |r| {
+            assert_eq!(r.ext.thinking, Some(ThinkingRequest::Adaptive));
+            let Some(ToolChoice::Named(n)) = &r.tool_choice else {
+                panic!()
+            };
+            assert_eq!(n.function.as_ref().unwrap().name, "get");
+            assert_eq!(r.parallel_tool_calls, None);
+        },
+    );
 }

@@ -70,15 +70,24 @@ fn ev(name: &str, v: Value) -> (String, Value) {
 }
 
 fn delta(index: u32, d: Value) -> (String, Value) {
-    ev("content_block_delta", json!({"type": "content_block_delta", "index": index, "delta": d}))
+    ev(
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": index, "delta": d}),
+    )
 }
 
 fn block_start(index: u32, b: Value) -> (String, Value) {
-    ev("content_block_start", json!({"type": "content_block_start", "index": index, "content_block": b}))
+    ev(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": index, "content_block": b}),
+    )
 }
 
 fn stop(index: u32) -> (String, Value) {
-    ev("content_block_stop", json!({"type": "content_block_stop", "index": index}))
+    ev(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": index}),
+    )
 }
 
 #[test]
@@ -89,7 +98,10 @@ fn whole_reply_is_a_message() {
             text: Some("Hello".into()),
             reasoning: Some("think".into()),
             thinking: vec![
-                Thinking::Signed { text: "think".into(), signature: "SIG==".into() },
+                Thinking::Signed {
+                    text: "think".into(),
+                    signature: "SIG==".into(),
+                },
                 Thinking::Redacted { data: "ENC".into() },
             ],
             tool_calls: vec![ToolCall {
@@ -128,17 +140,30 @@ fn whole_reply_stop_reasons_ids_and_unsigned_reasoning() {
         (Finish::ContentFilter, "refusal"),
     ] {
         let reply = Reply {
-            choice: Choice { text: Some("x".into()), reasoning: Some("r".into()), finish, ..Choice::default() },
+            choice: Choice {
+                text: Some("x".into()),
+                reasoning: Some("r".into()),
+                finish,
+                ..Choice::default()
+            },
             ..Reply::default()
         };
         let v: Value = serde_json::from_slice(&encoder(meta()).reply(&reply).unwrap()).unwrap();
         assert_eq!(v["stop_reason"], json!(reason));
         assert!(v["id"].as_str().unwrap().starts_with("msg_"), "{v}");
-        assert_eq!(v["content"][0], json!({"type": "thinking", "thinking": "r", "signature": ""}));
+        assert_eq!(
+            v["content"][0],
+            json!({"type": "thinking", "thinking": "r", "signature": ""})
+        );
     }
     let bad = Reply {
         choice: Choice {
-            tool_calls: vec![ToolCall { id: "t".into(), name: "f".into(), arguments: "[1]".into(), signature: None }],
+            tool_calls: vec![ToolCall {
+                id: "t".into(),
+                name: "f".into(),
+                arguments: "[1]".into(),
+                signature: None,
+            }],
             ..Choice::default()
         },
         ..Reply::default()
@@ -149,19 +174,44 @@ fn whole_reply_stop_reasons_ids_and_unsigned_reasoning() {
 #[test]
 fn stream_is_anthropics_event_sequence() {
     let events = vec![
-        Event::Usage(Usage { input: 100, cache_read: 60, cache_write: 10, output: 1, ..Usage::default() }),
+        Event::Usage(Usage {
+            input: 100,
+            cache_read: 60,
+            cache_write: 10,
+            output: 1,
+            ..Usage::default()
+        }),
         Event::Start { id: "msg_1" },
         Event::Reasoning(""),
         Event::Reasoning("let me "),
         Event::Reasoning("think"),
-        Event::Thinking(Thinking::Signed { text: "".into(), signature: "SIG".into() }),
+        Event::Thinking(Thinking::Signed {
+            text: "".into(),
+            signature: "SIG".into(),
+        }),
         Event::Thinking(Thinking::Redacted { data: "ENC".into() }),
         Event::Text(""),
         Event::Text("Hi"),
-        Event::ToolStart { index: 0, id: "toolu_x", name: "get", signature: None },
-        Event::ToolArgs { index: 0, json: "{\"a\":" },
-        Event::ToolArgs { index: 0, json: "1}" },
-        Event::ToolStart { index: 1, id: "", name: "put", signature: None },
+        Event::ToolStart {
+            index: 0,
+            id: "toolu_x",
+            name: "get",
+            signature: None,
+        },
+        Event::ToolArgs {
+            index: 0,
+            json: "{\"a\":",
+        },
+        Event::ToolArgs {
+            index: 0,
+            json: "1}",
+        },
+        Event::ToolStart {
+            index: 1,
+            id: "",
+            name: "put",
+            signature: None,
+        },
         Event::Finish(Finish::ToolCalls),
         Event::Usage(usage()),
         Event::End,
@@ -171,7 +221,10 @@ fn stream_is_anthropics_event_sequence() {
     let want = vec![
         start_event("msg_1", first_usage),
         ev("ping", json!({"type": "ping"})),
-        block_start(0, json!({"type": "thinking", "thinking": "", "signature": ""})),
+        block_start(
+            0,
+            json!({"type": "thinking", "thinking": "", "signature": ""}),
+        ),
         delta(0, json!({"type": "thinking_delta", "thinking": "let me "})),
         delta(0, json!({"type": "thinking_delta", "thinking": "think"})),
         delta(0, json!({"type": "signature_delta", "signature": "SIG"})),
@@ -181,14 +234,26 @@ fn stream_is_anthropics_event_sequence() {
         block_start(2, json!({"type": "text", "text": ""})),
         delta(2, json!({"type": "text_delta", "text": "Hi"})),
         stop(2),
-        block_start(3, json!({"type": "tool_use", "id": "toolu_x", "name": "get", "input": {}})),
-        delta(3, json!({"type": "input_json_delta", "partial_json": "{\"a\":"})),
+        block_start(
+            3,
+            json!({"type": "tool_use", "id": "toolu_x", "name": "get", "input": {}}),
+        ),
+        delta(
+            3,
+            json!({"type": "input_json_delta", "partial_json": "{\"a\":"}),
+        ),
         delta(3, json!({"type": "input_json_delta", "partial_json": "1}"})),
         stop(3),
-        block_start(4, json!({"type": "tool_use", "id": "toolu_1_1", "name": "put", "input": {}})),
+        block_start(
+            4,
+            json!({"type": "tool_use", "id": "toolu_1_1", "name": "put", "input": {}}),
+        ),
         stop(4),
-        ev("message_delta", json!({"type": "message_delta",
-            "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": wire_usage()})),
+        ev(
+            "message_delta",
+            json!({"type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": wire_usage()}),
+        ),
         ev("message_stop", json!({"type": "message_stop"})),
     ];
     assert_eq!(stream(events), want);
@@ -201,7 +266,15 @@ fn stream_without_start_or_usage_up_front_still_opens_and_reports_at_the_end() {
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["message_start", "ping", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]
+        [
+            "message_start",
+            "ping",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
     );
     let id = got[0].1["message"]["id"].as_str().unwrap();
     assert!(id.starts_with("msg_"), "{id}");
@@ -214,12 +287,27 @@ fn stream_without_start_or_usage_up_front_still_opens_and_reports_at_the_end() {
 fn signed_thinking_without_streamed_text_carries_its_text() {
     let got = stream(vec![
         Event::Start { id: "m" },
-        Event::Thinking(Thinking::Signed { text: "whole".into(), signature: "S".into() }),
+        Event::Thinking(Thinking::Signed {
+            text: "whole".into(),
+            signature: "S".into(),
+        }),
         Event::End,
     ]);
-    assert_eq!(got[2], block_start(0, json!({"type": "thinking", "thinking": "", "signature": ""})));
-    assert_eq!(got[3], delta(0, json!({"type": "thinking_delta", "thinking": "whole"})));
-    assert_eq!(got[4], delta(0, json!({"type": "signature_delta", "signature": "S"})));
+    assert_eq!(
+        got[2],
+        block_start(
+            0,
+            json!({"type": "thinking", "thinking": "", "signature": ""})
+        )
+    );
+    assert_eq!(
+        got[3],
+        delta(0, json!({"type": "thinking_delta", "thinking": "whole"}))
+    );
+    assert_eq!(
+        got[4],
+        delta(0, json!({"type": "signature_delta", "signature": "S"}))
+    );
     assert_eq!(got[5], stop(0));
 }
 
@@ -227,10 +315,26 @@ fn signed_thinking_without_streamed_text_carries_its_text() {
 fn interleaved_tool_arguments_keep_their_block_index() {
     let got = stream(vec![
         Event::Start { id: "m" },
-        Event::ToolStart { index: 0, id: "a", name: "f", signature: None },
-        Event::ToolStart { index: 1, id: "b", name: "g", signature: None },
-        Event::ToolArgs { index: 0, json: "{}" },
-        Event::ToolArgs { index: 1, json: "{}" },
+        Event::ToolStart {
+            index: 0,
+            id: "a",
+            name: "f",
+            signature: None,
+        },
+        Event::ToolStart {
+            index: 1,
+            id: "b",
+            name: "g",
+            signature: None,
+        },
+        Event::ToolArgs {
+            index: 0,
+            json: "{}",
+        },
+        Event::ToolArgs {
+            index: 1,
+            json: "{}",
+        },
         Event::End,
     ]);
     let deltas: Vec<&Value> = got
@@ -253,7 +357,10 @@ fn an_error_event_is_anthropics_error_and_ends_the_stream() {
     let last = got.last().unwrap();
     assert_eq!(
         last,
-        &ev("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+        &ev(
+            "error",
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+        )
     );
     assert_eq!(got.iter().filter(|(n, _)| n == "error").count(), 1);
     assert!(!got.iter().any(|(n, _)| n == "message_stop"));

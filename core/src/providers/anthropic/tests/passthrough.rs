@@ -3,9 +3,7 @@ use serde_json::{json, Value};
 use super::provider;
 use crate::dialect::Dialect;
 use crate::error::ApiError;
-use crate::providers::{
-    BodyEdit, BodyMode, Cause, ChatInput, Outbound, TargetCtx, Translator,
-};
+use crate::providers::{BodyEdit, BodyMode, Cause, ChatInput, Outbound, TargetCtx, Translator};
 use crate::usage::Usage;
 
 fn start_messages(body: &[u8], model: &str) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
@@ -36,8 +34,12 @@ fn the_body_goes_up_as_sent_with_only_the_model_rewritten() {
     let want = REQUEST.replace(r#""claude-public""#, r#""claude-sonnet-4-5""#);
     assert_eq!(String::from_utf8(out.body.unwrap()).unwrap(), want);
     assert_eq!(out.path, "/v1/messages");
-    assert!(out.headers.contains(&("anthropic-version", "2023-06-01".to_string())));
-    assert!(out.headers.contains(&("x-api-key", "sk-ant-test".to_string())));
+    assert!(out
+        .headers
+        .contains(&("anthropic-version", "2023-06-01".to_string())));
+    assert!(out
+        .headers
+        .contains(&("x-api-key", "sk-ant-test".to_string())));
     // Same name upstream: the body is not even copied.
     let (_, out) = start_messages(REQUEST.as_bytes(), "claude-public").unwrap();
     assert!(out.body.is_none());
@@ -145,7 +147,9 @@ fn stream_is_forwarded_unchanged_and_usage_observed_at_every_split() {
 fn a_provider_error_event_passes_and_is_a_failure() {
     let mut events = stream_events();
     events.truncate(3);
-    events.push(json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+    events.push(
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+    );
     let body = sse(&events);
     let b = body.as_bytes();
     for i in 0..=b.len() {
@@ -181,7 +185,10 @@ fn error_statuses_pass_as_they_are() {
     assert_eq!((edit.mode, edit.status), (BodyMode::Buffer, None));
     assert_eq!(t.response_body(body, true), BodyEdit::Keep);
     let f = t.outcome().failure.unwrap();
-    assert_eq!((f.cause, f.status, f.retry_after_ms), (Cause::Status, 529, Some(2000)));
+    assert_eq!(
+        (f.cause, f.status, f.retry_after_ms),
+        (Cause::Status, 529, Some(2000))
+    );
     // A proxy's own text becomes Anthropic's envelope.
     let (mut t, _) = start_messages(REQUEST.as_bytes(), "m").unwrap();
     t.response_headers(503, &|_| None);

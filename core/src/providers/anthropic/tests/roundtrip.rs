@@ -86,7 +86,10 @@ fn other_thinking_and_tool_choice_forms_survive() {
     for (thinking, choice) in [
         (json!({"type": "adaptive"}), json!({"type": "auto"})),
         (json!({"type": "disabled"}), json!({"type": "any"})),
-        (json!({"type": "disabled"}), json!({"type": "tool", "name": "bash"})),
+        (
+            json!({"type": "disabled"}),
+            json!({"type": "tool", "name": "bash"}),
+        ),
         (json!({"type": "disabled"}), json!({"type": "none"})),
     ] {
         original["thinking"] = thinking;
@@ -106,8 +109,14 @@ fn string_forms_become_blocks() {
         "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]});
     let up = translated(&body).unwrap();
     assert_eq!(up["system"], json!([{"type": "text", "text": "sys"}]));
-    assert_eq!(up["messages"][0]["content"], json!([{"type": "text", "text": "hi"}]));
-    assert_eq!(up["messages"][1]["content"], json!([{"type": "text", "text": "yo"}]));
+    assert_eq!(
+        up["messages"][0]["content"],
+        json!([{"type": "text", "text": "hi"}])
+    );
+    assert_eq!(
+        up["messages"][1]["content"],
+        json!([{"type": "text", "text": "yo"}])
+    );
 }
 
 #[test]
