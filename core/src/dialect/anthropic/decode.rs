@@ -1,8 +1,6 @@
 //! A Messages request → the neutral request.
 //!
-//! Errors name the field as Anthropic does, dotted with indexes
-//! (`messages.2.content.0.source.media_type`), and say what Anthropic says
-//! (`Field required`, `Extra inputs are not permitted`).
+//! Errors name the field as Anthropic does (see `paths.rs`).
 //!
 //! # Mapping
 //! * `system` (a string or text blocks, each keeping its `cache_control`) →
@@ -41,6 +39,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+use super::paths::{deserialize_error, dotted, invalid, join, required, untranslatable};
 use super::wire::{
     BlockIn, CustomToolIn, MessageIn, MessagesIn, Role, ServiceTier, SourceIn, SystemBlockIn,
     ThinkingIn, ThinkingKind, ToolChoiceIn, ToolChoiceKind, ToolKindIn,
@@ -65,90 +64,6 @@ fn diagnose(body: &[u8]) -> ApiError {
         Err(e) => deserialize_error(&dotted(e.path()), e.inner()),
         Ok(_) => ApiError::invalid_request("The request body is not valid JSON."),
     }
-}
-
-/// `messages.2.content.0.type`, Anthropic's way of naming a field.
-fn dotted(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        let piece = match seg {
-            Segment::Seq { index } => index.to_string(),
-            Segment::Map { key } => key.clone(),
-            Segment::Enum { variant } => variant.clone(),
-            Segment::Unknown => continue,
-        };
-        if !out.is_empty() {
-            out.push('.');
-        }
-        out.push_str(&piece);
-    }
-    out
-}
-
-/// `prefix.rest`, or either alone.
-fn join(prefix: &str, rest: &str) -> String {
-    match (prefix.is_empty(), rest.is_empty()) {
-        (true, _) => rest.to_string(),
-        (_, true) => prefix.to_string(),
-        _ => format!("{prefix}.{rest}"),
-    }
-}
-
-/// A serde error at `path` as Anthropic's 400.
-pub(super) fn deserialize_error(path: &str, e: &serde_json::Error) -> ApiError {
-    let msg = e.to_string();
-    let location = format!(" at line {} column {}", e.line(), e.column());
-    let msg = msg.strip_suffix(&location).unwrap_or(&msg);
-    let quoted = |prefix: &str| {
-        msg.strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_string)
-    };
-    if let Some(field) = quoted("unknown field `") {
-        // The tracked path already ends at the unknown key.
-        let at = if path == field || path.ends_with(&format!(".{field}")) {
-            path.to_string()
-        } else {
-            join(path, &field)
-        };
-        return invalid(&at, "Extra inputs are not permitted");
-    }
-    if let Some(field) = quoted("missing field `") {
-        return required(&join(path, &field));
-    }
-    if let Some(field) = quoted("duplicate field `") {
-        return invalid(&join(path, &field), "Duplicate key in the request body");
-    }
-    if e.is_data() && !path.is_empty() {
-        return invalid(path, msg);
-    }
-    if e.is_data() {
-        return ApiError::invalid_request("The request body must be a JSON object.");
-    }
-    ApiError::invalid_request(format!(
-        "The request body is not valid JSON: {msg} (line {}, column {}).",
-        e.line(),
-        e.column()
-    ))
-}
-
-/// 400 `field: message`, with `param` set to the field.
-fn invalid(field: &str, message: impl std::fmt::Display) -> ApiError {
-    ApiError::invalid_param(field, format!("{field}: {message}"))
-}
-
-fn required(field: &str) -> ApiError {
-    invalid(field, "Field required")
-}
-
-/// A block kind the neutral request cannot carry: fine toward Anthropic
-/// (passthrough), refused elsewhere.
-fn untranslatable(field: &str, kind: &str) -> ApiError {
-    invalid(
-        field,
-        format!("`{kind}` blocks can only be sent to Anthropic models through this gateway"),
-    )
 }
 
 fn convert(w: MessagesIn<'_>) -> Result<ChatRequest<'_>, ApiError> {

@@ -14,6 +14,7 @@
 mod decode;
 mod encode;
 mod error;
+mod paths;
 mod wire;
 
 pub use decode::decode;
