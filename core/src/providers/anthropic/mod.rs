@@ -87,7 +87,7 @@ mod cache;
 mod encode;
 mod errors;
 mod format;
-mod passthrough;
+pub(crate) mod passthrough;
 pub(crate) mod request;
 mod response;
 mod stream;

@@ -58,7 +58,8 @@ pub(super) fn start(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>
         ],
         body,
     };
-    Ok((Box::new(Passthrough::new(p.stream)), out))
+    let exchange = Passthrough::new(p.stream, errors::translate_error);
+    Ok((Box::new(exchange), out))
 }
 
 /// The body with the `model` value at `span` replaced by `upstream`, or
@@ -84,6 +85,9 @@ pub(crate) fn model_splice(
     Ok(Some(out))
 }
 
+/// Reads an error body that is not Anthropic's envelope.
+pub type ForeignError = fn(u16, &[u8]) -> ApiError;
+
 #[derive(Debug)]
 enum State {
     Sent,
@@ -97,15 +101,19 @@ enum State {
 #[derive(Debug)]
 pub struct Passthrough {
     stream: bool,
+    foreign: ForeignError,
     state: State,
     usage: Usage,
     failure: Option<Failure>,
 }
 
 impl Passthrough {
-    pub fn new(stream: bool) -> Self {
+    /// `foreign` reads error bodies that are not Anthropic's envelope
+    /// (a proxy's text, Vertex's google.rpc errors).
+    pub fn new(stream: bool, foreign: ForeignError) -> Self {
         Passthrough {
             stream,
+            foreign,
             state: State::Sent,
             usage: Usage::default(),
             failure: None,
@@ -141,7 +149,7 @@ impl Translator for Passthrough {
     fn response_body(&mut self, data: &[u8], end: bool) -> BodyEdit {
         match &mut self.state {
             State::Sent => BodyEdit::Keep,
-            State::Error(status) => error_edit(*status, data),
+            State::Error(status) => error_edit(*status, data, self.foreign),
             State::Json(tail) => {
                 tail.push(data);
                 if end {
@@ -176,12 +184,15 @@ impl Translator for Passthrough {
     }
 }
 
-/// Anthropic's error envelope passes; anything else is wrapped in one.
-fn error_edit(status: u16, body: &[u8]) -> BodyEdit {
-    if let Ok(ErrorBody { error: Some(_) }) = serde_json::from_slice::<ErrorBody<'_>>(body) {
-        return BodyEdit::Keep;
+/// Anthropic's error envelope (an error with a `type`) passes; anything
+/// else is read by `foreign` and written as one.
+fn error_edit(status: u16, body: &[u8], foreign: ForeignError) -> BodyEdit {
+    if let Ok(ErrorBody { error: Some(e) }) = serde_json::from_slice::<ErrorBody<'_>>(body) {
+        if e.kind.is_some() {
+            return BodyEdit::Keep;
+        }
     }
-    let mut e = errors::translate_error(status, body);
+    let mut e = foreign(status, body);
     e.status = status;
     BodyEdit::Replace(error_body(&e))
 }
