@@ -1,5 +1,10 @@
-//! Anthropic Messages API (`POST {base_path}/messages`) behind the OpenAI
-//! chat interface.
+//! Anthropic Messages API (`POST {base_path}/messages`), for every client
+//! dialect.
+//!
+//! A Messages client (`Dialect::AnthropicMessages`) is passed through: its
+//! body goes up as sent but for `model`, and usage is observed on the way
+//! (see `passthrough.rs`). Every other dialect is decoded into the neutral
+//! request and translated as below.
 //!
 //! # Request
 //! * `system` and `developer` messages, wherever they appear, become the
@@ -31,6 +36,15 @@
 //!   < 0.95 and a forced `tool_choice` (400 naming them). Earlier turns'
 //!   `thinking_blocks` go back first in their assistant turn, unchanged. See
 //!   `thinking.rs`.
+//! * What only other dialects can say (the neutral request's `ext`):
+//!   `top_k` is sent; `ext.thinking` is sent as asked (`enabled` with its
+//!   budget, `adaptive`, `disabled`) and wins over `reasoning_effort`;
+//!   server tools (web search, code execution…) are sent as declared,
+//!   after the function tools; a `tool` message marked as an error gets
+//!   `is_error: true`.
+//! * `file` parts with an inline PDF (`file_data`
+//!   `data:application/pdf;base64,…`, `filename` as the `title`) become
+//!   `document` blocks; other files are a 400 naming `file.file_data`.
 //! * `response_format: json_schema` becomes structured outputs
 //!   (`output_config.format`, no beta header); `json_object` becomes a
 //!   system instruction (Anthropic cannot constrain to "any object"). See

@@ -1,4 +1,5 @@
 mod cache;
+mod dialect_ext;
 mod format;
 mod passthrough;
 mod request;
