@@ -1,2 +1,3 @@
 mod decode;
 mod encode;
+mod stream;
