@@ -84,3 +84,33 @@ fn anthropic_stream_survives_decode_and_encode_at_every_split() {
         assert_eq!((o.usage.input, o.usage.output, o.failure), (2112, 87, None));
     }
 }
+
+#[test]
+fn anthropic_message_survives_decode_and_encode() {
+    let want = json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-public",
+        "content": [
+            {"type": "thinking", "thinking": "why \"not\"", "signature": "EqQB+/=="},
+            {"type": "redacted_thinking", "data": "EmwK"},
+            {"type": "text", "text": "Reading."},
+            {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/tmp/a", "n": [1, 2.5]}}
+        ],
+        "stop_reason": "tool_use", "stop_sequence": null,
+        "usage": {"input_tokens": 5, "cache_creation_input_tokens": 6, "cache_read_input_tokens": 7, "output_tokens": 8}
+    });
+    let meta = Meta {
+        model: "claude-public".into(),
+        created: 0,
+        include_usage: false,
+    };
+    let mut t = Decoded::new(
+        AnthropicCodec::default(),
+        Dialect::AnthropicMessages.encoder(meta),
+        false,
+    );
+    t.response_headers(200, &|_| None);
+    let BodyEdit::Replace(out) = t.response_body(want.to_string().as_bytes(), true) else {
+        panic!("not replaced")
+    };
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap(), want);
+}
