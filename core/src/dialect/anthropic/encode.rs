@@ -7,7 +7,9 @@
 //! `content_block_stop`, then `message_delta` (stop reason and the final
 //! usage) and `message_stop`. Neutral events carry no block boundaries, so
 //! a block opens when an event of another kind arrives and closes when the
-//! next one opens or the reply ends: text → a `text` block (`text_delta`),
+//! next one opens or the reply ends, and opens only on its first
+//! non-empty text (an empty text block would be refused when the client
+//! sends the turn back): text → a `text` block (`text_delta`),
 //! reasoning → a `thinking` block (`thinking_delta`, closed by its
 //! `signature_delta` when the provider signs it), redacted thinking → a
 //! `redacted_thinking` block, each tool call → a `tool_use` block
@@ -261,17 +263,15 @@ impl MessagesEncoder {
             return;
         }
         match ev {
-            Event::Text(t) => {
+            // Blocks open on their first text: Anthropic rejects an empty
+            // text block when the client sends the turn back.
+            Event::Text(t) if !t.is_empty() => {
                 let index = self.ensure(out, Open::Text);
-                if !t.is_empty() {
-                    Self::delta(out, index, "text_delta", "text", t);
-                }
+                Self::delta(out, index, "text_delta", "text", t);
             }
-            Event::Reasoning(t) => {
+            Event::Reasoning(t) if !t.is_empty() => {
                 let index = self.ensure(out, Open::Thinking);
-                if !t.is_empty() {
-                    Self::delta(out, index, "thinking_delta", "thinking", t);
-                }
+                Self::delta(out, index, "thinking_delta", "thinking", t);
             }
             Event::Thinking(t) => self.thinking(out, t),
             Event::ToolStart {

@@ -383,3 +383,19 @@ fn other_choices_are_not_written() {
         .collect();
     assert_eq!(texts, [&json!("zero")]);
 }
+
+#[test]
+fn empty_text_opens_no_block() {
+    let got = stream(vec![
+        Event::Start { id: "m" },
+        Event::Text(""),
+        Event::Reasoning(""),
+        Event::Text(""),
+        Event::End,
+    ]);
+    let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["message_start", "ping", "message_delta", "message_stop"]
+    );
+}
