@@ -330,3 +330,34 @@ fn parameters_map_to_the_neutral_request() {
         },
     );
 }
+
+#[test]
+fn duplicate_keys_and_broken_json_are_clear_400s() {
+    let dup =
+        br#"{"model":"a","max_tokens":1,"model":"b","messages":[{"role":"user","content":"x"}]}"#;
+    let e = decode(dup).unwrap_err();
+    assert_eq!((e.status, e.param.as_deref()), (400, Some("model")));
+    let e = decode(br#"{"model":"a","max_tokens":1,"messages":[{"role":"user","content":"x"}"#)
+        .unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.message.contains("not valid JSON"), "{}", e.message);
+    let nested =
+        br#"{"model":"a","max_tokens":1,"messages":[{"role":"user","content":"x","role":"user"}]}"#;
+    assert_eq!(
+        decode(nested).unwrap_err().param.as_deref(),
+        Some("messages.0.role")
+    );
+}
+
+#[test]
+fn escaped_strings_keep_their_value() {
+    let sig = "Eq\\\"QB/+\\u00e9=";
+    let body = format!(
+        r#"{{"model":"a","max_tokens":1,"messages":[{{"role":"assistant","content":[{{"type":"thinking","thinking":"t\n","signature":"{sig}"}}]}}]}}"#
+    );
+    let bytes = body.as_bytes();
+    let req = decode(bytes).unwrap();
+    let tb = &req.messages()[0].thinking_blocks.as_ref().unwrap()[0];
+    let want: String = serde_json::from_str(&format!("\"{sig}\"")).unwrap();
+    assert_eq!(tb.signature.as_deref(), Some(want.as_str()));
+}
