@@ -204,6 +204,7 @@ fn user_turn<'a>(
     for (j, b) in blocks.into_iter().enumerate() {
         let at = format!("messages.{i}.content.{j}");
         if b.kind == "tool_result" {
+            check_fields(&at, &b)?;
             if b.is_error == Some(true) {
                 ext.tool_errors.push(out.len());
             }
@@ -244,8 +245,39 @@ fn tool_result<'a>(at: &str, b: BlockIn<'a>) -> Result<ChatMessage<'a>, ApiError
     })
 }
 
+/// The fields each block type may carry (beyond `type`).
+fn allowed(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "text" => &["text", "cache_control", "citations"],
+        "image" => &["source", "cache_control"],
+        "document" => &["source", "title", "context", "citations", "cache_control"],
+        "tool_use" => &["id", "name", "input", "cache_control"],
+        "tool_result" => &["tool_use_id", "content", "is_error", "cache_control"],
+        "thinking" => &["thinking", "signature"],
+        "redacted_thinking" => &["data"],
+        _ => &[],
+    }
+}
+
+/// A field that does not belong to the block's type is refused, as
+/// Anthropic does, rather than dropped.
+fn check_fields(at: &str, b: &BlockIn<'_>) -> Result<(), ApiError> {
+    let ok = allowed(&b.kind);
+    if ok.is_empty() {
+        return Ok(()); // an unknown type is refused by its `type`
+    }
+    match b.set_fields().find(|f| !ok.contains(f)) {
+        Some(f) => Err(invalid(
+            &format!("{at}.{f}"),
+            "Extra inputs are not permitted",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A user block (or a `tool_result`'s inner block) as a content part.
 fn user_part<'a>(at: &str, b: BlockIn<'a>) -> Result<ContentPart<'a>, ApiError> {
+    check_fields(at, &b)?;
     match b.kind.as_ref() {
         "text" => {
             let text = b.text.ok_or_else(|| required(&format!("{at}.text")))?;
@@ -329,6 +361,7 @@ fn assistant_turn<'a>(i: usize, blocks: Vec<BlockIn<'a>>) -> Result<ChatMessage<
     let (mut parts, mut calls, mut thinking) = (Vec::new(), Vec::new(), Vec::new());
     for (j, b) in blocks.into_iter().enumerate() {
         let at = format!("messages.{i}.content.{j}");
+        check_fields(&at, &b)?;
         let need =
             |v: Option<Cow<'a, str>>, f: &str| v.ok_or_else(|| required(&format!("{at}.{f}")));
         match b.kind.as_ref() {

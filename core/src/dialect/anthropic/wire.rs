@@ -136,7 +136,6 @@ pub struct BlockIn<'a> {
     pub cache_control: Option<&'a RawValue>,
     /// Citations of an earlier assistant text block: kept by Anthropic,
     /// meaningless elsewhere (dropped on translated paths).
-    #[allow(dead_code)]
     #[serde(borrow, default)]
     pub citations: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -145,7 +144,6 @@ pub struct BlockIn<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub title: Option<Cow<'a, str>>,
     /// Accepted; dropped on translated paths (no neutral place).
-    #[allow(dead_code)]
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub context: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
@@ -166,6 +164,32 @@ pub struct BlockIn<'a> {
     pub signature: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub data: Option<Cow<'a, str>>,
+}
+
+impl BlockIn<'_> {
+    /// The names of the optional fields that are set, for refusing those
+    /// that do not belong to the block's `type`.
+    pub fn set_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("text", self.text.is_some()),
+            ("cache_control", self.cache_control.is_some()),
+            ("citations", self.citations.is_some()),
+            ("source", self.source.is_some()),
+            ("title", self.title.is_some()),
+            ("context", self.context.is_some()),
+            ("id", self.id.is_some()),
+            ("name", self.name.is_some()),
+            ("input", self.input.is_some()),
+            ("tool_use_id", self.tool_use_id.is_some()),
+            ("content", self.content.is_some()),
+            ("is_error", self.is_error.is_some()),
+            ("thinking", self.thinking.is_some()),
+            ("signature", self.signature.is_some()),
+            ("data", self.data.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+    }
 }
 
 /// An image or document `source`.

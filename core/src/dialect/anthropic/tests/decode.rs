@@ -361,3 +361,30 @@ fn escaped_strings_keep_their_value() {
     let want: String = serde_json::from_str(&format!("\"{sig}\"")).unwrap();
     assert_eq!(tb.signature.as_deref(), Some(want.as_str()));
 }
+
+#[test]
+fn fields_of_another_block_type_are_refused() {
+    let cases = [
+        (
+            json!({"role": "user", "content": [{"type": "text", "text": "a", "is_error": true}]}),
+            "messages.0.content.0.is_error",
+        ),
+        (
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "text": "a"}]}),
+            "messages.0.content.0.text",
+        ),
+        (
+            json!({"role": "assistant", "content": [{"type": "thinking", "thinking": "a", "signature": "s", "cache_control": {"type": "ephemeral"}}]}),
+            "messages.0.content.0.cache_control",
+        ),
+        (
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}, "title": "t"}]}]}),
+            "messages.0.content.0.content.0.title",
+        ),
+    ];
+    for (msg, field) in cases {
+        let e = rejected(base(json!({"messages": [msg]})));
+        assert_eq!(e.param.as_deref(), Some(field));
+        assert!(e.message.contains("Extra inputs are not permitted"));
+    }
+}
