@@ -57,6 +57,19 @@ pub fn decode(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
     convert(wire)
 }
 
+/// A `count_tokens` body: a Messages request without `max_tokens` (which
+/// Anthropic's counter refuses), as the neutral request.
+pub fn decode_count(body: &[u8]) -> Result<ChatRequest<'_>, ApiError> {
+    let mut wire: MessagesIn<'_> = serde_json::from_slice(body).map_err(|_| diagnose(body))?;
+    if wire.max_tokens.is_some() {
+        return Err(invalid("max_tokens", "Extra inputs are not permitted"));
+    }
+    wire.max_tokens = Some(1);
+    let mut req = convert(wire)?;
+    req.max_tokens = None;
+    Ok(req)
+}
+
 /// Error path only: parse again, tracking where it failed.
 fn diagnose(body: &[u8]) -> ApiError {
     let mut de = serde_json::Deserializer::from_slice(body);

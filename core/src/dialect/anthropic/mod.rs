@@ -17,7 +17,7 @@ mod error;
 mod paths;
 mod wire;
 
-pub use decode::decode;
+pub use decode::{decode, decode_count};
 pub use encode::MessagesEncoder;
 pub use error::{error_body, error_type};
 
