@@ -254,7 +254,12 @@ impl OpenAiCodec {
         }
     }
 
-    fn tool_delta(&mut self, choice: u32, call: &WireToolCall<'_>, emit: &mut dyn FnMut(Event<'_>)) {
+    fn tool_delta(
+        &mut self,
+        choice: u32,
+        call: &WireToolCall<'_>,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) {
         let slot = match self.calls.iter().position(|(c, _, _)| *c == choice) {
             Some(i) => i,
             None => {
@@ -342,7 +347,8 @@ impl Codec for OpenAiCodec {
     }
 
     fn reply<'b>(&self, body: &'b [u8]) -> Result<Reply<'b>, Rejection> {
-        let c: Completion<'b> = serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
+        let c: Completion<'b> =
+            serde_json::from_slice(body).map_err(|e| malformed(&e.to_string()))?;
         if let Some(err) = c.error.filter(|e| e.get() != "null") {
             return Err((Cause::ErrorEvent, from_error_object(502, err, "openai")));
         }
@@ -356,7 +362,11 @@ impl Codec for OpenAiCodec {
             id: c.id.unwrap_or_default(),
             choice: first,
             more: choices.collect(),
-            usage: c.usage.as_ref().map(WireUsage::to_usage).unwrap_or_default(),
+            usage: c
+                .usage
+                .as_ref()
+                .map(WireUsage::to_usage)
+                .unwrap_or_default(),
         })
     }
 

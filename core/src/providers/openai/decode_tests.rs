@@ -182,7 +182,11 @@ fn stream_error_chunk_is_an_error_event_failure() {
     let (out, outcome) = every_split(body.as_bytes());
     let mut err = ApiError::new(502, "server_error", "overloaded");
     err.code = Some("server_error");
-    let expected = lines(&[Event::Start { id: "c" }, Event::Text("a"), Event::Error(err)]);
+    let expected = lines(&[
+        Event::Start { id: "c" },
+        Event::Text("a"),
+        Event::Error(err),
+    ]);
     assert_eq!(out, expected);
     let f = outcome.failure.unwrap();
     assert_eq!((f.cause, f.status), (Cause::ErrorEvent, 502));
@@ -193,7 +197,10 @@ fn stream_without_done_is_truncated_and_a_bad_chunk_is_a_502() {
     let body = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]}\n\n";
     let (out, outcome) = every_split(body.as_bytes());
     let last = out.lines().last().unwrap();
-    assert!(last.starts_with("Error(") && last.contains("ended the stream"), "{out}");
+    assert!(
+        last.starts_with("Error(") && last.contains("ended the stream"),
+        "{out}"
+    );
     assert_eq!(out.lines().count(), 4, "{out}");
     assert_eq!(outcome.failure.map(|f| f.cause), Some(Cause::Truncated));
 
@@ -290,7 +297,9 @@ fn error_behind_2xx_and_malformed_bodies() {
 fn whole_json_through_the_translator() {
     let mut d = Decoded::new(codec(), Box::new(Record), false);
     d.response_headers(200, &|_| None);
-    let body = format!(r#"{{"id":"x","choices":[{{"index":0,"message":{{"content":"a"}},"finish_reason":"stop"}}],"usage":{USAGE}}}"#);
+    let body = format!(
+        r#"{{"id":"x","choices":[{{"index":0,"message":{{"content":"a"}},"finish_reason":"stop"}}],"usage":{USAGE}}}"#
+    );
     let (a, b) = body.as_bytes().split_at(7);
     assert_eq!(d.response_body(a, false), BodyEdit::Replace(Vec::new()));
     assert!(matches!(d.response_body(b, true), BodyEdit::Replace(_)));
@@ -300,7 +309,10 @@ fn whole_json_through_the_translator() {
     let mut d = Decoded::new(codec(), Box::new(Record), false);
     d.response_headers(200, &|_| None);
     let edit = d.response_body(br#"{"id":"x"}"#, true);
-    assert!(matches!(edit, BodyEdit::Fail { status: 502, .. }), "{edit:?}");
+    assert!(
+        matches!(edit, BodyEdit::Fail { status: 502, .. }),
+        "{edit:?}"
+    );
     assert_eq!(d.outcome().failure.map(|f| f.cause), Some(Cause::Malformed));
 }
 
@@ -322,7 +334,10 @@ fn error_statuses_keep_message_code_and_param() {
 
     // Azure's shape goes through Azure's normaliser first.
     let azure = OpenAiCodec::new(crate::providers::azure::normalize);
-    let e = azure.error(429, br#"{"statusCode":429,"message":"Rate limit is exceeded."}"#);
+    let e = azure.error(
+        429,
+        br#"{"statusCode":429,"message":"Rate limit is exceeded."}"#,
+    );
     assert_eq!((e.status, e.kind), (429, "rate_limit_error"));
     assert_eq!(e.message, "Rate limit is exceeded.");
 }

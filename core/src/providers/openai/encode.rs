@@ -42,8 +42,8 @@ use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::openai::request::{
-    ChatMessage, ChatRequest, ContentPart, PartType, ResponseFormatType, Role, TextOr, ThinkingRequest,
-    Tool, ToolChoice, ToolType,
+    ChatMessage, ChatRequest, ContentPart, PartType, ResponseFormatType, Role, TextOr,
+    ThinkingRequest, Tool, ToolChoice, ToolType,
 };
 
 /// What of the provider the body depends on.

@@ -25,8 +25,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use super::{model_edit, splice, tail::TailScan, CompletionDetails, Normalize, PromptDetails};
 use super::WireUsage;
+use super::{model_edit, splice, tail::TailScan, CompletionDetails, Normalize, PromptDetails};
 use crate::openai::request::opt_str;
 use crate::providers::{
     status_failure, BodyEdit, BodyMode, Cause, ChatInput, Failure, HeaderEdit, HeaderLookup,

@@ -12,7 +12,11 @@ use crate::providers::decoded::Decoded;
 use crate::providers::{ChatInput, Outbound, Started, TargetCtx};
 
 /// Starts the translated exchange at `spec.path`.
-pub(crate) fn translated(spec: Passthrough, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+pub(crate) fn translated(
+    spec: Passthrough,
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+) -> Started {
     let req = input.dialect.decode(input.body)?;
     let enc = Target {
         model: target.model,
