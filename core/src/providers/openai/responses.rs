@@ -70,7 +70,7 @@ struct RespUsage {
 }
 
 impl RespUsage {
-    fn to_usage(self) -> Usage {
+    fn into_usage(self) -> Usage {
         WireUsage {
             prompt_tokens: self.input_tokens,
             completion_tokens: self.output_tokens,
@@ -164,7 +164,7 @@ impl Translator for ResponsesExchange {
                 t.push(data);
                 if end {
                     if let Some(u) = t.find::<RespUsage>() {
-                        self.usage = u.to_usage();
+                        self.usage = u.into_usage();
                     }
                 }
                 BodyEdit::Keep
@@ -263,7 +263,7 @@ impl StreamScan {
             "response.completed" | "response.incomplete" | "response.failed" => {
                 self.done = true;
                 if let Some(u) = probe.response.and_then(|r| r.usage) {
-                    self.usage.merge_max(u.to_usage());
+                    self.usage.merge_max(u.into_usage());
                 }
                 if kind == "response.failed" {
                     self.failure.get_or_insert(Cause::ErrorEvent);
