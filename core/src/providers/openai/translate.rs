@@ -42,3 +42,7 @@ pub(crate) fn translated(
     };
     Ok((Box::new(chat), out))
 }
+
+#[cfg(test)]
+#[path = "translate_tests.rs"]
+mod tests;
