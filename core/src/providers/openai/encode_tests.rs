@@ -1,3 +1,4 @@
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::*;

@@ -26,6 +26,7 @@
 mod decode;
 mod embed;
 mod encode;
+mod encode_wire;
 pub mod presets;
 mod quirks;
 mod responses;
