@@ -14,7 +14,13 @@
 //! * a refusal (`message.refusal`) becomes the text when there is no
 //!   content, since the neutral reply has no refusal field;
 //! * the deprecated `function_call` is a tool call, `finish_reason:
-//!   "function_call"` is `tool_calls`.
+//!   "function_call"` is `tool_calls`;
+//! * a tool call without an id gets `call_{index}` (clients answer calls
+//!   by id);
+//! * Gemini's OpenAI surface (`gemini-openai`) puts a tool call's thought
+//!   signature in `extra_content.google.thought_signature`; it becomes the
+//!   call's signature, and `encode.rs` sends it back the same way, as
+//!   Gemini requires on the next turn.
 //!
 //! An `error` object behind a 2xx (whole body or stream chunk) is an
 //! `ErrorEvent` failure with the provider's message; a body without
@@ -30,7 +36,7 @@ use serde_json::value::RawValue;
 use super::{Normalize, WireUsage};
 use crate::error::{kind_for_status, ApiError};
 use crate::events::{Choice, Event, Finish, Reply, ToolCall};
-use crate::openai::request::opt_str;
+use crate::openai::request::{opt_str, ExtraContentIn};
 use crate::providers::decoded::{Codec, Rejection};
 use crate::providers::Cause;
 
@@ -99,6 +105,20 @@ struct WireToolCall<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<WireFunction<'a>>,
+    /// Gemini's OpenAI surface: `{"google":{"thought_signature":...}}`.
+    #[serde(borrow, default)]
+    extra_content: Option<ExtraContentIn<'a>>,
+}
+
+impl WireToolCall<'_> {
+    fn signature(&self) -> Option<&str> {
+        self.extra_content
+            .as_ref()?
+            .google
+            .as_ref()?
+            .thought_signature
+            .as_deref()
+    }
 }
 
 #[derive(Deserialize)]
@@ -244,6 +264,7 @@ impl OpenAiCodec {
         let legacy = d.function_call.as_ref().map(|f| WireToolCall {
             index: Some(0),
             id: None,
+            extra_content: None,
             function: Some(WireFunction {
                 name: f.name.clone(),
                 arguments: f.arguments.clone(),
@@ -280,11 +301,19 @@ impl OpenAiCodec {
         if index >= *started {
             *started = index + 1;
             *last_id = id.to_string();
+            // Clients answer a call by its id: never leave it empty.
+            let made;
+            let id = if id.is_empty() {
+                made = format!("call_{index}");
+                made.as_str()
+            } else {
+                id
+            };
             emit(Event::ToolStart {
                 index,
                 id,
                 name: name.unwrap_or(""),
-                signature: None,
+                signature: call.signature(),
             });
         }
         if let Some(args) = call.function.as_ref().and_then(|f| f.arguments.as_deref()) {
@@ -306,12 +335,16 @@ fn reply_choice<'b>(ch: WireChoice<'b>) -> Choice<'b> {
     let reasoning = m.reasoning();
     let mut tool_calls: Vec<ToolCall<'b>> = Vec::new();
     for (i, call) in m.tool_calls.into_iter().flatten().enumerate() {
+        let signature = call.signature().map(|s| Cow::Owned(s.to_string()));
         let f = call.function;
         tool_calls.push(ToolCall {
-            id: call.id.unwrap_or_else(|| Cow::Owned(format!("call_{i}"))),
+            id: call
+                .id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| Cow::Owned(format!("call_{i}"))),
             name: f.as_ref().and_then(|f| f.name.clone()).unwrap_or_default(),
             arguments: f.and_then(|f| f.arguments).unwrap_or(Cow::Borrowed("{}")),
-            signature: None,
+            signature,
         });
     }
     if let Some(f) = m.function_call {

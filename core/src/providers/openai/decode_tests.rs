@@ -341,3 +341,36 @@ fn error_statuses_keep_message_code_and_param() {
     assert_eq!((e.status, e.kind), (429, "rate_limit_error"));
     assert_eq!(e.message, "Rate limit is exceeded.");
 }
+
+#[test]
+fn gemini_thought_signatures_and_missing_ids() {
+    let body = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"},\"extra_content\":{\"google\":{\"thought_signature\":\"sig\"}}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let (out, _) = every_split(body.as_bytes());
+    let expected = lines(&[
+        Event::Start { id: "c" },
+        Event::ToolStart {
+            index: 0,
+            id: "call_0",
+            name: "f",
+            signature: Some("sig"),
+        },
+        Event::ToolArgs {
+            index: 0,
+            json: "{}",
+        },
+        Event::Finish(Finish::ToolCalls),
+        Event::End,
+    ]);
+    assert_eq!(out, expected);
+
+    let body = br#"{"id":"x","choices":[{"index":0,"message":{"tool_calls":[{"id":"","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"sig"}}}]},"finish_reason":"tool_calls"}]}"#;
+    let r = codec().reply(body).unwrap();
+    let call = &r.choice.tool_calls[0];
+    assert_eq!(
+        (call.id.as_ref(), call.signature.as_deref()),
+        ("call_0", Some("sig"))
+    );
+}

@@ -225,6 +225,11 @@ fn message<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Message<'r>, ApiError
                     name: &c.function.name,
                     arguments: &c.function.arguments,
                 },
+                extra_content: c.thought_signature().map(|s| ExtraOut {
+                    google: GoogleOut {
+                        thought_signature: s,
+                    },
+                }),
             })
             .collect()
     });

@@ -32,7 +32,8 @@ fn full() -> Value {
                 {"type": "file", "file": {"file_id": "file-1"}}
             ]},
             {"role": "assistant", "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "get", "arguments": "{\"a\":1}"}}
+                {"id": "call_1", "type": "function", "function": {"name": "get", "arguments": "{\"a\":1}"},
+                 "extra_content": {"google": {"thought_signature": "sig=="}}}
             ]},
             {"role": "tool", "tool_call_id": "call_1", "content": "42"},
             {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}], "refusal": "no"},

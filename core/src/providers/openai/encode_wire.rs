@@ -148,6 +148,19 @@ pub(super) struct CallOut<'r> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub function: FunctionOut<'r>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_content: Option<ExtraOut<'r>>,
+}
+
+/// `{"google":{"thought_signature":...}}` (Gemini's OpenAI surface).
+#[derive(Serialize)]
+pub(super) struct ExtraOut<'r> {
+    pub google: GoogleOut<'r>,
+}
+
+#[derive(Serialize)]
+pub(super) struct GoogleOut<'r> {
+    pub thought_signature: &'r str,
 }
 
 #[derive(Serialize)]
