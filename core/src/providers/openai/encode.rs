@@ -34,6 +34,9 @@
 //!   chat completions return neither.
 //! * Unknown parameters (`extra`) are a 400 naming the first one: they are
 //!   the other dialect's, not OpenAI's.
+//! * `tools: []`, and `tool_choice` / `parallel_tool_calls` without tools,
+//!   are left out: OpenAI rejects them, and other dialects (Messages'
+//!   `tool_choice` with `disable_parallel_tool_use`) say them harmlessly.
 
 use std::borrow::Cow;
 
@@ -58,6 +61,7 @@ pub(crate) struct Target<'t> {
 pub(crate) fn chat_body(req: &ChatRequest<'_>, target: Target<'_>) -> Result<Vec<u8>, ApiError> {
     refuse_unsupported(req)?;
     let stream = req.is_stream();
+    let tools = req.tools.as_deref().filter(|t| !t.is_empty());
     let body = Body {
         model: target.model,
         messages: req
@@ -66,13 +70,16 @@ pub(crate) fn chat_body(req: &ChatRequest<'_>, target: Target<'_>) -> Result<Vec
             .enumerate()
             .map(|(i, m)| message(i, m))
             .collect::<Result<_, _>>()?,
-        tools: req
-            .tools
-            .as_deref()
+        tools: tools
             .map(|t| t.iter().enumerate().map(|(i, t)| tool(i, t)).collect())
             .transpose()?,
-        tool_choice: req.tool_choice.as_ref().map(tool_choice).transpose()?,
-        parallel_tool_calls: req.parallel_tool_calls,
+        tool_choice: req
+            .tool_choice
+            .as_ref()
+            .filter(|_| tools.is_some())
+            .map(tool_choice)
+            .transpose()?,
+        parallel_tool_calls: req.parallel_tool_calls.filter(|_| tools.is_some()),
         stream: req.stream,
         stream_options: (stream && target.stream_usage).then_some(StreamOptionsOut {
             include_usage: true,

@@ -80,10 +80,26 @@ fn a_chat_body_round_trips_as_json() {
 }
 
 #[test]
+fn tool_settings_without_tools_are_left_out() {
+    for tools in [None, Some(json!([]))] {
+        let mut input = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "tool_choice": "auto", "parallel_tool_calls": false});
+        if let Some(t) = tools {
+            input["tools"] = t;
+        }
+        assert_eq!(
+            encode(&input, target("m")).unwrap(),
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        );
+    }
+}
+
+#[test]
 fn simple_forms_round_trip_too() {
     let input = json!({
         "model": "m",
         "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": "function", "function": {"name": "f"}}],
         "tool_choice": "required",
         "stop": "end",
         "response_format": {"type": "json_object"}

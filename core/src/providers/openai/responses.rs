@@ -1,8 +1,10 @@
 //! Responses passthrough: a client speaking OpenAI Responses to kind
 //! `openai` (and to Azure) reaches `{base_path}/responses` with its body as
 //! sent, only `model` spliced (at the probe's span) when the upstream name
-//! differs. Presets are translated instead (see `translate.rs`): none of
-//! them is documented to serve the same Responses API.
+//! differs. Presets are translated instead (see `translate.rs`): chat
+//! completions is what every preset serves, while the Responses surfaces
+//! some of them added are partial (stateless, subsets of the tools and
+//! events).
 //!
 //! Usage is observed, never re-encoded:
 //! * JSON: the last `"usage"` key in the last [`RESPONSE_TAIL`] bytes. The

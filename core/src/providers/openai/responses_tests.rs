@@ -222,3 +222,22 @@ fn presets_are_not_passed_through() {
         Err(e) => assert_ne!(e.status, 200),
     }
 }
+
+#[test]
+fn azure_responses_path_keeps_only_a_v1_api_version() {
+    use crate::providers::azure::{ApiStyle, Options};
+    let v1 = Options {
+        api_style: ApiStyle::V1,
+        api_version: Some("preview".into()),
+        ..Options::default()
+    };
+    assert_eq!(
+        v1.responses_path("/b"),
+        "/b/openai/v1/responses?api-version=preview"
+    );
+    let deployments = Options {
+        api_version: Some("2024-10-21".into()),
+        ..Options::default()
+    };
+    assert_eq!(deployments.responses_path(""), "/openai/v1/responses");
+}
