@@ -151,3 +151,52 @@ fn a_whole_reply_comes_back_in_the_clients_dialect() {
     assert_eq!(v["error"]["code"], "rate_limit_exceeded");
     assert_eq!(t.outcome().failure.map(|f| f.status), Some(429));
 }
+
+/// Kind `openai`, Azure (deployments path) and a preset route a Messages
+/// client through the translation: the body sent is chat completions for
+/// the upstream model, at the chat path. Until the Messages decoder lands
+/// its refusal comes back instead (a passthrough would have answered).
+#[test]
+fn every_openai_wire_kind_translates_a_messages_client() {
+    let body = br#"{"model":"public","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#;
+    let probe = crate::gateway::probe::Probe {
+        model: "public".into(),
+        model_span: 9..17,
+        stream: false,
+        stream_options: None,
+        object_start: 0,
+    };
+    let input = ChatInput {
+        body,
+        probe: &probe,
+        dialect: Dialect::AnthropicMessages,
+    };
+    let decodes = Dialect::AnthropicMessages.decode(body).is_ok();
+    for (kind, path) in [
+        ("openai", "/v1/chat/completions"),
+        (
+            "azure",
+            "/openai/deployments/dep/chat/completions?api-version=2024-10-21",
+        ),
+        ("mistral", "/v1/chat/completions"),
+    ] {
+        let p = Provider::new("p", kind, "h").with_key("k");
+        let ctx = TargetCtx {
+            provider: &p,
+            model: "dep",
+            public_model: "public",
+            now_unix_secs: 0,
+            tokens: &crate::providers::auth::NoTokens,
+        };
+        match crate::providers::chat(&input, ctx) {
+            Ok((_, out)) => {
+                assert!(decodes, "{kind}: passed through undecoded");
+                assert_eq!(out.path, path, "{kind}");
+                let sent: Value = serde_json::from_slice(&out.body.unwrap()).unwrap();
+                assert_eq!(sent["model"], "dep", "{kind}");
+                assert_eq!(sent["messages"][0]["content"], "hi", "{kind}");
+            }
+            Err(e) => assert!(!decodes, "{kind}: {e:?}"),
+        }
+    }
+}
