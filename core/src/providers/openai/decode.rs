@@ -11,6 +11,8 @@
 //! * a streamed tool call without `index` (some servers send each call
 //!   whole in one delta) is a new call when it carries a new `id`, else
 //!   more arguments for the last one;
+//! * `content` may be an array of parts (Mistral's reasoning models):
+//!   its `text` parts are the text;
 //! * a refusal (`message.refusal`) becomes the text when there is no
 //!   content, since the neutral reply has no refusal field;
 //! * the deprecated `function_call` is a tool call, `finish_reason:
@@ -69,7 +71,7 @@ struct WireChoice<'a> {
 
 #[derive(Deserialize)]
 struct WireMessage<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_str")]
+    #[serde(borrow, default, deserialize_with = "text_or_parts")]
     content: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     reasoning_content: Option<Cow<'a, str>>,
@@ -95,6 +97,37 @@ impl<'a> WireMessage<'a> {
             .0;
         Some(s)
     }
+}
+
+/// A content part some servers answer with (Mistral's reasoning models).
+#[derive(Deserialize)]
+struct PartIn<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "opt_str")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_str")]
+    text: Option<Cow<'a, str>>,
+}
+
+/// `content` as a string, or the text of an array of parts (only `text`
+/// parts: other kinds, such as Mistral's `thinking` chunks, are left out
+/// of the answer).
+fn text_or_parts<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    use crate::openai::request::TextOr;
+    Ok(match Option::<TextOr<'de, PartIn<'de>>>::deserialize(d)? {
+        None => None,
+        Some(TextOr::Text(t)) => Some(t),
+        Some(TextOr::Items(parts)) => {
+            let mut text = String::new();
+            for p in &parts {
+                if p.kind.as_deref() == Some("text") {
+                    text.push_str(p.text.as_deref().unwrap_or(""));
+                }
+            }
+            Some(Cow::Owned(text))
+        }
+    })
 }
 
 #[derive(Deserialize)]

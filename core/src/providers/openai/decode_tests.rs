@@ -287,6 +287,7 @@ fn error_behind_2xx_and_malformed_bodies() {
         br#"{"id":"x","choices":[]}"#,
         b"<html>",
         br#"{"choices":[{"message":{"content":1}}]}"#,
+        br#"{"choices":[{"message":{"content":[{"type":"text","text":2}]}}]}"#,
     ] {
         let (cause, e) = codec().reply(bad).unwrap_err();
         assert_eq!((cause, e.status), (Cause::Malformed, 502), "{bad:?}");
@@ -372,5 +373,22 @@ fn gemini_thought_signatures_and_missing_ids() {
     assert_eq!(
         (call.id.as_ref(), call.signature.as_deref()),
         ("call_0", Some("sig"))
+    );
+}
+
+#[test]
+fn content_as_an_array_of_parts_keeps_the_text_parts() {
+    let body = br#"{"id":"x","choices":[{"index":0,"message":{"content":[{"type":"thinking","thinking":[{"type":"text","text":"hmm"}]},{"type":"text","text":"a"},{"type":"text","text":"b"}]},"finish_reason":"stop"}]}"#;
+    let r = codec().reply(body).unwrap();
+    assert_eq!(r.choice.text.as_deref(), Some("ab"));
+
+    let stream = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let (out, _) = every_split(stream.as_bytes());
+    assert_eq!(
+        out,
+        lines(&[Event::Start { id: "c" }, Event::Text("x"), Event::End])
     );
 }
