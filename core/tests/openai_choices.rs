@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
-use modelmux_core::dialect::openai_chat::encode::OpenAiEncoder;
 use modelmux_core::events::{Choice, Encoder, Event, Finish, Meta, Reply, ToolCall};
+use modelmux_core::dialect::openai_chat::encode::OpenAiEncoder;
 use modelmux_core::usage::Usage;
 use serde_json::{json, Value};
 
