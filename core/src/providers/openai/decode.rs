@@ -458,3 +458,7 @@ impl Codec for OpenAiCodec {
 #[cfg(test)]
 #[path = "decode_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "decode_fixture_tests.rs"]
+mod fixture_tests;
