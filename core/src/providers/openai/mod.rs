@@ -245,16 +245,11 @@ pub(crate) fn passthrough(
     target: TargetCtx<'_>,
 ) -> Result<(OpenAiChat, Outbound), ApiError> {
     if input.dialect != crate::dialect::Dialect::OpenAiChat {
-        return Err(ApiError::invalid_param(
-            "model",
-            format!(
-                "The model `{}` (provider `{}`) does not serve {} requests yet.",
-                target.public_model,
-                target.provider.name,
-                input.dialect.name()
-            ),
-        )
-        .with_reason(crate::rejection::Rejection::UnsupportedOperation));
+        // `start` translates other dialects; forwarding one would send a
+        // body the chat endpoint cannot read.
+        return Err(ApiError::internal(
+            "the chat passthrough got another dialect",
+        ));
     }
     let (body, p) = (input.body, input.probe);
     let mut edits: Vec<Edit> = Vec::new();

@@ -32,6 +32,7 @@ pub(crate) fn translated(
         model: target.public_model.to_string(),
         created: target.now_unix_secs,
         include_usage: req.include_usage(),
+        encrypted_reasoning: req.ext.encrypted_reasoning,
     };
     let codec = OpenAiCodec::new(spec.normalize);
     let chat = Decoded::new(codec, input.dialect.encoder(meta), req.is_stream());
