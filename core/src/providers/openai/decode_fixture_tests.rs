@@ -42,6 +42,7 @@ fn translator(stream: bool, normalize: Normalize) -> Decoded<OpenAiCodec> {
         model: "public".into(),
         created: 1,
         include_usage: true,
+        encrypted_reasoning: false,
     };
     let enc = Dialect::OpenAiChat.encoder(meta);
     Decoded::new(OpenAiCodec::new(normalize), enc, stream)
