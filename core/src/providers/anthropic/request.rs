@@ -115,8 +115,23 @@ fn check_params(req: &ChatRequest<'_>) -> Result<(), ApiError> {
         F::WebSearch,
         F::Functions,
         F::FunctionCall,
+        F::PreviousResponse,
+        F::Store,
     ];
     req.refuse("anthropic", LACKING, EXTENSIONS)?;
+    // Anthropic's server tools are dated (`web_search_20250305`); an
+    // undated one is another dialect's (Responses' `web_search`), which
+    // Anthropic does not run.
+    if let Some(t) = req
+        .ext
+        .server_tools
+        .iter()
+        .find(|t| !anthropic_tool(&t.kind))
+    {
+        let msg = format!("The tool `{}` runs on the provider's side, and provider anthropic cannot run it; remove it or use a model whose provider offers it.", t.kind);
+        return Err(ApiError::invalid_param("tools", msg)
+            .with_reason(crate::rejection::Rejection::UnsupportedParameter));
+    }
     check_unit_range("temperature", req.temperature)?;
     check_unit_range("top_p", req.top_p)
 }
@@ -448,4 +463,10 @@ fn convert_tool_choice<'r>(req: &'r ChatRequest<'_>) -> Result<Option<ToolChoice
         name,
         disable_parallel_tool_use: (serial && kind != "none").then_some(true),
     }))
+}
+
+/// `name_YYYYMMDD`: the way Anthropic versions its server tool types.
+fn anthropic_tool(kind: &str) -> bool {
+    kind.rsplit_once('_')
+        .is_some_and(|(_, date)| date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()))
 }
