@@ -128,6 +128,33 @@ fn first_words(text: &str, n: usize) -> String {
     kept.trim_end().to_string()
 }
 
+/// The user's own text: Claude Code wraps a prompt in
+/// `<system-reminder>…</system-reminder>` text, which translating gateways
+/// hand over as part of the user's text. It is left out of the echo unless
+/// nothing else is there (as the Anthropic mock does for its blocks).
+pub fn without_reminders(text: &str) -> String {
+    const OPEN: &str = "<system-reminder>";
+    const CLOSE: &str = "</system-reminder>";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(CLOSE) {
+            Some(end) => rest = &rest[start + end + CLOSE.len()..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    let own = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if own.is_empty() {
+        text.to_string()
+    } else {
+        own
+    }
+}
+
 /// Computes the deterministic answer for a conversation.
 pub fn compute(conv: &Conversation) -> Outcome {
     if conv.last == Last::UserText && conv.tool_choice != ToolChoice::None {
@@ -269,6 +296,21 @@ pub fn usage(conv: &Conversation, outcome: &Outcome, cached: u64) -> Usage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders_are_left_out_of_the_echo() {
+        let t = "<system-reminder>\nrules\n</system-reminder>\n say hi MOCK_TEXT";
+        assert_eq!(without_reminders(t), "say hi MOCK_TEXT");
+        assert_eq!(
+            without_reminders("plain  text"),
+            "plain  text"
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let only = "<system-reminder>x</system-reminder>";
+        assert_eq!(without_reminders(only), only);
+    }
     use serde_json::json;
 
     fn conv() -> Conversation {

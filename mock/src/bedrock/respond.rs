@@ -154,7 +154,7 @@ pub fn conversation(body: &Map<String, Value>, model: &str) -> Conversation {
         .iter()
         .rev()
         .find(|m| role(m) == "user" && !is_result(m))
-        .map(|m| texts(content(m)).join(" "))
+        .map(|m| crate::reply::without_reminders(&texts(content(m)).join(" ")))
         .unwrap_or_default();
     let mut max_tokens = inference(body, "maxTokens").and_then(Value::as_u64);
     if magic::has(&last_user_text, magic::MAX_TOKENS) {

@@ -77,7 +77,7 @@ pub fn conversation(body: &Map<String, Value>) -> Conversation {
         .iter()
         .rev()
         .find(|m| role(m) == "user")
-        .map(|m| text_of(m.get("content")))
+        .map(|m| crate::reply::without_reminders(&text_of(m.get("content"))))
         .unwrap_or_default();
     let input_words = messages
         .iter()

@@ -118,7 +118,7 @@ pub fn conversation(body: &Map<String, Value>, model: &str) -> Conversation {
         .iter()
         .rev()
         .find(|c| is_user(c) && parts_with(c, "functionResponse").next().is_none())
-        .map(|c| texts(c).join(" "))
+        .map(|c| crate::reply::without_reminders(&texts(c).join(" ")))
         .unwrap_or_default();
     let mut max_tokens = generation(body, "maxOutputTokens").and_then(Value::as_u64);
     if magic::has(&last_user_text, magic::MAX_TOKENS) {

@@ -78,7 +78,7 @@ pub fn conversation(body: &Map<String, Value>) -> Conversation {
         .iter()
         .rev()
         .find(|m| role(m) == "user")
-        .map(|m| content_text(m.get("content")))
+        .map(|m| crate::reply::without_reminders(&content_text(m.get("content"))))
         .unwrap_or_default();
     let max_tokens = body
         .get("max_completion_tokens")
