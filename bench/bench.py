@@ -791,7 +791,7 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "Failover: model `failover` = [a mock OpenAI listener answering every request 503, "
         "the Anthropic mock]; ejection disabled, so each request is tried on the first "
         "target, retried by Envoy on the second and translated there (2 upstream requests "
-        "per response, checked).",
+        "per response, checked). " + ingress.NOTE,
         "",
     ]
     return "\n".join(lines)

@@ -29,6 +29,12 @@ from .cases import Case, Native, Req, body_key, native_req
 from .dialects import ANTHROPIC, ANTHROPIC_VERSION
 
 FEATURE = "dialects"
+# The report's note on these rows' plain baselines.
+NOTE = ("Messages and Responses cases: the filter gets the client's request (Anthropic "
+        "Messages at `/v1/messages`, OpenAI Responses at `/v1/responses`) for the "
+        "provider's model; plain gets the same conversation as the provider's native "
+        "request. Messages->Anthropic is a passthrough (only the model is rewritten); "
+        "the others translate the request and the answer.")
 SIZE = "1k"
 
 
