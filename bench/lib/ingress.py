@@ -11,8 +11,8 @@ through and only rewrites the model.
 
 Every route gets a 1 KB case (`<dialect>-<provider>-1k`), and a stream case
 for TTFT (`stream-<dialect>-<provider>`) when `Route.stream` says so. Plain
-Envoy never sees `/v1/responses`: no route reaches a Responses provider,
-since the bench mock has none.
+Envoy never sees `/v1/responses`: no route goes Responses → OpenAI (the
+issue's rows are the three below).
 
 These cases need the `dialects` feature of the filter: an older filter
 (BENCH_BASELINE_WASM) answers these paths 404, so unless
