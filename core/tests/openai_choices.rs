@@ -18,6 +18,7 @@ fn encoder(include_usage: bool) -> OpenAiEncoder {
         model: "m".to_string(),
         created: 7,
         include_usage,
+        encrypted_reasoning: false,
     })
 }
 

@@ -25,6 +25,10 @@ mod tls;
 mod vertex;
 
 #[cfg(test)]
+mod count_tests;
+#[cfg(test)]
+mod directive_tests;
+#[cfg(test)]
 mod e2e_fault_tests;
 #[cfg(test)]
 mod e2e_provider_tests;

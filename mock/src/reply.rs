@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::magic::{self, Directive};
+
 /// What the last message of the conversation is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Last {
@@ -129,6 +131,15 @@ fn first_words(text: &str, n: usize) -> String {
 /// Computes the deterministic answer for a conversation.
 pub fn compute(conv: &Conversation) -> Outcome {
     if conv.last == Last::UserText && conv.tool_choice != ToolChoice::None {
+        match magic::directive(&conv.last_user_text) {
+            Some(Directive::Call { name, arguments }) => {
+                return directed_call(conv, name, arguments)
+            }
+            Some(Directive::Text) if conv.tool_choice == ToolChoice::Auto => {
+                return echo(conv);
+            }
+            _ => {}
+        }
         if let Some(tool) = pick_tool(conv) {
             return Outcome::ToolCall {
                 name: tool.name.clone(),
@@ -136,15 +147,51 @@ pub fn compute(conv: &Conversation) -> Outcome {
             };
         }
     }
-    let text = match &conv.last {
-        Last::ToolResult(content) => format!("Tool result received: {content}"),
-        _ => format!(
-            "Mock reply ✓ from {}: {}",
-            conv.model,
-            truncate_chars(&conv.last_user_text, MAX_ECHO_CHARS)
+    match &conv.last {
+        Last::ToolResult(content) => apply_limits(
+            format!("Tool result received: {content}"),
+            &conv.stops,
+            conv.max_tokens,
         ),
-    };
+        _ => echo(conv),
+    }
+}
+
+/// The plain text answer: the last user text echoed back.
+fn echo(conv: &Conversation) -> Outcome {
+    let text = format!(
+        "Mock reply ✓ from {}: {}",
+        conv.model,
+        truncate_chars(&conv.last_user_text, MAX_ECHO_CHARS)
+    );
     apply_limits(text, &conv.stops, conv.max_tokens)
+}
+
+/// The tool call a `MOCK_CALL` directive asks for, or a text answer naming
+/// what is wrong with it (undeclared tool, bad JSON).
+fn directed_call(
+    conv: &Conversation,
+    name: &str,
+    arguments: Option<Result<Value, String>>,
+) -> Outcome {
+    let problem = |why: String| Outcome::Text {
+        text: format!("{}: {why}", crate::magic::CALL),
+        finish: Finish::Stop,
+    };
+    let Some(tool) = conv.tools.iter().find(|t| t.name == name) else {
+        return problem(format!("tool `{name}` is not declared"));
+    };
+    match arguments {
+        None => Outcome::ToolCall {
+            name: tool.name.clone(),
+            arguments: tool_arguments(&tool.schema),
+        },
+        Some(Ok(args)) => Outcome::ToolCall {
+            name: tool.name.clone(),
+            arguments: args.to_string(),
+        },
+        Some(Err(why)) => problem(why),
+    }
 }
 
 fn pick_tool(conv: &Conversation) -> Option<&Tool> {
@@ -336,6 +383,70 @@ mod tests {
         assert_eq!(usage(&c, &o, 0).output, args.len() as u64 / 4 + 1);
         c.tool_choice = ToolChoice::None;
         assert!(matches!(compute(&c), Outcome::Text { .. }));
+    }
+
+    fn two_tools() -> Conversation {
+        let mut c = conv();
+        c.tools = vec![
+            Tool {
+                name: "first".into(),
+                schema: json!({"type": "object"}),
+            },
+            Tool {
+                name: "Read".into(),
+                schema: json!({"type": "object", "properties": {"p": {"type": "string"}}, "required": ["p"]}),
+            },
+        ];
+        c
+    }
+
+    #[test]
+    fn mock_call_directive() {
+        let mut c = two_tools();
+        c.last_user_text =
+            "<system-reminder>x</system-reminder> read it MOCK_CALL Read {\"p\": \"/tmp/a b\"} then stop"
+                .into();
+        let o = compute(&c);
+        let Outcome::ToolCall { name, arguments } = o else {
+            panic!("not a call: {o:?}")
+        };
+        assert_eq!(name, "Read");
+        let args: Value = serde_json::from_str(&arguments).unwrap();
+        assert_eq!(args, json!({"p": "/tmp/a b"}));
+        c.last_user_text = "MOCK_CALL Read".into();
+        let o = compute(&c);
+        assert_eq!(
+            o,
+            Outcome::ToolCall {
+                name: "Read".into(),
+                arguments: r#"{"p":"mock-p"}"#.into()
+            }
+        );
+        c.last_user_text = "MOCK_CALL Nope {}".into();
+        let o = compute(&c);
+        assert_eq!(text(&o).0, "MOCK_CALL: tool `Nope` is not declared");
+        c.last_user_text = "MOCK_CALL Read {\"p\": ".into();
+        let o = compute(&c);
+        assert!(text(&o)
+            .0
+            .starts_with("MOCK_CALL: arguments are not valid JSON"));
+        c.last_user_text = "MOCK_CALLX Read".into();
+        assert!(matches!(compute(&c), Outcome::ToolCall { name, .. } if name == "first"));
+        c.last = Last::ToolResult("done".into());
+        c.last_user_text = "MOCK_CALL Read".into();
+        assert_eq!(text(&compute(&c)).0, "Tool result received: done");
+    }
+
+    #[test]
+    fn mock_text_directive() {
+        let mut c = two_tools();
+        c.last_user_text = "just talk MOCK_TEXT".into();
+        assert_eq!(
+            text(&compute(&c)).0,
+            "Mock reply ✓ from m1: just talk MOCK_TEXT"
+        );
+        c.tool_choice = ToolChoice::Named("Read".into());
+        assert!(matches!(compute(&c), Outcome::ToolCall { name, .. } if name == "Read"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// `POST /v1/chat/completions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ChatRequest<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub model: Option<Cow<'a, str>>,

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::beta::{Betas, MID_CONVERSATION_TOOLS, PER_TURN_CONTROL};
 use super::validate::{
     as_obj, check_keys, expected, join, opt_kind, req_str, required, validate_cache_control, Check,
 };
@@ -15,25 +16,48 @@ const BLOCK_TYPES: &[&str] = &[
     "redacted_thinking",
 ];
 
-pub fn validate_messages(msgs: &[Value]) -> Check {
+pub fn validate_messages(msgs: &[Value], betas: &Betas) -> Check {
     if msgs.is_empty() {
         return Err("messages: at least one message is required".into());
     }
+    let system = SystemTurns {
+        allowed: betas.has(PER_TURN_CONTROL) || betas.has(MID_CONVERSATION_TOOLS),
+        output_config: betas.has(PER_TURN_CONTROL),
+    };
     for (i, m) in msgs.iter().enumerate() {
-        validate_message(i, m, i + 1 == msgs.len())?;
+        validate_message(i, m, i + 1 == msgs.len(), &system)?;
     }
-    validate_tool_pairing(msgs)
+    let turns: Vec<(usize, &Value)> = msgs
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| role(m) != "system")
+        .collect();
+    validate_tool_pairing(&turns)
 }
 
-fn validate_message(i: usize, m: &Value, is_last: bool) -> Check {
+/// Which mid-conversation `system` messages the betas allow.
+struct SystemTurns {
+    allowed: bool,
+    output_config: bool,
+}
+
+fn validate_message(i: usize, m: &Value, is_last: bool, system: &SystemTurns) -> Check {
     let p = format!("messages.{i}");
     let obj = as_obj(m, &p)?;
-    check_keys(obj, &["role", "content"], &p)?;
     let role = match obj.get("role") {
         None => return Err(required(&join(&p, "role"))),
         Some(Value::String(r)) if r == "user" || r == "assistant" => r.as_str(),
+        Some(Value::String(r)) if r == "system" && system.allowed => r.as_str(),
         Some(_) => return Err(format!("{p}.role: Input should be 'user' or 'assistant'")),
     };
+    if role == "system" && system.output_config {
+        check_keys(obj, &["role", "content", "output_config"], &p)?;
+        if let Some(oc) = obj.get("output_config") {
+            super::thinking::validate_output_config(oc).map_err(|e| format!("{p}.{e}"))?;
+        }
+    } else {
+        check_keys(obj, &["role", "content"], &p)?;
+    }
     let empty_allowed = is_last && role == "assistant";
     let cp = join(&p, "content");
     match obj.get("content") {
@@ -73,7 +97,12 @@ fn block_type<'a>(
 
 fn validate_block(p: &str, b: &Value, role: &str) -> Check {
     let obj = as_obj(b, p)?;
-    let ty = block_type(obj, p, BLOCK_TYPES)?;
+    let allowed = if role == "system" {
+        &["text"][..]
+    } else {
+        BLOCK_TYPES
+    };
+    let ty = block_type(obj, p, allowed)?;
     let tp = join(p, ty);
     let assistant_only = matches!(ty, "tool_use" | "thinking" | "redacted_thinking");
     if assistant_only && role != "assistant" {
@@ -206,11 +235,14 @@ fn tool_use_ids(m: &Value) -> Vec<&str> {
 /// Each assistant `tool_use` must be answered by a `tool_result` in the very
 /// next (user) message, and each `tool_result` must answer a `tool_use` of
 /// the message immediately before it.
-fn validate_tool_pairing(msgs: &[Value]) -> Check {
-    for (i, m) in msgs.iter().enumerate() {
+fn validate_tool_pairing(msgs: &[(usize, &Value)]) -> Check {
+    for (k, &(i, m)) in msgs.iter().enumerate() {
         if role(m) == "assistant" {
             let uses = tool_use_ids(m);
-            let next = msgs.get(i + 1).filter(|n| role(n) == "user");
+            let next = msgs
+                .get(k + 1)
+                .map(|(_, n)| *n)
+                .filter(|n| role(n) == "user");
             let results: Vec<&str> = next
                 .into_iter()
                 .flat_map(|n| blocks_of(n, "tool_result"))
@@ -227,7 +259,7 @@ fn validate_tool_pairing(msgs: &[Value]) -> Check {
                 ));
             }
         } else {
-            let prev = i.checked_sub(1).and_then(|j| msgs.get(j));
+            let prev = k.checked_sub(1).and_then(|j| msgs.get(j)).map(|(_, p)| *p);
             let uses = prev
                 .filter(|p| role(p) == "assistant")
                 .map(tool_use_ids)

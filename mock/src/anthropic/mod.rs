@@ -1,6 +1,10 @@
-//! Anthropic Messages mock (`POST /v1/messages`).
+//! Anthropic Messages mock (`POST /v1/messages`, `POST
+//! /v1/messages/count_tokens`). Claude Code adds `?beta=true` to both and
+//! turns on betas with `anthropic-beta` (see `beta`).
 
+pub mod beta;
 mod blocks;
+pub mod count;
 pub mod respond;
 mod thinking;
 pub mod validate;
@@ -14,6 +18,9 @@ use crate::server::Listener;
 
 pub const PATH: &str = "/v1/messages";
 pub const VERSION: &str = "2023-06-01";
+/// The API version current SDK majors send (Python 2.x); it removes the
+/// sampling parameters and citations in user messages (see `beta`).
+pub const VERSION_2026: &str = "2026-10-21";
 
 /// Native error type for a status.
 pub fn error_type(status: u16) -> &'static str {
@@ -54,7 +61,7 @@ fn fault_message(status: u16) -> String {
 fn check_headers(req: &Request) -> Result<(), String> {
     match req.header("anthropic-version") {
         None => return Err("anthropic-version: header is required".into()),
-        Some(VERSION) => {}
+        Some(VERSION | VERSION_2026) => {}
         Some(other) => {
             return Err(format!(
                 "anthropic-version: \"{other}\" is not a valid version"
@@ -73,7 +80,7 @@ fn check_headers(req: &Request) -> Result<(), String> {
 
 /// Path, method and key checks, which run before any injected fault.
 pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
-    if req.path() != PATH {
+    if req.path() != PATH && req.path() != count::PATH {
         let msg = format!("Not found: {} {}", req.method, req.path());
         return Err(error_for_status(404, &msg));
     }
@@ -81,7 +88,12 @@ pub fn gate(state: &Listener, req: &Request) -> Result<(), Response> {
         let msg = format!("Method not allowed: {}", req.method);
         return Err(error_for_status(405, &msg));
     }
-    if req.header("x-api-key") != Some(state.key.as_str()) {
+    // Claude Code sends `x-api-key`; the Python SDK 2.x sends the API key
+    // as `Authorization: Bearer`.
+    let bearer = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if req.header("x-api-key").or(bearer) != Some(state.key.as_str()) {
         return Err(error_for_status(401, "invalid x-api-key"));
     }
     Ok(())
@@ -118,13 +130,24 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
         return resp;
     }
     let n = state.next_id();
+    let betas = beta::Betas::parse(req.header("anthropic-beta"));
+    let counting = req.path() == count::PATH;
+    let v2026 = req.header("anthropic-version") == Some(VERSION_2026);
     let resp = match check_headers(req) {
         Err(msg) => error_for_status(400, &msg),
         Ok(()) => match serde_json::from_slice::<Value>(&req.body) {
-            Ok(Value::Object(body)) => match validate::validate(&body) {
-                Ok(()) => respond(n, &body, faults),
-                Err(msg) => error_for_status(400, &msg),
-            },
+            Ok(Value::Object(body)) if counting => {
+                match count::validate(&body, &betas).and_then(|()| beta::version(&body, v2026)) {
+                    Ok(()) => count::respond(&body),
+                    Err(msg) => error_for_status(400, &msg),
+                }
+            }
+            Ok(Value::Object(body)) => {
+                match validate::validate(&body, &betas).and_then(|()| beta::version(&body, v2026)) {
+                    Ok(()) => respond(n, &body, faults),
+                    Err(msg) => error_for_status(400, &msg),
+                }
+            }
             Ok(_) => error_for_status(400, "Input should be a valid dictionary"),
             Err(e) => error_for_status(
                 400,
@@ -149,7 +172,7 @@ fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
         model: &conv.model,
         outcome: &outcome,
         usage: &usage,
-        thinking: thinking::enabled(body).then(|| thinking::text(&conv.model)),
+        thinking: thinking::reply_text(body, &conv.model),
     };
     if body.get("stream") == Some(&Value::Bool(true)) {
         return Response::sse(respond::stream(&reply, faults.stream_error));
@@ -157,5 +180,7 @@ fn respond(n: u64, body: &Map<String, Value>, faults: &Faults) -> Response {
     Response::json(200, &respond::message(&reply))
 }
 
+#[cfg(test)]
+mod cc_tests;
 #[cfg(test)]
 mod tests;

@@ -59,6 +59,26 @@ fn tool_choice(body: &Map<String, Value>) -> ToolChoice {
     }
 }
 
+/// The user's own text: Claude Code wraps the prompt with
+/// `<system-reminder>` blocks, which are left out unless there is nothing
+/// else. Directives are searched in all of it (see `magic`).
+fn user_text(texts: Vec<String>) -> String {
+    let reminder = |t: &String| t.trim_start().starts_with("<system-reminder>");
+    let own: Vec<&String> = texts.iter().filter(|t| !reminder(t)).collect();
+    if own.is_empty() {
+        return texts.join(" ");
+    }
+    let directives = texts
+        .iter()
+        .filter(|t| reminder(t))
+        .any(|t| crate::magic::directive(t).is_some());
+    let mut text = own.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ");
+    if directives {
+        text = texts.join(" ");
+    }
+    text
+}
+
 fn words(texts: &[String]) -> u64 {
     texts.iter().map(|t| word_count(t)).sum()
 }
@@ -70,12 +90,13 @@ pub fn conversation(body: &Map<String, Value>) -> Conversation {
         .and_then(Value::as_array)
         .map_or(&[], |m| &m[..]);
     let is_user = |m: &&Value| m.get("role").and_then(Value::as_str) == Some("user");
+    let is_turn = |m: &&Value| m.get("role").and_then(Value::as_str) != Some("system");
     let input_words = words(&text_of_blocks(body.get("system"), false))
         + msgs
             .iter()
             .map(|m| words(&text_of_blocks(m.get("content"), true)))
             .sum::<u64>();
-    let last = match msgs.last() {
+    let last = match msgs.iter().rev().find(is_turn) {
         Some(m) if is_user(&m) => last_tool_result(m).map_or(Last::UserText, Last::ToolResult),
         _ => Last::Other,
     };
@@ -83,7 +104,7 @@ pub fn conversation(body: &Map<String, Value>) -> Conversation {
         .iter()
         .rev()
         .find(is_user)
-        .map(|m| text_of_blocks(m.get("content"), false).join(" "))
+        .map(|m| user_text(text_of_blocks(m.get("content"), false)))
         .unwrap_or_default();
     let stops = body
         .get("stop_sequences")

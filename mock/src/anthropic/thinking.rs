@@ -4,7 +4,11 @@
 //! whose signature is derived from its text, and, as the real API demands,
 //! an assistant turn that made tool calls must come back starting with its
 //! thinking block and the same signature (`thinking` is then "preserved"
-//! across the tool loop). `output_config.format` (structured outputs) makes
+//! across the tool loop). `"adaptive"` (what Claude Code sends) also starts
+//! every reply with a signed thinking block, with empty text under
+//! `display: "omitted"`; a thinking block that comes back must carry the
+//! mock's signature, but tool turns without one are accepted (an adaptive
+//! model may not have thought). `output_config.format` (structured outputs) makes
 //! the reply a JSON object holding the usual reply text.
 
 use serde_json::{json, Map, Value};
@@ -22,16 +26,31 @@ pub fn signature(text: &str) -> String {
 }
 
 pub fn enabled(body: &Map<String, Value>) -> bool {
-    body.get("thinking")
-        .and_then(|t| t.get("type"))
-        .and_then(Value::as_str)
-        == Some("enabled")
+    kind_of(body) == Some("enabled")
+}
+
+fn kind_of(body: &Map<String, Value>) -> Option<&str> {
+    body.get("thinking")?.get("type")?.as_str()
+}
+
+/// The thinking text a reply starts with, if thinking is on.
+pub fn reply_text(body: &Map<String, Value>, model: &str) -> Option<String> {
+    match kind_of(body)? {
+        "enabled" => Some(text(model)),
+        "adaptive" => {
+            let display = body.get("thinking").and_then(|t| t.get("display"));
+            let omitted = display.and_then(Value::as_str) == Some("omitted");
+            Some(if omitted { String::new() } else { text(model) })
+        }
+        _ => None,
+    }
 }
 
 /// With thinking on, assistant turns that called tools must open with a
 /// thinking block carrying a signature this mock issued.
 pub fn validate_history(body: &Map<String, Value>) -> Check {
-    if !enabled(body) {
+    let required = enabled(body);
+    if !required && kind_of(body) != Some("adaptive") {
         return Ok(());
     }
     let msgs = body.get("messages").and_then(Value::as_array);
@@ -53,6 +72,7 @@ pub fn validate_history(body: &Map<String, Value>) -> Check {
                     return Err(format!("messages.{i}.content.0: Invalid `signature` in `thinking` block"));
                 }
             }
+            _ if !required => {}
             other => {
                 return Err(format!(
                     "messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{}`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.",
@@ -72,6 +92,17 @@ fn kind(b: &Value) -> Option<&str> {
 pub fn validate_output_config(v: &Value) -> Check {
     let obj = as_obj(v, "output_config")?;
     check_keys(obj, &["format", "effort"], "output_config")?;
+    let efforts = ["low", "medium", "high", "xhigh", "max"];
+    match obj.get("effort") {
+        None => {}
+        Some(Value::String(e)) if efforts.contains(&e.as_str()) => {}
+        Some(_) => {
+            return Err(
+                "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+                    .into(),
+            )
+        }
+    }
     let Some(format) = obj.get("format") else {
         return Ok(());
     };

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::beta::{self, Betas};
 use super::blocks::{validate_messages, validate_text_block};
 
 pub type Check = Result<(), String>;
@@ -109,9 +110,13 @@ fn one_of(value: &str, allowed: &[&str], path: &str) -> Check {
     ))
 }
 
-/// Validates the whole request body.
-pub fn validate(body: &Map<String, Value>) -> Check {
-    check_keys(body, ALLOWED_FIELDS, "")?;
+/// Validates the whole request body; `betas` from `anthropic-beta`.
+pub fn validate(body: &Map<String, Value>, betas: &Betas) -> Check {
+    let mut allowed = ALLOWED_FIELDS.to_vec();
+    if betas.has(beta::CONTEXT_MANAGEMENT) {
+        allowed.push("context_management");
+    }
+    check_keys(body, &allowed, "")?;
     req_str(body, "model", "")?;
     match body.get("max_tokens") {
         None => return Err(required("max_tokens")),
@@ -123,12 +128,17 @@ pub fn validate(body: &Map<String, Value>) -> Check {
     }
     match body.get("messages") {
         None => return Err(required("messages")),
-        Some(Value::Array(msgs)) => validate_messages(msgs)?,
+        Some(Value::Array(msgs)) => validate_messages(msgs, betas)?,
         Some(_) => return Err(expected("messages", "list")),
     }
-    validate_system(body.get("system"))?;
     validate_scalars(body)?;
-    validate_tools(body.get("tools"))?;
+    validate_shared(body, betas)
+}
+
+/// The checks `POST /v1/messages/count_tokens` shares with messages.
+pub fn validate_shared(body: &Map<String, Value>, betas: &Betas) -> Check {
+    validate_system(body.get("system"))?;
+    validate_tools(body.get("tools"), betas)?;
     if let Some(tc) = body.get("tool_choice") {
         validate_tool_choice(tc)?;
     }
@@ -137,6 +147,9 @@ pub fn validate(body: &Map<String, Value>) -> Check {
     }
     if let Some(oc) = body.get("output_config") {
         super::thinking::validate_output_config(oc)?;
+    }
+    if let Some(cm) = body.get("context_management") {
+        beta::validate_context_management(cm)?;
     }
     super::thinking::validate_history(body)
 }
@@ -204,20 +217,21 @@ fn valid_tool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-fn validate_tool(i: usize, tool: &Value) -> Result<String, String> {
+fn validate_tool(i: usize, tool: &Value, betas: &Betas) -> Result<String, String> {
     let p = format!("tools.{i}");
     let obj = as_obj(tool, &p)?;
-    check_keys(
-        obj,
-        &[
-            "type",
-            "name",
-            "description",
-            "input_schema",
-            "cache_control",
-        ],
-        &p,
-    )?;
+    let mut allowed = vec![
+        "type",
+        "name",
+        "description",
+        "input_schema",
+        "cache_control",
+    ];
+    if betas.has(beta::ADVANCED_TOOL_USE) {
+        allowed.push("defer_loading");
+    }
+    check_keys(obj, &allowed, &p)?;
+    opt_kind(obj, "defer_loading", &p, "boolean")?;
     if let Some(t) = obj.get("type") {
         if t.as_str() != Some("custom") {
             return Err(format!("{p}.type: Input should be 'custom'"));
@@ -243,14 +257,14 @@ fn validate_tool(i: usize, tool: &Value) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-fn validate_tools(tools: Option<&Value>) -> Check {
+fn validate_tools(tools: Option<&Value>, betas: &Betas) -> Check {
     let Some(tools) = tools else {
         return Ok(());
     };
     let tools = tools.as_array().ok_or_else(|| expected("tools", "list"))?;
     let mut names: Vec<String> = Vec::with_capacity(tools.len());
     for (i, tool) in tools.iter().enumerate() {
-        let name = validate_tool(i, tool)?;
+        let name = validate_tool(i, tool, betas)?;
         if names.contains(&name) {
             return Err("tools: Tool names must be unique.".into());
         }
@@ -279,10 +293,15 @@ fn validate_thinking(th: &Value, max_tokens: Option<i64>) -> Check {
     let obj = as_obj(th, "thinking")?;
     let ty = req_str(obj, "type", "thinking")?;
     one_of(ty, &["enabled", "disabled", "adaptive"], "thinking")?;
-    if ty == "disabled" || ty == "adaptive" {
-        return check_keys(obj, &["type"], &format!("thinking.{ty}"));
+    let p = format!("thinking.{ty}");
+    if ty == "disabled" {
+        return check_keys(obj, &["type"], &p);
     }
-    check_keys(obj, &["type", "budget_tokens"], "thinking.enabled")?;
+    beta::validate_display(obj, &p)?;
+    if ty == "adaptive" {
+        return check_keys(obj, &["type", "display"], &p);
+    }
+    check_keys(obj, &["type", "budget_tokens", "display"], &p)?;
     let budget = match obj.get("budget_tokens") {
         None => return Err(required("thinking.enabled.budget_tokens")),
         Some(v) => v

@@ -5,6 +5,7 @@
 //! * `POST /model/{modelId}/converse`: one JSON `ConverseResponse`
 //! * `POST /model/{modelId}/converse-stream`: an AWS event stream
 //!   (`application/vnd.amazon.eventstream`, see `eventstream`)
+//! * `POST /model/{modelId}/count-tokens`: see `count`
 //!
 //! `{modelId}` is percent-decoded: SDKs send `:` as `%3A` and inference
 //! profile ARNs with `/` as `%2F`. Anything else is 404
@@ -43,6 +44,7 @@
 //! frames, an exception frame of that type; `x-mock-stream-error: 1` is the
 //! same with `modelStreamErrorException`.
 
+mod count;
 pub mod eventstream;
 mod respond;
 mod sigv4;
@@ -71,15 +73,18 @@ pub struct Route {
     /// The percent-decoded model id.
     pub model: String,
     pub stream: bool,
+    /// `count-tokens` rather than a Converse call.
+    pub count: bool,
 }
 
-/// Parses `/model/{modelId}/converse[-stream]`.
+/// Parses `/model/{modelId}/{converse|converse-stream|count-tokens}`.
 pub fn route(path: &str) -> Option<Route> {
     let rest = path.strip_prefix("/model/")?;
     let (model, op) = rest.rsplit_once('/')?;
-    let stream = match op {
-        "converse" => false,
-        "converse-stream" => true,
+    let (stream, count) = match op {
+        "converse" => (false, false),
+        "converse-stream" => (true, false),
+        "count-tokens" => (false, true),
         _ => return None,
     };
     // A raw `/` ends the label: only an escaped one (`%2F`) is in the id.
@@ -87,7 +92,11 @@ pub fn route(path: &str) -> Option<Route> {
         return None;
     }
     let model = percent_decode(model).filter(|m| !m.is_empty())?;
-    Some(Route { model, stream })
+    Some(Route {
+        model,
+        stream,
+        count,
+    })
 }
 
 /// Decodes `%XX` escapes; `None` for a bad escape or invalid UTF-8.
@@ -229,6 +238,12 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
             return invalid("Malformed input request, please reformat your input and try again.")
         }
     };
+    if route.count {
+        return match count::count(&body, &route.model) {
+            Ok(v) => Response::json(200, &v),
+            Err(msg) => invalid(&msg),
+        };
+    }
     if let Err(msg) = validate::validate(&body) {
         return invalid(&msg);
     }

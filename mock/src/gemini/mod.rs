@@ -6,6 +6,7 @@
 //! * `POST /{v}/models/{model}:streamGenerateContent` (`?alt=sse`: SSE
 //!   events `data: <GenerateContentResponse>\r\n\r\n`; else a JSON array)
 //! * `POST /{v}/models/{model}:embedContent` and `:batchEmbedContents`
+//! * `POST /{v}/models/{model}:countTokens` (see `count`)
 //!
 //! Anything else is 404 `NOT_FOUND` "Method not found.". The key goes in
 //! `x-goog-api-key` or `?key=`: none is 403 `PERMISSION_DENIED`, a wrong one
@@ -26,6 +27,7 @@
 //! the other mocks, with Gemini's error bodies.
 
 mod contents;
+mod count;
 mod embed;
 mod json;
 mod render;
@@ -56,6 +58,7 @@ pub enum Method {
     Stream,
     Embed,
     BatchEmbed,
+    CountTokens,
 }
 
 /// Parses `/{version}/models/{model}:{method}`.
@@ -74,6 +77,7 @@ pub fn route(path: &str) -> Option<Route> {
         "streamGenerateContent" => Method::Stream,
         "embedContent" => Method::Embed,
         "batchEmbedContents" => Method::BatchEmbed,
+        "countTokens" => Method::CountTokens,
         _ => return None,
     };
     Some(Route {
@@ -208,6 +212,7 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     let result = match route.method {
         Method::Embed => embed::single(&body).map(|v| Response::json(200, &v)),
         Method::BatchEmbed => embed::batch(&body, &route.model).map(|v| Response::json(200, &v)),
+        Method::CountTokens => count::count(&body, &route.model).map(|v| Response::json(200, &v)),
         Method::Generate | Method::Stream => validate::validate(&body, &route.model)
             .map(|()| generate(n, &route, req, &body, faults)),
     };

@@ -1,9 +1,11 @@
-//! OpenAI mock: Chat Completions (`POST /v1/chat/completions`) and
-//! embeddings (`POST /v1/embeddings`, see `embeddings`).
+//! OpenAI mock: Chat Completions (`POST /v1/chat/completions`),
+//! embeddings (`POST /v1/embeddings`, see `embeddings`) and Responses
+//! (`POST /v1/responses`, see `responses`).
 
 pub mod embeddings;
 mod messages;
 pub mod respond;
+pub mod responses;
 pub mod validate;
 
 use serde_json::{json, Value};
@@ -66,7 +68,7 @@ pub fn invalid_response(inv: &Invalid) -> Response {
 /// other path.
 fn route(state: &Listener, req: &Request) -> Option<&'static str> {
     let rest = req.path().strip_prefix(state.base.as_str())?;
-    [PATH, embeddings::PATH]
+    [PATH, embeddings::PATH, responses::PATH]
         .into_iter()
         .find(|p| p.strip_prefix("/v1") == Some(rest))
 }
@@ -126,6 +128,9 @@ pub fn handle(state: &Listener, req: &Request, faults: &Faults) -> Response {
     let resp = match parse_object(&req.body) {
         Err(resp) => resp,
         Ok(body) if route(state, req) == Some(embeddings::PATH) => embed(&body, None),
+        Ok(body) if route(state, req) == Some(responses::PATH) => {
+            responses::respond(n, &body, faults)
+        }
         Ok(body) => match validate::validate(&body) {
             Ok(()) => respond(n, &body, faults),
             Err(inv) => invalid_response(&inv),

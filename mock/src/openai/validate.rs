@@ -139,7 +139,7 @@ pub fn validate(body: &Map<String, Value>) -> Check {
     validate_response_format(body.get("response_format"))
 }
 
-enum Kind {
+pub enum Kind {
     Bool,
     Str,
     Obj,
@@ -148,7 +148,7 @@ enum Kind {
     Num(f64, f64),
 }
 
-fn check_kind(name: &str, v: &Value, kind: &Kind) -> Check {
+pub fn check_kind(name: &str, v: &Value, kind: &Kind) -> Check {
     match kind {
         Kind::Bool if v.is_boolean() => Ok(()),
         Kind::Bool => Err(wrong_type(name, "a boolean", v)),
@@ -276,7 +276,7 @@ fn validate_stop(stop: Option<&Value>) -> Check {
     }
 }
 
-fn valid_function_name(name: &str) -> bool {
+pub fn valid_function_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()

@@ -5,6 +5,10 @@
 //!   `POST /token`: see `oauth.rs`.
 //! * `POST /{v1|v1beta1}/projects/{p}/locations/{l}/publishers/google/models/{m}:{generateContent|streamGenerateContent}`:
 //!   validated and answered by the Gemini mock (same proto-JSON bar).
+//! * `.../publishers/google/models/{m}:countTokens`: the Gemini mock's.
+//! * `POST .../publishers/anthropic/models/count-tokens:rawPredict`: Claude
+//!   token counting; the body names the model in `model` (required here,
+//!   unlike other Claude calls) and is then the Messages count_tokens body.
 //! * `POST .../publishers/anthropic/models/{m}:{rawPredict|streamRawPredict}`:
 //!   the Anthropic mock's validation, after Vertex's own body rules:
 //!   `anthropic_version` must be `vertex-2023-10-16` and `model` must not
@@ -145,7 +149,12 @@ pub fn route(path: &str) -> Option<Route> {
     let (publisher, methods): (_, &[&str]) = match publisher {
         "google" => (
             Publisher::Google,
-            &["generateContent", "streamGenerateContent", "predict"],
+            &[
+                "generateContent",
+                "streamGenerateContent",
+                "predict",
+                "countTokens",
+            ],
         ),
         "anthropic" => (Publisher::Anthropic, &["rawPredict", "streamRawPredict"]),
         _ => return None,
@@ -257,6 +266,9 @@ fn as_anthropic(req: &Request, route: &Route) -> Result<Request, Response> {
         Ok(Value::Object(b)) => b,
         _ => return Ok(anthropic_passthrough(req)),
     };
+    if route.model == COUNT_TOKENS_MODEL && route.method == "rawPredict" {
+        return count_tokens(req, body);
+    }
     if body.contains_key("model") {
         return Err(bad("model: Extra inputs are not permitted"));
     }
@@ -277,6 +289,36 @@ fn as_anthropic(req: &Request, route: &Route) -> Result<Request, Response> {
     }
     body.insert("model".into(), Value::String(route.model.clone()));
     let mut r = anthropic_passthrough(req);
+    r.body = serde_json::to_vec(&body).unwrap_or_default();
+    Ok(r)
+}
+
+/// The path model of Claude token counting (`count-tokens:rawPredict`).
+const COUNT_TOKENS_MODEL: &str = "count-tokens";
+
+/// Claude `count-tokens:rawPredict`: `model` must be in the body;
+/// `anthropic_version`, when given, must be Vertex's.
+fn count_tokens(
+    req: &Request,
+    mut body: serde_json::Map<String, Value>,
+) -> Result<Request, Response> {
+    let bad = |m: &str| anthropic::error_for_status(400, m);
+    match body.get("model") {
+        Some(Value::String(_)) => {}
+        Some(_) => return Err(bad("model: Input should be a valid string")),
+        None => return Err(bad("model: Field required")),
+    }
+    match body.remove("anthropic_version") {
+        None => {}
+        Some(Value::String(v)) if v == CLAUDE_VERSION => {}
+        Some(_) => {
+            return Err(bad(&format!(
+                "anthropic_version: Input should be '{CLAUDE_VERSION}'"
+            )))
+        }
+    }
+    let mut r = anthropic_passthrough(req);
+    r.target = anthropic::count::PATH.into();
     r.body = serde_json::to_vec(&body).unwrap_or_default();
     Ok(r)
 }

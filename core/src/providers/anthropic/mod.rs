@@ -175,6 +175,7 @@ impl Kind for Anthropic {
             model: target.public_model.to_string(),
             created: target.now_unix_secs,
             include_usage: req.include_usage(),
+            encrypted_reasoning: req.ext.encrypted_reasoning,
         };
         let codec = AnthropicCodec::default();
         let chat = Decoded::new(codec, input.dialect.encoder(meta), req.is_stream());

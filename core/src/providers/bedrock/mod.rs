@@ -229,6 +229,7 @@ impl Kind for Bedrock {
             model: target.public_model.to_string(),
             created: target.now_unix_secs,
             include_usage: req.include_usage(),
+            encrypted_reasoning: req.ext.encrypted_reasoning,
         };
         let method = if stream {
             "converse-stream"

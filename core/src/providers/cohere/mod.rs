@@ -144,6 +144,7 @@ impl Kind for Cohere {
             model: target.public_model.to_string(),
             created: target.now_unix_secs,
             include_usage: req.include_usage(),
+            encrypted_reasoning: req.ext.encrypted_reasoning,
         };
         let chat = Decoded::new(
             CohereCodec::default(),

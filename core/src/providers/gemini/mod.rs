@@ -129,6 +129,7 @@ impl Kind for Gemini {
             model: target.public_model.to_string(),
             created: target.now_unix_secs,
             include_usage: req.include_usage(),
+            encrypted_reasoning: req.ext.encrypted_reasoning,
         };
         let stream = req.is_stream();
         let codec = GeminiCodec::new(req.n.unwrap_or(1));

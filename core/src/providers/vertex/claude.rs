@@ -46,6 +46,7 @@ pub(super) fn chat(
         model: target.public_model.to_string(),
         created: target.now_unix_secs,
         include_usage: req.include_usage(),
+        encrypted_reasoning: req.ext.encrypted_reasoning,
     };
     let stream = req.is_stream();
     let chat = Decoded::new(
