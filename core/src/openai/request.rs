@@ -118,6 +118,9 @@ pub struct Ext<'a> {
     /// Responses `store: true`: the client wants the provider to keep the
     /// response (chat's own `store` stays in `store`).
     pub store: bool,
+    /// Indexes into `messages` of the `tool` messages whose result is an
+    /// error (Anthropic `tool_result.is_error`).
+    pub tool_errors: Vec<usize>,
 }
 
 /// Extended thinking as a client dialect asks for it.

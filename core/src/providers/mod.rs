@@ -350,7 +350,11 @@ pub fn count_tokens(
     target: TargetCtx<'_>,
 ) -> Result<count::Count, ApiError> {
     match target.provider.options.count_tokens(input, target) {
-        None => Ok(count::Count::Estimate(count::estimate(input.body))),
+        None => {
+            // Refuse what Anthropic's counter would (a 400 naming the field).
+            crate::dialect::anthropic::decode_count(input.body)?;
+            Ok(count::Count::Estimate(count::estimate(input.body)))
+        }
         Some(started) => {
             let (translator, mut out) = started?;
             let p = target.provider;

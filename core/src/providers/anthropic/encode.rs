@@ -37,6 +37,9 @@ pub fn messages_request(req: &MessagesRequest<'_>) -> Vec<u8> {
     if let Some(p) = req.top_p {
         o.float("top_p", p);
     }
+    if let Some(k) = req.top_k {
+        o.uint("top_k", u64::from(k));
+    }
     if !req.tools.is_empty() {
         array(o.key("tools"), &req.tools, tool);
     }
@@ -69,6 +72,11 @@ fn thinking(out: &mut Vec<u8>, t: &ThinkingConfig<'_>) {
             Ok(bytes) => out.extend_from_slice(&bytes),
             Err(_) => out.extend_from_slice(b"null"),
         },
+        ThinkingConfig::Kind { kind } => {
+            let mut o = Object::open(out);
+            o.str("type", kind);
+            o.close();
+        }
     }
 }
 
@@ -97,6 +105,10 @@ fn estimate(req: &MessagesRequest<'_>) -> usize {
         .map(|b| match b {
             Block::Text { text, .. } => text.len(),
             Block::Image {
+                source: ImageSource::Base64 { data, .. },
+                ..
+            }
+            | Block::Document {
                 source: ImageSource::Base64 { data, .. },
                 ..
             } => data.len(),
@@ -150,6 +162,16 @@ fn block(out: &mut Vec<u8>, b: &Block<'_>) {
             image_source(o.key("source"), source);
             cache_control(&mut o, cc.as_ref());
         }
+        Block::Document {
+            source,
+            title,
+            cache_control: cc,
+        } => {
+            o.str("type", "document");
+            image_source(o.key("source"), source);
+            o.opt_str("title", *title);
+            cache_control(&mut o, cc.as_ref());
+        }
         Block::ToolUse {
             id,
             name,
@@ -176,6 +198,7 @@ fn block(out: &mut Vec<u8>, b: &Block<'_>) {
         Block::ToolResult {
             tool_use_id,
             content,
+            is_error,
             cache_control: cc,
         } => {
             o.str("type", "tool_result").str("tool_use_id", tool_use_id);
@@ -185,6 +208,9 @@ fn block(out: &mut Vec<u8>, b: &Block<'_>) {
                     o.str("content", t);
                 }
                 Some(ToolResultContent::Blocks(blocks)) => array(o.key("content"), blocks, block),
+            }
+            if let Some(e) = is_error {
+                o.bool("is_error", *e);
             }
             cache_control(&mut o, cc.as_ref());
         }
@@ -208,6 +234,13 @@ fn image_source(out: &mut Vec<u8>, s: &ImageSource<'_>) {
 }
 
 fn tool(out: &mut Vec<u8>, t: &Tool<'_>) {
+    let t = match t {
+        Tool::Server(raw) => {
+            out.extend_from_slice(raw.get().as_bytes());
+            return;
+        }
+        Tool::Custom(t) => t,
+    };
     let mut o = Object::open(out);
     o.str("name", t.name)
         .opt_str("description", t.description)

@@ -1,5 +1,10 @@
-//! Anthropic Messages API (`POST {base_path}/messages`) behind the OpenAI
-//! chat interface.
+//! Anthropic Messages API (`POST {base_path}/messages`), for every client
+//! dialect.
+//!
+//! A Messages client (`Dialect::AnthropicMessages`) is passed through: its
+//! body goes up as sent but for `model`, and usage is observed on the way
+//! (see `passthrough.rs`). Every other dialect is decoded into the neutral
+//! request and translated as below.
 //!
 //! # Request
 //! * `system` and `developer` messages, wherever they appear, become the
@@ -31,6 +36,15 @@
 //!   < 0.95 and a forced `tool_choice` (400 naming them). Earlier turns'
 //!   `thinking_blocks` go back first in their assistant turn, unchanged. See
 //!   `thinking.rs`.
+//! * What only other dialects can say (the neutral request's `ext`):
+//!   `top_k` is sent; `ext.thinking` is sent as asked (`enabled` with its
+//!   budget, `adaptive`, `disabled`) and wins over `reasoning_effort`;
+//!   server tools (web search, code execution…) are sent as declared,
+//!   after the function tools; a `tool` message marked as an error gets
+//!   `is_error: true`.
+//! * `file` parts with an inline PDF (`file_data`
+//!   `data:application/pdf;base64,…`, `filename` as the `title`) become
+//!   `document` blocks; other files are a 400 naming `file.file_data`.
 //! * `response_format: json_schema` becomes structured outputs
 //!   (`output_config.format`, no beta header); `json_object` becomes a
 //!   system instruction (Anthropic cannot constrain to "any object"). See
@@ -87,6 +101,7 @@ mod cache;
 mod encode;
 mod errors;
 mod format;
+pub(crate) mod passthrough;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -96,6 +111,7 @@ mod wire;
 use serde::Deserialize;
 
 use crate::config::ConfigError;
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
 use crate::providers::auth::AuthScheme;
@@ -169,6 +185,9 @@ impl Kind for Anthropic {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+        if input.dialect == Dialect::AnthropicMessages {
+            return passthrough::start(opts, input, target);
+        }
         let req = input.request()?;
         let upstream = request::messages_body(opts, &req, &target)?;
         let meta = Meta {
@@ -202,15 +221,8 @@ impl Kind for Anthropic {
 /// `count_tokens` is Anthropic's own: the body goes as sent, `model`
 /// renamed, and the answer comes back as it is.
 fn count_tokens(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-    let span = input.probe.model_span.clone();
-    let body = (input.probe.model != target.model)
-        .then(|| {
-            let quoted = serde_json::to_vec(target.model)
-                .map_err(|_| ApiError::internal("cannot encode model name"))?;
-            let (head, tail) = (input.body.get(..span.start), input.body.get(span.end..));
-            Ok::<_, ApiError>([head.unwrap_or(&[]), &quoted, tail.unwrap_or(&[])].concat())
-        })
-        .transpose()?;
+    let p = input.probe;
+    let body = passthrough::model_splice(input.body, &p.model, p.model_span.clone(), target.model)?;
     let out = Outbound {
         path: join_path(&target.provider.base_path, "/messages/count_tokens"),
         headers: vec![

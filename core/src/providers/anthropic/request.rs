@@ -3,8 +3,8 @@
 use serde_json::value::RawValue;
 
 use super::wire::{
-    Block, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool, ToolChoice,
-    ToolResultContent,
+    Block, CustomTool, ImageSource, Message, MessagesRequest, Metadata, Role, TextBlock, Tool,
+    ToolChoice, ToolResultContent,
 };
 use super::{cache, format, thinking};
 use crate::error::ApiError;
@@ -41,7 +41,7 @@ pub(super) fn build<'r>(
     check_params(req)?;
     let plan = thinking::plan(req, opts.default_max_tokens)?;
     let format = format::convert(req)?;
-    let (mut system, mut messages) = convert_messages(req.messages())?;
+    let (mut system, mut messages) = convert_messages(req.messages(), &req.ext.tool_errors)?;
     if messages.is_empty() {
         // OpenAI accepts a conversation of instructions only; Anthropic
         // needs a user turn, so the instructions become it.
@@ -86,6 +86,7 @@ pub(super) fn build<'r>(
         stream: req.is_stream().then_some(true),
         temperature: req.temperature,
         top_p: req.top_p,
+        top_k: req.ext.top_k,
         tools,
         tool_choice,
         thinking: plan.thinking,
@@ -148,7 +149,10 @@ type Conversation<'r> = (Vec<TextBlock<'r>>, Vec<Message<'r>>);
 
 /// Splits off the system prompt and folds the turns into strictly
 /// alternating user/assistant messages.
-fn convert_messages<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Conversation<'r>, ApiError> {
+fn convert_messages<'r>(
+    msgs: &'r [ChatMessage<'_>],
+    tool_errors: &[usize],
+) -> Result<Conversation<'r>, ApiError> {
     let mut system = Vec::new();
     let mut turns: Vec<Message<'r>> = Vec::with_capacity(msgs.len());
     for (i, m) in msgs.iter().enumerate() {
@@ -166,7 +170,7 @@ fn convert_messages<'r>(msgs: &'r [ChatMessage<'_>]) -> Result<Conversation<'r>,
                 append(&mut turns, Role::Assistant, blocks);
             }
             ChatRole::Tool => {
-                let mut block = tool_result(i, m)?;
+                let mut block = tool_result(i, m, tool_errors.contains(&i))?;
                 cache::mark_last(std::slice::from_mut(&mut block), message_cache(i, m)?);
                 append_tool_result(&mut turns, block);
             }
@@ -246,7 +250,11 @@ fn tool_input(args: &str) -> Option<&RawValue> {
     raw.get().starts_with('{').then_some(raw)
 }
 
-fn tool_result<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Block<'r>, ApiError> {
+fn tool_result<'r>(
+    i: usize,
+    m: &'r ChatMessage<'_>,
+    is_error: bool,
+) -> Result<Block<'r>, ApiError> {
     let tool_use_id = m.tool_call_id.as_deref().ok_or_else(|| {
         ApiError::invalid_param(
             &format!("messages[{i}].tool_call_id"),
@@ -265,6 +273,7 @@ fn tool_result<'r>(i: usize, m: &'r ChatMessage<'_>) -> Result<Block<'r>, ApiErr
     Ok(Block::ToolResult {
         tool_use_id,
         content,
+        is_error: is_error.then_some(true),
         cache_control: None,
     })
 }
@@ -353,6 +362,7 @@ fn part_block<'r>(
                 cache_control: None,
             });
         }
+        (PartType::File, _) if images => out.push(document(i, j, part)?),
         _ => {
             let p = format!("messages[{i}].content[{j}]");
             return Err(ApiError::invalid_param(
@@ -366,6 +376,26 @@ fn part_block<'r>(
         cache::mark_last(added, cc);
     }
     Ok(())
+}
+
+/// A `file` part: an inline PDF becomes a `document` block.
+fn document<'r>(i: usize, j: usize, part: &'r ContentPart<'_>) -> Result<Block<'r>, ApiError> {
+    let file = part.file.as_ref();
+    let source = file
+        .and_then(|f| f.file_data.as_deref())
+        .and_then(image_source)
+        .filter(|s| matches!(s, ImageSource::Base64 { media_type: "application/pdf", .. }))
+        .ok_or_else(|| {
+            ApiError::invalid_param(
+                &format!("messages[{i}].content[{j}].file.file_data"),
+                "Files must be PDFs given inline as a `data:application/pdf;base64,` URL for provider anthropic.",
+            )
+        })?;
+    Ok(Block::Document {
+        source,
+        title: file.and_then(|f| f.filename.as_deref()),
+        cache_control: None,
+    })
 }
 
 /// `data:<media type>;base64,<data>` or an http(s) URL.
@@ -386,16 +416,17 @@ fn convert_tools<'r>(req: &'r ChatRequest<'_>) -> Result<Vec<Tool<'r>>, ApiError
     let tools = req.tools.iter().flatten().enumerate();
     tools
         .map(|(i, t)| match (t.kind, &t.function) {
-            (ToolType::Function, Some(f)) => Ok(Tool {
+            (ToolType::Function, Some(f)) => Ok(Tool::Custom(CustomTool {
                 name: &f.name,
                 description: f.description.as_deref(),
                 input_schema: f.parameters.unwrap_or(empty_schema),
                 cache_control: cache::parse(t.cache_control, || {
                     format!("tools[{i}].cache_control")
                 })?,
-            }),
+            })),
             _ => Err(unsupported(&format!("tools[{i}].type"))),
         })
+        .chain(req.ext.server_tools.iter().map(|t| Ok(Tool::Server(t.raw))))
         .collect()
 }
 

@@ -47,7 +47,7 @@ use serde_json::Value;
 
 use super::wire::{Block, ThinkingConfig};
 use crate::error::ApiError;
-use crate::openai::{ChatMessage, ChatRequest, ToolChoice};
+use crate::openai::{ChatMessage, ChatRequest, ThinkingRequest, ToolChoice};
 
 /// Anthropic's smallest `budget_tokens`.
 pub(super) const MIN_BUDGET: u32 = 1024;
@@ -82,6 +82,9 @@ pub(super) fn plan<'r>(req: &'r ChatRequest<'_>, default_max: u32) -> Result<Pla
         other => other,
     };
     let with_room = |budget: u32| budget.saturating_add(default_max);
+    if let Some(t) = req.ext.thinking {
+        return from_dialect(req, t, cap, default_max);
+    }
     if let Some(given) = req.extra.get("thinking") {
         let kind = given.get("type").and_then(Value::as_str).ok_or_else(|| {
             ApiError::invalid_param(
@@ -141,6 +144,40 @@ pub(super) fn plan<'r>(req: &'r ChatRequest<'_>, default_max: u32) -> Result<Pla
             kind: "enabled",
             budget_tokens: budget,
         }),
+        max_tokens,
+    })
+}
+
+/// `thinking` as a client dialect asked for it (Anthropic Messages): sent
+/// as asked, budget unclamped (Anthropic validates it against
+/// `max_tokens`, which Messages clients always give).
+fn from_dialect<'r>(
+    req: &'r ChatRequest<'_>,
+    t: ThinkingRequest,
+    cap: Option<(&'static str, u32)>,
+    default_max: u32,
+) -> Result<Plan<'r>, ApiError> {
+    let (thinking, budget) = match t {
+        ThinkingRequest::Enabled { budget_tokens } => (
+            ThinkingConfig::Budget {
+                kind: "enabled",
+                budget_tokens,
+            },
+            Some(budget_tokens),
+        ),
+        ThinkingRequest::Adaptive => (ThinkingConfig::Kind { kind: "adaptive" }, None),
+        ThinkingRequest::Disabled => (ThinkingConfig::Kind { kind: "disabled" }, None),
+    };
+    if t != ThinkingRequest::Disabled {
+        check_compatible(req)?;
+    }
+    let max_tokens = match (cap, budget) {
+        (Some((_, n)), _) => n,
+        (None, Some(b)) => b.saturating_add(default_max),
+        (None, None) => default_max,
+    };
+    Ok(Plan {
+        thinking: Some(thinking),
         max_tokens,
     })
 }

@@ -34,6 +34,8 @@ pub struct MessagesRequest<'r> {
     pub temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<Tool<'r>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +58,11 @@ pub enum ThinkingConfig<'r> {
     },
     /// The client's `thinking` extension, unchanged.
     Given(&'r Value),
+    /// `{"type":"adaptive"}` or `{"type":"disabled"}`.
+    Kind {
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
 }
 
 /// `output_config` (structured outputs, GA: no beta header).
@@ -126,6 +133,14 @@ pub enum Block<'r> {
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
+    /// A PDF, inline.
+    Document {
+        source: ImageSource<'r>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        title: Option<&'r str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
     ToolUse {
         id: &'r str,
         name: &'r str,
@@ -137,6 +152,8 @@ pub enum Block<'r> {
         tool_use_id: &'r str,
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<ToolResultContent<'r>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        is_error: Option<bool>,
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
@@ -163,6 +180,7 @@ impl<'r> Block<'r> {
         match self {
             Block::Text { cache_control, .. }
             | Block::Image { cache_control, .. }
+            | Block::Document { cache_control, .. }
             | Block::ToolUse { cache_control, .. }
             | Block::ToolResult { cache_control, .. } => Some(cache_control),
             Block::Thinking { .. } | Block::RedactedThinking { .. } => None,
@@ -189,8 +207,17 @@ pub struct Metadata<'r> {
     pub user_id: &'r str,
 }
 
+/// A tool definition: a custom tool built from a function, or a server
+/// tool (web search, code execution…) as the client declared it.
 #[derive(Debug, Serialize)]
-pub struct Tool<'r> {
+#[serde(untagged)]
+pub enum Tool<'r> {
+    Custom(CustomTool<'r>),
+    Server(&'r RawValue),
+}
+
+#[derive(Debug, Serialize)]
+pub struct CustomTool<'r> {
     pub name: &'r str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'r str>,

@@ -25,6 +25,11 @@
 //! filtered prompt is a 400 with `code: "content_filter"`, kept as that
 //! code by [`errors::normalize`].
 //!
+//! Clients of other dialects: an OpenAI Responses client is passed through
+//! to `{base}/openai/v1/responses` (see [`Options::responses_path`]); an
+//! Anthropic Messages client is translated to chat completions at the
+//! usual path (see `openai::translate`).
+//!
 //! `stream_options.include_usage` is accepted from API version
 //! `2024-09-01-preview` and GA `2024-10-21`; `stream_usage: false` turns the
 //! injection off for older pinned versions.
@@ -34,6 +39,7 @@ mod errors;
 use serde::Deserialize;
 
 use crate::config::{err, ConfigError};
+use crate::dialect::Dialect;
 use crate::providers::auth::AuthScheme;
 use crate::providers::openai::{self, Passthrough};
 use crate::providers::{ChatInput, Defaults, EmbedRequest, Kind, Started, TargetCtx};
@@ -113,6 +119,20 @@ impl Options {
         }
         p
     }
+
+    /// `{base}/openai/v1/responses`: Azure serves Responses only on its
+    /// v1 surface, deployment as the body's `model`, whatever `api_style`
+    /// says. An `api_version` given with `api_style: "v1"` is appended;
+    /// one given for deployments is a deployments API version and is not.
+    pub fn responses_path(&self, base_path: &str) -> String {
+        let mut p = String::from(base_path);
+        p.push_str("/openai/v1/responses");
+        if let (ApiStyle::V1, Some(v)) = (self.api_style, self.api_version.as_deref()) {
+            p.push_str("?api-version=");
+            p.push_str(v);
+        }
+        p
+    }
 }
 
 impl Kind for Azure {
@@ -154,14 +174,17 @@ impl Kind for Azure {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+        if input.dialect == Dialect::OpenAiResponses {
+            let path = opts.responses_path(&target.provider.base_path);
+            return openai::responses_passthrough(path, normalize, input, target);
+        }
         let spec = Passthrough {
             path: opts.path(&target.provider.base_path, target.model, "chat/completions"),
             stream_usage: opts.stream_usage.unwrap_or(true),
             preset: None,
             normalize,
         };
-        let (chat, out) = openai::passthrough(spec, input, target)?;
-        Ok((Box::new(chat), out))
+        openai::start(spec, input, target)
     }
 
     fn embeddings(opts: &Options, input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {

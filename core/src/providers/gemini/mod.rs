@@ -159,7 +159,7 @@ impl Kind for Gemini {
 /// `countTokens` with the whole turn as a `generateContentRequest`, so
 /// system instruction and tools count too (see `providers::count`).
 fn count_tokens(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
-    let req = input.request()?;
+    let req = crate::dialect::anthropic::decode_count(input.body)?;
     let model = model_name(target.model);
     let turn = request::build(&req, model)?;
     let mut inner = serde_json::to_value(&turn)

@@ -13,18 +13,33 @@
 //! (`stream_usage: false`); usage is then counted only when they send it
 //! anyway. Unknown fields pass
 //! through untouched: compatible servers add their own parameters.
+//!
+//! That passthrough is for OpenAI chat clients only, and gets no extra
+//! work for the other dialects. A client of another dialect is served by:
+//! * `responses.rs`: a Responses client of kind `openai` (not a preset)
+//!   is passed through to `{base_path}/responses`, usage observed;
+//! * `translate.rs`: anyone else (Anthropic Messages; Responses to a
+//!   preset) gets the neutral request encoded as chat completions
+//!   (`encode.rs`) and the answer decoded (`decode.rs`) into the client's
+//!   dialect.
 
+mod decode;
 mod embed;
+mod encode;
+mod encode_wire;
 pub mod presets;
 mod quirks;
+mod responses;
 mod stream;
 mod tail;
+mod translate;
 
 use std::ops::Range;
 
 use serde::Deserialize;
 
 use crate::config::ConfigError;
+use crate::dialect::Dialect;
 use crate::error::{normalize_error_body, ApiError};
 use crate::providers::auth::AuthScheme;
 use crate::providers::{
@@ -36,6 +51,7 @@ use crate::usage::{Count, Usage};
 use presets::Preset;
 
 pub(crate) use embed::passthrough as embeddings_passthrough;
+pub(crate) use responses::passthrough as responses_passthrough;
 pub use stream::UsageStream;
 pub use tail::TailScan;
 
@@ -174,14 +190,18 @@ impl Kind for OpenAi {
     }
 
     fn chat(opts: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+        let base = &target.provider.base_path;
+        if input.dialect == Dialect::OpenAiResponses && opts.preset.is_none() {
+            let path = join_path(base, "/responses");
+            return responses::passthrough(path, normalize_upstream_error, input, target);
+        }
         let spec = Passthrough {
-            path: join_path(&target.provider.base_path, "/chat/completions"),
+            path: join_path(base, "/chat/completions"),
             stream_usage: opts.stream_usage(),
             preset: opts.preset,
             normalize: normalize_upstream_error,
         };
-        let (chat, out) = passthrough(spec, input, target)?;
-        Ok((Box::new(chat), out))
+        start(spec, input, target)
     }
 
     fn embeddings(opts: &Options, input: &EmbedRequest<'_>, target: TargetCtx<'_>) -> Started {
@@ -207,6 +227,16 @@ pub(crate) struct Passthrough {
     pub normalize: Normalize,
 }
 
+/// Starts a chat: the passthrough for an OpenAI chat client, the
+/// translation (see `translate.rs`) for any other dialect.
+pub(crate) fn start(spec: Passthrough, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+    if input.dialect != Dialect::OpenAiChat {
+        return translate::translated(spec, input, target);
+    }
+    let (chat, out) = passthrough(spec, input, target)?;
+    Ok((Box::new(chat), out))
+}
+
 /// Builds the forwarded request: the client's body with the few splices
 /// the upstream needs.
 pub(crate) fn passthrough(
@@ -215,16 +245,11 @@ pub(crate) fn passthrough(
     target: TargetCtx<'_>,
 ) -> Result<(OpenAiChat, Outbound), ApiError> {
     if input.dialect != crate::dialect::Dialect::OpenAiChat {
-        return Err(ApiError::invalid_param(
-            "model",
-            format!(
-                "The model `{}` (provider `{}`) does not serve {} requests yet.",
-                target.public_model,
-                target.provider.name,
-                input.dialect.name()
-            ),
-        )
-        .with_reason(crate::rejection::Rejection::UnsupportedOperation));
+        // `start` translates other dialects; forwarding one would send a
+        // body the chat endpoint cannot read.
+        return Err(ApiError::internal(
+            "the chat passthrough got another dialect",
+        ));
     }
     let (body, p) = (input.body, input.probe);
     let mut edits: Vec<Edit> = Vec::new();

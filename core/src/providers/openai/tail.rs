@@ -6,7 +6,7 @@
 //! escaped, so the byte sequence `"usage":` can only be a key; the last one is
 //! the top-level field.
 
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::WireUsage;
 use crate::usage::Usage;
@@ -14,17 +14,33 @@ use crate::usage::Usage;
 /// How much of the end of the body is kept.
 pub const TAIL_BYTES: usize = 8 * 1024;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TailScan {
     tail: Vec<u8>,
+    /// How many bytes of the end are kept.
+    cap: usize,
+}
+
+impl Default for TailScan {
+    fn default() -> Self {
+        Self::with_capacity(TAIL_BYTES)
+    }
 }
 
 impl TailScan {
-    /// Appends bytes, keeping at most `TAIL_BYTES` of the end.
+    /// A scan keeping the last `cap` bytes.
+    pub fn with_capacity(cap: usize) -> Self {
+        TailScan {
+            tail: Vec::new(),
+            cap,
+        }
+    }
+
+    /// Appends bytes, keeping at most `cap` bytes of the end.
     pub fn push(&mut self, data: &[u8]) {
-        let keep_new = data.len().min(TAIL_BYTES);
+        let keep_new = data.len().min(self.cap);
         let new = data.get(data.len() - keep_new..).unwrap_or(&[]);
-        let room = TAIL_BYTES - keep_new;
+        let room = self.cap - keep_new;
         if self.tail.len() > room {
             self.tail.drain(..self.tail.len() - room);
         }
@@ -33,6 +49,11 @@ impl TailScan {
 
     /// Usage from the last top-level `"usage":` key, if it is in the tail.
     pub fn usage(&self) -> Option<Usage> {
+        self.find::<WireUsage>().map(|u| u.to_usage())
+    }
+
+    /// The value of the last `"usage":` key that parses as `T`.
+    pub fn find<T: DeserializeOwned>(&self) -> Option<T> {
         const KEY: &[u8] = b"\"usage\"";
         let mut at = self.tail.len();
         while let Some(pos) = self
@@ -45,8 +66,8 @@ impl TailScan {
             let rest = trim_colon(rest);
             if let Some(rest) = rest {
                 let mut de = serde_json::Deserializer::from_slice(rest);
-                if let Ok(u) = WireUsage::deserialize(&mut de) {
-                    return Some(u.to_usage());
+                if let Ok(u) = T::deserialize(&mut de) {
+                    return Some(u);
                 }
             }
             at = pos;

@@ -8,20 +8,32 @@
 //! `:streamRawPredict`. Responses and stream events are Anthropic's and are
 //! decoded by the Anthropic codec.
 //!
+//! # Messages clients
+//! A Messages client's body goes up as sent (see
+//! `providers::anthropic::passthrough`), with the same two edits: `model`
+//! removed and `anthropic_version` set. Usage is observed on the way, and
+//! errors pass as they are, except google.rpc ones, which become
+//! Anthropic's envelope (with their status). The client's `anthropic-beta`
+//! header is not turned into the body's `anthropic_beta` here: the
+//! provider does not see client headers.
+//!
 //! Errors come in two shapes: the Vertex front end (authentication,
 //! permission, quota, unknown model) answers google.rpc errors
 //! `{"error":{"code","message","status"}}`, while Claude's own errors are
 //! Anthropic's `{"type":"error","error":{"type","message"}}`. The shape is
 //! told by `error.status`, which only google.rpc errors have.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Options, Publisher, CLAUDE_VERSION};
+use crate::dialect::Dialect;
 use crate::error::ApiError;
 use crate::events::{Event, Meta, Reply};
+use crate::providers::anthropic::passthrough::Passthrough;
 use crate::providers::anthropic::{self, AnthropicCodec};
 use crate::providers::decoded::{Codec, Decoded, Rejection};
 use crate::providers::gemini::GeminiCodec;
@@ -34,6 +46,9 @@ pub(super) fn chat(
     target: TargetCtx<'_>,
     model: &str,
 ) -> Started {
+    if input.dialect == Dialect::AnthropicMessages {
+        return passthrough(opts, input, target, model);
+    }
     let req = input.request()?;
     let anthropic_opts = anthropic::Options {
         default_max_tokens: opts.default_max_tokens,
@@ -72,15 +87,45 @@ pub(super) fn chat(
     Ok((Box::new(chat), out))
 }
 
+/// A Messages client's body, as sent but for `model` and the version.
+fn passthrough(
+    opts: &Options,
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+    model: &str,
+) -> Started {
+    let stream = input.probe.stream;
+    let body = vertex_body(input.body)
+        .map_err(|_| ApiError::invalid_request("The request body must be a JSON object."))?;
+    let foreign = |status: u16, body: &[u8]| VertexClaudeCodec::default().error(status, body);
+    let method = if stream {
+        "streamRawPredict"
+    } else {
+        "rawPredict"
+    };
+    let out = Outbound {
+        path: opts.path(
+            &target.provider.base_path,
+            Publisher::Anthropic,
+            model,
+            method,
+        ),
+        headers: vec![("content-type", "application/json".to_string())],
+        body: Some(body),
+    };
+    Ok((Box::new(Passthrough::new(stream, foreign)), out))
+}
+
 /// The Messages body without `model` and with the Vertex version. Values
 /// are kept as raw JSON, so prompt text is copied, not re-escaped.
 pub(super) fn vertex_body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {
     let bad = |e: serde_json::Error| ApiError::internal(format!("cannot encode the request: {e}"));
-    let mut fields: BTreeMap<&str, &RawValue> = serde_json::from_slice(messages).map_err(bad)?;
+    let mut fields: BTreeMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_slice(messages).map_err(bad)?;
     fields.remove("model");
     let version = serde_json::to_string(CLAUDE_VERSION).map_err(bad)?;
     let version = RawValue::from_string(version).map_err(bad)?;
-    fields.insert("anthropic_version", &version);
+    fields.insert(Cow::Borrowed("anthropic_version"), &version);
     serde_json::to_vec(&fields).map_err(bad)
 }
 

@@ -260,3 +260,75 @@ fn gemini_unknown_model_is_model_not_found() {
                                 "param": null, "code": "model_not_found"}});
     assert_eq!(e, want);
 }
+
+fn start_messages(body: &Value, model: &str) -> (Box<dyn Translator>, Outbound) {
+    let p = provider();
+    let ctx = TargetCtx {
+        provider: &p,
+        model,
+        public_model: "m",
+        now_unix_secs: 1_700_000_000,
+        tokens: &OneToken,
+    };
+    let bytes = serde_json::to_vec(body).unwrap();
+    let probe = crate::gateway::probe::probe(&bytes).unwrap();
+    let input = crate::providers::ChatInput {
+        body: &bytes,
+        probe: &probe,
+        dialect: crate::dialect::Dialect::AnthropicMessages,
+    };
+    crate::providers::chat(&input, ctx).unwrap()
+}
+
+#[test]
+fn claude_passthrough_keeps_the_messages_body() {
+    let base = "/v1/projects/proj-1/locations/us-central1/publishers/anthropic/models";
+    let model = "claude-sonnet-4@20250514";
+    let sent = json!({"model": "m", "max_tokens": 7, "stream": true, "top_k": 3,
+        "context_management": {"edits": []},
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]}]});
+    let (mut t, out) = start_messages(&sent, model);
+    assert_eq!(out.path, format!("{base}/{model}:streamRawPredict"));
+    assert_eq!(header(&out, "authorization"), Some("Bearer ya29.token"));
+    let mut want = sent.clone();
+    want.as_object_mut().unwrap().remove("model");
+    want["anthropic_version"] = json!("vertex-2023-10-16");
+    assert_eq!(body(&out), want);
+    // Usage is observed on the (Anthropic-format) stream.
+    t.response_headers(200, &|_| None);
+    let stream = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_v\",\"usage\":{\"input_tokens\":4,\"output_tokens\":1}}}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":6}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+    );
+    let edit = t.response_body(stream.as_bytes(), true);
+    assert_eq!(edit, BodyEdit::Replace(stream.as_bytes().to_vec()));
+    let o = t.outcome();
+    assert_eq!((o.usage.input, o.usage.output, o.failure), (4, 6, None));
+}
+
+#[test]
+fn claude_passthrough_errors_are_anthropics() {
+    let sent =
+        json!({"model": "m", "max_tokens": 7, "messages": [{"role": "user", "content": "hi"}]});
+    let rpc = json!({"error": {"code": 429, "message": "Quota exceeded.", "status": "RESOURCE_EXHAUSTED"}});
+    let (mut t, _) = start_messages(&sent, "claude-x");
+    t.response_headers(429, &|_| None);
+    let BodyEdit::Replace(bytes) = t.response_body(rpc.to_string().as_bytes(), true) else {
+        panic!("google.rpc error kept")
+    };
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        v,
+        json!({"type": "error", "error": {"type": "rate_limit_error", "message": "Quota exceeded."}})
+    );
+    let native =
+        json!({"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}});
+    let (mut t, _) = start_messages(&sent, "claude-x");
+    t.response_headers(400, &|_| None);
+    assert_eq!(
+        t.response_body(native.to_string().as_bytes(), true),
+        BodyEdit::Keep
+    );
+    assert_eq!(t.outcome().failure.map(|f| f.status), Some(400));
+}

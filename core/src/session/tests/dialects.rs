@@ -87,7 +87,6 @@ fn count_tokens_passes_through_to_anthropic_with_the_model_renamed() {
 }
 
 #[test]
-#[ignore = "needs the Messages decoder (branch i15-anthropic)"]
 fn count_tokens_asks_gemini_s_counter_and_answers_in_anthropic_s_format() {
     let w = worker();
     let out = run(

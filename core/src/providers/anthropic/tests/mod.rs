@@ -1,7 +1,10 @@
 mod cache;
+mod dialect_ext;
 mod format;
+mod passthrough;
 mod request;
 mod response;
+mod roundtrip;
 mod thinking;
 
 use serde_json::{json, Value};
