@@ -29,7 +29,7 @@ Inputs come from the environment (run.sh fills in the paths):
   BENCH_KEEP          1 = keep the temp dir with configs and logs
   BENCH_BASELINE_WASM  an older filter build: adds the modelmux-before Envoy
   BENCH_BASELINE_FEATURES  comma-separated features that filter has, among
-                      failover, gemini, bedrock (default none: the pre-failover
+                      failover, dialects, gemini, bedrock (default none: the pre-failover
                       config shape); cases needing others get n/a rows
   BENCH_OPENAI_PORT, BENCH_ANTHROPIC_PORT, BENCH_GEMINI_PORT, BENCH_BEDROCK_PORT
                       mock ports (19081, 19082, 19084, 19085)
@@ -52,13 +52,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib.bodies import openai_body, user_text_for
+from lib.cases import PACED_MIN_CYCLE_MS, Case, Req, body_key, native_req
 from lib.dialects import (ANTHROPIC, BEDROCK_ACCESS_KEY_ID, BEDROCK_SECRET_ACCESS_KEY, DIALECTS,
                           Dialect)
-from lib import entry
+from lib import entry, ingress
 from lib.errors import BenchError
 from lib.mockctl import set_fault
 from lib.numbers import percentile
@@ -84,7 +84,7 @@ OPENAI_KEY = "mock-openai-key"
 FAILOVER_MODEL = "failover"  # first target answers 503, second serves
 # Filter features a case may need beyond single-target OpenAI/Anthropic
 # models; an older filter (BENCH_BASELINE_WASM) is given only those it has.
-FEATURES = ("failover", *(d.feature for d in DIALECTS if d.feature))
+FEATURES = ("failover", ingress.FEATURE, *(d.feature for d in DIALECTS if d.feature))
 NOISE_PCT = 10  # foreign CPU on Envoy's core above which a row is flagged
 P99_BUDGET_MS = 1.0  # project target: modelmux adds at most this to p99 at fixed load
 CALIBRATION_ROUNDS = 3  # paced think-time calibration runs per Envoy (BENCH_WARMUP s each)
@@ -94,7 +94,6 @@ CALIBRATION_TOLERANCE = 0.03  # stop calibrating within 3% of the target req/s
 # whole ms, so shorter think times make the rate erratic; more connections
 # than needed send bigger simultaneous bursts (see bench/README.md).
 PACED_MIN_CONNECTIONS = 8
-PACED_MIN_CYCLE_MS = 2.5
 RATE_MISS = 0.10  # fixed-load rows further than this from the target are flagged
 
 
@@ -124,13 +123,6 @@ SIZES = {"1k": 1024, "200k": 200 * 1024}
 TRANSLATED_VARIANTS = (("1k", False), ("1k", True), ("200k", False))
 
 
-def body_key(api: str, size: str, stream: bool) -> str:
-    """Key of a generated body: `api` is "openai" (through the filter,
-    passthrough model), "openai_<dialect>" (through the filter, translated
-    to that dialect) or a dialect's name (its native request)."""
-    return f"{api}_{size}" + ("_stream" if stream else "")
-
-
 def write_bodies(outdir: Path) -> dict[str, Path]:
     texts = {size: user_text_for(n) for size, n in SIZES.items()}
     bodies = {
@@ -144,6 +136,7 @@ def write_bodies(outdir: Path) -> dict[str, Path]:
             bodies[body_key(f"openai_{d.name}", size, stream)] = openai_body(
                 d.public_model, text, stream)
             bodies[body_key(d.name, size, stream)] = d.body(text, stream)
+    bodies.update(ingress.bodies(texts["1k"]))
     paths = {}
     for name, data in bodies.items():
         path = outdir / f"{name}.json"
@@ -156,45 +149,12 @@ def write_bodies(outdir: Path) -> dict[str, Path]:
 # Cases
 
 
-@dataclass
-class Req:
-    path: str
-    body: str  # key into the bodies dict
-    shape: str  # a lib.shapes check_shape shape: openai, anthropic_sse, gemini, ...
-    headers: dict[str, str] = field(default_factory=dict)
-    # Upstream requests Envoy sends per response (2 when every request
-    # fails over once); checked against Envoy's counters.
-    upstream_per_response: int = 1
-
-
-@dataclass
-class Case:
-    id: str
-    title: str
-    plain: Req
-    modelmux: Req
-    stream: bool = False
-    # Filter features (FEATURES) the case uses: the `modelmux-before` Envoy
-    # runs it only if its filter has them all (BENCH_BASELINE_FEATURES).
-    needs: frozenset[str] = frozenset()
-    # Shortest cycle (think + latency) per paced connection; longer when the
-    # modelmux side's latency is long, so enough connections reach the rate.
-    paced_cycle_ms: float = PACED_MIN_CYCLE_MS
-
-
 # Envoys the bench runs; `before` only with BENCH_BASELINE_WASM.
 LABELS = {"plain": "plain", "before": "modelmux-before", "modelmux": "modelmux"}
 
 
 def req_for(case: Case, target: str) -> Req:
     return case.plain if target == "plain" else case.modelmux
-
-
-def native_req(d: Dialect, size: str, stream: bool) -> Req:
-    """What the plain Envoy gets for a case translated to `d`: the
-    equivalent native request, straight to d's mock."""
-    return Req(d.path(stream), body_key(d.name, size, stream),
-               d.stream_shape if stream else d.shape, dict(d.headers))
 
 
 def translated_cases(d: Dialect) -> dict[tuple[str, bool], Case]:
@@ -207,7 +167,7 @@ def translated_cases(d: Dialect) -> dict[tuple[str, bool], Case]:
         cases[(size, stream)] = Case(
             case_id,
             f"{what}, {'stream, ' if stream else ''}OpenAI->{d.title}",
-            plain=native_req(d, size, stream),
+            plain=native_req(d, body_key(d.name, size, stream), stream),
             modelmux=Req("/v1/chat/completions", body_key(f"openai_{d.name}", size, stream),
                          "openai_sse" if stream else "openai"),
             stream=stream,
@@ -229,14 +189,16 @@ CASES = [
     Case(
         "failover-1k",
         "1 KB chat, failover 503->Anthropic",
-        plain=native_req(ANTHROPIC, "1k", False),
+        plain=native_req(ANTHROPIC, body_key(ANTHROPIC.name, "1k", False), False),
         modelmux=Req("/v1/chat/completions", "openai_1k_failover", "openai",
                      upstream_per_response=2),
         needs=frozenset({"failover"}),
         # Envoy's retry back-off (base 10 ms, jittered) is in every request.
         paced_cycle_ms=15.0,
     ),
+    *ingress.cases(stream=False),
     *(t[("1k", True)] for t in TRANSLATED),
+    *ingress.cases(stream=True),
     passthrough_case("200k", "200 KB prompt, OpenAI passthrough"),
     *(t[("200k", False)] for t in TRANSLATED),
 ]
@@ -829,7 +791,7 @@ def render_report(meta: dict, results: dict, ttft: dict, paced: dict) -> str:
         "Failover: model `failover` = [a mock OpenAI listener answering every request 503, "
         "the Anthropic mock]; ejection disabled, so each request is tried on the first "
         "target, retried by Envoy on the second and translated there (2 upstream requests "
-        "per response, checked).",
+        "per response, checked). " + ingress.NOTE,
         "",
     ]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
-"""Request bodies: deterministic prose-like prompts in OpenAI and native
-Anthropic, Gemini and Bedrock (Converse) chat requests (the same system prompt, user text and
-output limit in each)."""
+"""Request bodies: deterministic prose-like prompts in OpenAI chat, Anthropic
+Messages, OpenAI Responses, Gemini and Bedrock (Converse) requests (the same
+system prompt, user text and output limit in each)."""
 
 from __future__ import annotations
 
@@ -61,12 +61,36 @@ def openai_body(model: str, user: str, stream: bool) -> bytes:
     return json.dumps(doc).encode()
 
 
+ANTHROPIC_MODEL = "claude-sonnet-4-5"
+
+
 def anthropic_body(user: str, stream: bool) -> bytes:
+    """The native Anthropic request, for the upstream model."""
+    return messages_body(ANTHROPIC_MODEL, user, stream)
+
+
+def messages_body(model: str, user: str, stream: bool) -> bytes:
     doc: dict = {
-        "model": "claude-sonnet-4-5",
+        "model": model,
         "max_tokens": MAX_TOKENS,
         "system": SYSTEM_PROMPT,
         "messages": [{"role": "user", "content": user}],
+    }
+    if stream:
+        doc["stream"] = True
+    return json.dumps(doc).encode()
+
+
+def responses_body(model: str, user: str, stream: bool) -> bytes:
+    """A stateless Responses request (`store: false`) with the user text as
+    one input message item, as Codex sends its turns."""
+    doc: dict = {
+        "model": model,
+        "instructions": SYSTEM_PROMPT,
+        "input": [{"type": "message", "role": "user",
+                   "content": [{"type": "input_text", "text": user}]}],
+        "max_output_tokens": MAX_TOKENS,
+        "store": False,
     }
     if stream:
         doc["stream"] = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .bodies import anthropic_body, bedrock_body, gemini_body
+from .bodies import ANTHROPIC_MODEL, anthropic_body, bedrock_body, gemini_body
 
 
 @dataclass(frozen=True)
@@ -78,20 +78,23 @@ class Dialect:
                 "targets": [{"provider": self.provider, "model": self.upstream_model}]}
 
 
+# Every Anthropic Messages request carries it, whoever sends it.
+ANTHROPIC_VERSION = "2023-06-01"
+
 ANTHROPIC = Dialect(
     name="anthropic",
     title="Anthropic",
     kind="anthropic",
     key="mock-anthropic-key",
     public_model="claude-sonnet",
-    upstream_model="claude-sonnet-4-5",
+    upstream_model=ANTHROPIC_MODEL,
     body=anthropic_body,
     path=lambda stream: "/v1/messages",
     shape="anthropic",
     stream_shape="anthropic_sse",
     ids=("translate-1k", "stream-translate", "translate-200k"),
     default_port=19082,
-    headers={"anthropic-version": "2023-06-01"},
+    headers={"anthropic-version": ANTHROPIC_VERSION},
     base_path="/v1",
     default_listener=True,
 )

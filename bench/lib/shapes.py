@@ -1,12 +1,13 @@
 """Response validation: is a body the chat completion, Anthropic message,
-Gemini response, Bedrock Converse answer or stream a client expects? `check_shape` raises
-ValueError if not; `event_text` is the text one stream event carries."""
+Responses `response` (lib/responses.py), Gemini response, Bedrock Converse
+answer or stream a client expects? `check_shape` raises ValueError if not;
+`event_text` is the text one stream event carries."""
 
 from __future__ import annotations
 
 import json
 
-from . import eventstream
+from . import eventstream, responses
 
 
 def sse_data(body: bytes) -> list[str]:
@@ -19,80 +20,97 @@ def sse_data(body: bytes) -> list[str]:
 
 def check_shape(shape: str, headers: dict[str, str], body: bytes) -> str:
     """Raise ValueError unless `body` looks right; return a short description."""
-    if shape == "openai":
-        doc = json.loads(body)
-        if doc.get("object") != "chat.completion":
-            raise ValueError(f"object is {doc.get('object')!r}, want 'chat.completion'")
-        content = doc["choices"][0]["message"]["content"]
-        if not isinstance(content, str) or not content:
-            raise ValueError("choices[0].message.content is empty")
-        return f"chat.completion, {len(content)} chars of content"
-    if shape == "anthropic":
-        doc = json.loads(body)
-        if doc.get("type") != "message":
-            raise ValueError(f"type is {doc.get('type')!r}, want 'message'")
-        text = doc["content"][0]["text"]
-        if not isinstance(text, str) or not text:
-            raise ValueError("content[0].text is empty")
-        return f"message, {len(text)} chars of text"
-    if shape == "openai_sse":
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            raise ValueError(f"content-type is {headers.get('content-type')!r}")
-        data = sse_data(body)
-        if not data or data[-1] != "[DONE]":
-            raise ValueError("stream does not end with 'data: [DONE]'")
-        chunks = [json.loads(d) for d in data[:-1]]
-        if any(c.get("object") != "chat.completion.chunk" for c in chunks):
-            raise ValueError("a data event is not a chat.completion.chunk")
-        content = [openai_delta_text(c) for c in chunks]
-        if not any(content):
-            raise ValueError("no chunk carries delta.content")
-        return f"{len(chunks)} chunks + [DONE], {sum(len(c) for c in content)} chars"
-    if shape == "anthropic_sse":
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            raise ValueError(f"content-type is {headers.get('content-type')!r}")
-        events = [json.loads(d) for d in sse_data(body)]
-        types = [e.get("type") for e in events]
-        if not types or types[0] != "message_start" or types[-1] != "message_stop":
-            raise ValueError(f"event types {types[:3]}...{types[-2:]} not message_start..message_stop")
-        text = [anthropic_delta_text(e) for e in events]
-        if not any(text):
-            raise ValueError("no content_block_delta with text")
-        return f"{len(events)} events, {sum(len(t) for t in text)} chars"
-    if shape == "gemini":
-        doc = json.loads(body)
-        text = gemini_text(doc)
-        if not text:
-            raise ValueError("candidates[0].content.parts carry no text")
-        finish = doc["candidates"][0].get("finishReason")
-        if not finish:
-            raise ValueError("candidates[0] has no finishReason")
-        return f"GenerateContentResponse, {len(text)} chars of text, {finish}"
-    if shape == "gemini_sse":
-        if not headers.get("content-type", "").startswith("text/event-stream"):
-            raise ValueError(f"content-type is {headers.get('content-type')!r}")
-        chunks = [json.loads(d) for d in sse_data(body)]
-        if not chunks:
-            raise ValueError("no data events")
-        if any("candidates" not in c for c in chunks):
-            raise ValueError("a data event has no candidates (an error?)")
-        if not chunks[-1]["candidates"][0].get("finishReason"):
-            raise ValueError("the last chunk has no finishReason")
-        text = [gemini_text(c) for c in chunks]
-        if not any(text):
-            raise ValueError("no chunk carries text")
-        return f"{len(chunks)} chunks, {sum(len(t) for t in text)} chars"
-    if shape == "bedrock":
-        doc = json.loads(body)
-        text = bedrock_text(doc)
-        if not text:
-            raise ValueError("output.message.content carries no text")
-        if not doc.get("stopReason"):
-            raise ValueError("no stopReason")
-        return f"Converse, {len(text)} chars of text, {doc['stopReason']}"
-    if shape == "bedrock_eventstream":
-        return check_bedrock_stream(headers, body)
-    raise ValueError(f"unknown shape {shape}")
+    check = _CHECKS.get(shape)
+    if check is None:
+        raise ValueError(f"unknown shape {shape}")
+    return check(headers, body)
+
+
+def event_stream(headers: dict[str, str]) -> None:
+    if not headers.get("content-type", "").startswith("text/event-stream"):
+        raise ValueError(f"content-type is {headers.get('content-type')!r}")
+
+
+def check_openai(headers: dict[str, str], body: bytes) -> str:
+    doc = json.loads(body)
+    if doc.get("object") != "chat.completion":
+        raise ValueError(f"object is {doc.get('object')!r}, want 'chat.completion'")
+    content = doc["choices"][0]["message"]["content"]
+    if not isinstance(content, str) or not content:
+        raise ValueError("choices[0].message.content is empty")
+    return f"chat.completion, {len(content)} chars of content"
+
+
+def check_anthropic(headers: dict[str, str], body: bytes) -> str:
+    doc = json.loads(body)
+    if doc.get("type") != "message":
+        raise ValueError(f"type is {doc.get('type')!r}, want 'message'")
+    text = doc["content"][0]["text"]
+    if not isinstance(text, str) or not text:
+        raise ValueError("content[0].text is empty")
+    return f"message, {len(text)} chars of text"
+
+
+def check_openai_sse(headers: dict[str, str], body: bytes) -> str:
+    event_stream(headers)
+    data = sse_data(body)
+    if not data or data[-1] != "[DONE]":
+        raise ValueError("stream does not end with 'data: [DONE]'")
+    chunks = [json.loads(d) for d in data[:-1]]
+    if any(c.get("object") != "chat.completion.chunk" for c in chunks):
+        raise ValueError("a data event is not a chat.completion.chunk")
+    content = [openai_delta_text(c) for c in chunks]
+    if not any(content):
+        raise ValueError("no chunk carries delta.content")
+    return f"{len(chunks)} chunks + [DONE], {sum(len(c) for c in content)} chars"
+
+
+def check_anthropic_sse(headers: dict[str, str], body: bytes) -> str:
+    event_stream(headers)
+    events = [json.loads(d) for d in sse_data(body)]
+    types = [e.get("type") for e in events]
+    if not types or types[0] != "message_start" or types[-1] != "message_stop":
+        raise ValueError(f"event types {types[:3]}...{types[-2:]} not message_start..message_stop")
+    text = [anthropic_delta_text(e) for e in events]
+    if not any(text):
+        raise ValueError("no content_block_delta with text")
+    return f"{len(events)} events, {sum(len(t) for t in text)} chars"
+
+
+def check_gemini(headers: dict[str, str], body: bytes) -> str:
+    doc = json.loads(body)
+    text = gemini_text(doc)
+    if not text:
+        raise ValueError("candidates[0].content.parts carry no text")
+    finish = doc["candidates"][0].get("finishReason")
+    if not finish:
+        raise ValueError("candidates[0] has no finishReason")
+    return f"GenerateContentResponse, {len(text)} chars of text, {finish}"
+
+
+def check_gemini_sse(headers: dict[str, str], body: bytes) -> str:
+    event_stream(headers)
+    chunks = [json.loads(d) for d in sse_data(body)]
+    if not chunks:
+        raise ValueError("no data events")
+    if any("candidates" not in c for c in chunks):
+        raise ValueError("a data event has no candidates (an error?)")
+    if not chunks[-1]["candidates"][0].get("finishReason"):
+        raise ValueError("the last chunk has no finishReason")
+    text = [gemini_text(c) for c in chunks]
+    if not any(text):
+        raise ValueError("no chunk carries text")
+    return f"{len(chunks)} chunks, {sum(len(t) for t in text)} chars"
+
+
+def check_bedrock(headers: dict[str, str], body: bytes) -> str:
+    doc = json.loads(body)
+    text = bedrock_text(doc)
+    if not text:
+        raise ValueError("output.message.content carries no text")
+    if not doc.get("stopReason"):
+        raise ValueError("no stopReason")
+    return f"Converse, {len(text)} chars of text, {doc['stopReason']}"
 
 
 def bedrock_text(doc: dict) -> str:
@@ -161,9 +179,23 @@ def anthropic_delta_text(event: dict) -> str:
     return text if isinstance(text, str) else ""
 
 
+_CHECKS = {
+    "openai": check_openai,
+    "anthropic": check_anthropic,
+    "responses": responses.check_response,
+    "gemini": check_gemini,
+    "bedrock": check_bedrock,
+    "openai_sse": check_openai_sse,
+    "anthropic_sse": check_anthropic_sse,
+    "responses_sse": responses.check_stream,
+    "gemini_sse": check_gemini_sse,
+    "bedrock_eventstream": check_bedrock_stream,
+}
+
 _EVENT_TEXT = {
     "openai_sse": openai_delta_text,
     "anthropic_sse": anthropic_delta_text,
+    "responses_sse": responses.delta_text,
     "gemini_sse": gemini_text,
 }
 
