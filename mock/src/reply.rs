@@ -133,26 +133,37 @@ fn first_words(text: &str, n: usize) -> String {
 /// hand over as part of the user's text. It is left out of the echo unless
 /// nothing else is there (as the Anthropic mock does for its blocks).
 pub fn without_reminders(text: &str) -> String {
-    const OPEN: &str = "<system-reminder>";
-    const CLOSE: &str = "</system-reminder>";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(OPEN) {
-        out.push_str(&rest[..start]);
-        match rest[start..].find(CLOSE) {
-            Some(end) => rest = &rest[start + end + CLOSE.len()..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    let own = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let own = AGENT_CONTEXT
+        .iter()
+        .fold(text.to_string(), |t, (open, close)| cut(&t, open, close));
+    let own = own.split_whitespace().collect::<Vec<_>>().join(" ");
     if own.is_empty() {
         text.to_string()
     } else {
         own
     }
+}
+
+/// Context the coding agents put beside the user's prompt: Claude Code's
+/// reminders and Codex's environment description (which a translation to
+/// a provider that merges consecutive user turns puts in the same turn).
+pub const AGENT_CONTEXT: [(&str, &str); 2] = [
+    ("<system-reminder>", "</system-reminder>"),
+    ("<environment_context>", "</environment_context>"),
+];
+
+fn cut(text: &str, open: &str, close: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(close) {
+            Some(end) => rest = &rest[start + end + close.len()..],
+            None => rest = "",
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Computes the deterministic answer for a conversation.
@@ -308,6 +319,8 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
+        let codex = "<environment_context>\n<cwd>/x</cwd>\n</environment_context> hello";
+        assert_eq!(without_reminders(codex), "hello");
         let only = "<system-reminder>x</system-reminder>";
         assert_eq!(without_reminders(only), only);
     }

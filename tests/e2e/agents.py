@@ -123,10 +123,12 @@ def run_claude(
         return _run(cmd, env, workdir, timeout)
 
 
-def codex_config(base_url: str, model: str) -> str:
-    """`config.toml` pointing Codex at `base_url` (ending in `/v1`)."""
+def codex_config(base_url: str, model: str, extra: str = "") -> str:
+    """`config.toml` pointing Codex at `base_url` (ending in `/v1`);
+    `extra` is more top-level TOML (before the tables)."""
     return (
         f'model = "{model}"\n'
+        f"{extra}"
         'model_provider = "mock"\n'
         "\n"
         "[model_providers.mock]\n"
@@ -146,6 +148,7 @@ def run_codex(
     timeout: float = DEFAULT_TIMEOUT,
     extra_env: dict[str, str] | None = None,
     sandbox: str | None = None,
+    config: str = "",
 ) -> AgentRun:
     """`codex exec --skip-git-repo-check PROMPT` in `workdir` against `base_url` (with `/v1`).
 
@@ -155,7 +158,7 @@ def run_codex(
     with tempfile.TemporaryDirectory(prefix="codex-home-") as home:
         codex_home = Path(home) / "codex"
         codex_home.mkdir()
-        (codex_home / "config.toml").write_text(codex_config(base_url, model))
+        (codex_home / "config.toml").write_text(codex_config(base_url, model, config))
         env = _base_env(Path(home))
         env.update({"CODEX_HOME": str(codex_home), CODEX_KEY_VAR: key})
         env.update(extra_env or {})

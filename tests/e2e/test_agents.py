@@ -113,10 +113,24 @@ def test_claude_code_reads_a_file(env, workdir, model):
 # Codex
 
 
+# Codex offers OpenAI's built-in `web_search` tool on every request. Only
+# OpenAI runs it; elsewhere the gateway refuses it by name (a 400), so the
+# README tells Codex users to switch it off for other providers.
+NO_WEB_SEARCH = 'web_search = "disabled"\n'
+
+
 def codex(env, model: str, prompt: str, workdir: Path) -> agents.AgentRun:
-    run = agents.run_codex(env[0].gateway + "/v1", prompt, workdir, CLIENT_KEY, model=model)
+    config = "" if model == "gpt" else NO_WEB_SEARCH
+    run = agents.run_codex(env[0].gateway + "/v1", prompt, workdir, CLIENT_KEY, model=model, config=config)
     assert run.exit_code == 0, run.describe()
     return run
+
+
+def test_codex_with_web_search_gets_the_refusal_by_name(env, workdir):
+    run = agents.run_codex(env[0].gateway + "/v1", "say hello MOCK_TEXT", workdir, CLIENT_KEY, model="claude")
+    assert run.exit_code != 0
+    assert "The tool `web_search` runs on the provider's side" in run.stderr, run.describe()
+    assert env[1].requests("anthropic") == []
 
 
 @pytest.mark.parametrize("model", CODEX_MODELS)

@@ -63,7 +63,12 @@ fn tool_choice(body: &Map<String, Value>) -> ToolChoice {
 /// `<system-reminder>` blocks, which are left out unless there is nothing
 /// else. Directives are searched in all of it (see `magic`).
 fn user_text(texts: Vec<String>) -> String {
-    let reminder = |t: &String| t.trim_start().starts_with("<system-reminder>");
+    let reminder = |t: &String| {
+        let t = t.trim_start();
+        crate::reply::AGENT_CONTEXT
+            .iter()
+            .any(|(open, _)| t.starts_with(open))
+    };
     let own: Vec<&String> = texts.iter().filter(|t| !reminder(t)).collect();
     if own.is_empty() {
         return texts.join(" ");

@@ -69,7 +69,14 @@ pub fn conversation(body: &Map<String, Value>) -> Conversation {
         .iter()
         .map(|m| word_count(&content_text(m.get("content"))))
         .sum();
-    let last = match msgs.last() {
+    // System and developer messages may come after the turn being answered
+    // (Claude Code's per-turn system messages, translated in place): the
+    // turn is the last other message.
+    let turn = msgs
+        .iter()
+        .rev()
+        .find(|m| !matches!(role(m).as_str(), "system" | "developer"));
+    let last = match turn {
         Some(m) if role(m) == "tool" => Last::ToolResult(content_text(m.get("content"))),
         Some(m) if role(m) == "user" => Last::UserText,
         _ => Last::Other,
