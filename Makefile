@@ -68,6 +68,7 @@ fmt:
 
 unit:
 	$(CARGO) test -p modelmux-core -p modelmux-mock -p modelmux-cli
+	$(PYTHON) -m pytest -q bench/tests
 	$(MAKE) --no-print-directory unit-wasm
 
 # The core's tests compiled to the filter's target, run under Node's WASI
