@@ -439,3 +439,33 @@ def test_failover_across_cloud_providers(env, model, first, second, upstream, st
         assert tried["headers"]["authorization"] == f"Bearer {MOCK_COHERE_KEY}"
         assert served["headers"]["authorization"].startswith("Bearer ")
         assert served["headers"]["authorization"] != f"Bearer {MOCK_COHERE_KEY}"
+
+
+def test_messages_client_to_claude_on_vertex_and_bedrock(env):
+    """Anthropic SDK: Claude on Vertex is a passthrough (rawPredict, model
+    out of the body), Bedrock (SigV4 in the filter) is translated; both
+    count tokens at the provider's own counter."""
+    import anthropic
+
+    envoy, mock = env
+    c = anthropic.Anthropic(base_url=envoy.gateway, api_key="client-secret", max_retries=0, timeout=30)
+    messages = [{"role": "user", "content": "count and answer"}]
+    for model, label, upstream in (("vclaude", "vertex", "claude-sonnet-4@20250514"),
+                                   ("br", "bedrock", BEDROCK_MODEL)):
+        mock.clear()
+        msg = c.messages.create(model=model, max_tokens=50, messages=messages)
+        assert msg.content[0].text == expected_reply(upstream, "count and answer")
+        sent = last_request(mock, label)
+        if label == "vertex":
+            assert sent["path"].endswith(f"/publishers/anthropic/models/{upstream}:rawPredict")
+            assert "model" not in sent["body"] and sent["body"]["messages"] == messages
+        count = c.messages.count_tokens(model=model, messages=messages)
+        assert count.input_tokens == msg.usage.input_tokens, model
+        sent = last_request(mock, label)
+        if label == "vertex":
+            assert sent["path"].endswith("/publishers/anthropic/models/count-tokens:rawPredict")
+            assert sent["body"]["model"] == upstream
+        else:
+            assert sent["path"].endswith("/count-tokens")
+            assert sent["headers"]["authorization"].startswith(f"AWS4-HMAC-SHA256 Credential={AWS_KEY_ID}/")
+    c.close()

@@ -93,7 +93,7 @@ def test_tool_loop(claude, model):
     assert msg.content[-1].text == "Tool result received: sunny"
 
 
-@pytest.mark.parametrize("model", ["claude", "gem", "gpt"])
+@pytest.mark.parametrize("model", ["claude", "gem", "gpt", "br"])
 def test_count_tokens(claude, env, model):
     messages = [{"role": "user", "content": "count these words please"}]
     count = claude.messages.count_tokens(model=model, system="be brief", messages=messages)
@@ -105,6 +105,11 @@ def test_count_tokens(claude, env, model):
         assert sent["body"]["model"] == upstream(model)
     elif model == "gem":
         assert de.last_request(mock, "gemini")["path"].endswith(":countTokens")
+    elif model == "br":
+        sent = de.last_request(mock, "bedrock")
+        assert sent["path"].endswith("/count-tokens")
+        converse = sent["body"]["input"]["converse"]
+        assert converse["system"] == [{"text": "be brief"}]
     else:
         # No counter at OpenAI: the gateway's estimate, no upstream call.
         assert mock.requests("openai") == []

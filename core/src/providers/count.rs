@@ -3,10 +3,11 @@
 //!
 //! Three ways, in order of preference:
 //! * **Passthrough** where the provider has Anthropic's own counter
-//!   (Anthropic): the body goes as sent with `model` rewritten, and the
-//!   answer comes back as it is.
-//! * **The provider's own counter** (Gemini `countTokens`): the request is
-//!   translated as for a turn, and `totalTokens` becomes `input_tokens`.
+//!   (Anthropic; Claude on Vertex, at `count-tokens:rawPredict` with the
+//!   model in the body): the body goes as sent with `model` rewritten.
+//! * **The provider's own counter** (Gemini `countTokens`, Bedrock
+//!   CountTokens with the Converse prompt): the request is translated as
+//!   for a turn, and the provider's count becomes `input_tokens`.
 //! * **An estimate** everywhere else, answered by the gateway without an
 //!   upstream call: the body's bytes / 4, rounded up (the usage estimate's
 //!   ratio, see [`crate::usage::BYTES_PER_TOKEN`]). It counts JSON syntax
@@ -136,6 +137,17 @@ impl Translator for Translated {
     fn outcome(&self) -> Outcome {
         self.outcome
     }
+}
+
+/// Anthropic's `count_tokens` answer (`{"input_tokens": n}`).
+pub fn anthropic_total(body: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Answer {
+        input_tokens: u64,
+    }
+    serde_json::from_slice::<Answer>(body)
+        .ok()
+        .map(|a| a.input_tokens)
 }
 
 /// Gemini's `countTokens` answer.

@@ -247,6 +247,51 @@ impl Kind for Bedrock {
         let chat = translate::BedrockChat::new(input.dialect.encoder(meta), stream);
         Ok((Box::new(chat), out))
     }
+
+    fn count_tokens(_: &Options, input: &ChatInput<'_>, target: TargetCtx<'_>) -> Option<Started> {
+        Some(count_tokens(input, target))
+    }
+}
+
+/// Bedrock's CountTokens with the Converse members that shape the prompt
+/// (`{"input":{"converse":{…}}}`); `inputTokens` comes back.
+fn count_tokens(input: &ChatInput<'_>, target: TargetCtx<'_>) -> Started {
+    const PROMPT: [&str; 4] = [
+        "messages",
+        "system",
+        "toolConfig",
+        "additionalModelRequestFields",
+    ];
+    let req = crate::dialect::anthropic::decode_count(input.body)?;
+    let turn = request::converse_body(&req, target.model)?;
+    let bad = |_| crate::error::ApiError::internal("cannot encode the count request");
+    let mut converse: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&turn).map_err(bad)?;
+    converse.retain(|k, _| PROMPT.contains(&k.as_str()));
+    let body = serde_json::json!({"input": {"converse": converse}});
+    let out = Outbound {
+        path: join_path(
+            &target.provider.base_path,
+            &format!("/model/{}/count-tokens", encode_model(target.model)),
+        ),
+        headers: vec![("content-type", "application/json".to_string())],
+        body: Some(body.to_string().into_bytes()),
+    };
+    let counter = crate::providers::count::Translated::new(input_tokens, |status, body| {
+        response::translate_error(status, None, body)
+    });
+    Ok((Box::new(counter), out))
+}
+
+fn input_tokens(body: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Answer {
+        input_tokens: u64,
+    }
+    serde_json::from_slice::<Answer>(body)
+        .ok()
+        .map(|a| a.input_tokens)
 }
 
 #[cfg(test)]

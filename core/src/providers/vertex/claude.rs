@@ -116,6 +116,39 @@ fn passthrough(
     Ok((Box::new(Passthrough::new(stream, foreign)), out))
 }
 
+/// Claude's token counter on Vertex: the path's model is `count-tokens`
+/// and the body names the model (unlike every other Claude call there).
+pub(super) fn count_tokens(
+    opts: &Options,
+    input: &ChatInput<'_>,
+    target: TargetCtx<'_>,
+    model: &str,
+) -> Started {
+    crate::dialect::anthropic::decode_count(input.body)?;
+    let p = input.probe;
+    let body = crate::providers::anthropic::passthrough::model_splice(
+        input.body,
+        &p.model,
+        p.model_span.clone(),
+        model,
+    )?;
+    let out = Outbound {
+        path: opts.path(
+            &target.provider.base_path,
+            Publisher::Anthropic,
+            "count-tokens",
+            "rawPredict",
+        ),
+        headers: vec![("content-type", "application/json".to_string())],
+        body,
+    };
+    let counter = crate::providers::count::Translated::new(
+        crate::providers::count::anthropic_total,
+        |status, body| VertexClaudeCodec::default().error(status, body),
+    );
+    Ok((Box::new(counter), out))
+}
+
 /// The Messages body without `model` and with the Vertex version. Values
 /// are kept as raw JSON, so prompt text is copied, not re-escaped.
 pub(super) fn vertex_body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {

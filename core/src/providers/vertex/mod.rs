@@ -193,6 +193,19 @@ impl Kind for Vertex {
             (Publisher::Anthropic, _) => Err(crate::providers::no_embeddings(target)),
         }
     }
+
+    /// Claude's counter (`count-tokens:rawPredict`); Gemini on Vertex is
+    /// estimated (see `providers::count`).
+    fn count_tokens(
+        opts: &Options,
+        input: &ChatInput<'_>,
+        target: TargetCtx<'_>,
+    ) -> Option<Started> {
+        match publisher(target.model) {
+            (Publisher::Anthropic, model) => Some(claude::count_tokens(opts, input, target, model)),
+            (Publisher::Google, _) => None,
+        }
+    }
 }
 
 /// The Gemini API's translation, on the Vertex path.
