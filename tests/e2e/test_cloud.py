@@ -453,12 +453,17 @@ def test_messages_client_to_claude_on_vertex_and_bedrock(env):
     for model, label, upstream in (("vclaude", "vertex", "claude-sonnet-4@20250514"),
                                    ("br", "bedrock", BEDROCK_MODEL)):
         mock.clear()
-        msg = c.messages.create(model=model, max_tokens=50, messages=messages)
+        beta = "interleaved-thinking-2025-05-14"
+        msg = c.messages.create(model=model, max_tokens=50, messages=messages,
+                                extra_headers={"anthropic-beta": beta})
         assert msg.content[0].text == expected_reply(upstream, "count and answer")
         sent = last_request(mock, label)
+        assert "anthropic-beta" not in sent["headers"]
         if label == "vertex":
             assert sent["path"].endswith(f"/publishers/anthropic/models/{upstream}:rawPredict")
             assert "model" not in sent["body"] and sent["body"]["messages"] == messages
+            # Vertex takes betas in the body.
+            assert sent["body"]["anthropic_beta"] == [beta]
         count = c.messages.count_tokens(model=model, messages=messages)
         assert count.input_tokens == msg.usage.input_tokens, model
         sent = last_request(mock, label)

@@ -36,6 +36,7 @@ pub fn count<'c>(
         body,
         probe,
         dialect: Dialect::AnthropicMessages,
+        betas: None,
     };
     let counted = crate::providers::count_tokens(&input, ctx)
         .map_err(|e| reject(e, Some(model_idx), Some(target_idx)))?;

@@ -100,6 +100,8 @@ pub enum Request<'b> {
         body: &'b [u8],
         probe: Probe<'b>,
         dialect: Dialect,
+        /// The client's `anthropic-beta` header (see [`Request::with_betas`]).
+        betas: Option<&'b str>,
     },
     Embeddings(EmbedRequest<'b>),
     /// A Messages body to count the tokens of.
@@ -117,6 +119,7 @@ impl<'b> Request<'b> {
                 body,
                 probe: probe::probe_as(body, dialect)?,
                 dialect,
+                betas: None,
             },
             Operation::CountTokens => Request::Count {
                 body,
@@ -127,6 +130,20 @@ impl<'b> Request<'b> {
                 req: parse_embeddings_request(body)?,
             }),
         })
+    }
+
+    /// A Messages client's `anthropic-beta` header goes along, for the
+    /// providers that take betas in the body (Claude on Vertex).
+    pub fn with_betas(mut self, header: Option<&'b str>) -> Self {
+        if let Request::Chat {
+            dialect: Dialect::AnthropicMessages,
+            betas,
+            ..
+        } = &mut self
+        {
+            *betas = header;
+        }
+        self
     }
 
     /// The client's body, as received.
@@ -227,11 +244,13 @@ pub fn translate<'c>(
             body,
             probe,
             dialect,
+            betas,
         } => {
             let input = ChatInput {
                 body,
                 probe,
                 dialect: *dialect,
+                betas: *betas,
             };
             crate::providers::chat(&input, ctx)
         }

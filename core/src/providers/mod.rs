@@ -294,6 +294,9 @@ pub struct ChatInput<'a> {
     /// The routing pass already made over it (see `gateway::probe`).
     pub probe: &'a Probe<'a>,
     pub dialect: Dialect,
+    /// The client's `anthropic-beta` header, for providers that take betas
+    /// in the body (Claude on Vertex); Anthropic gets the header itself.
+    pub betas: Option<&'a str>,
 }
 
 impl<'a> ChatInput<'a> {
@@ -371,6 +374,7 @@ pub fn chat_body(body: &[u8], target: TargetCtx<'_>) -> Started {
         body,
         probe: &probe,
         dialect: Dialect::OpenAiChat,
+        betas: None,
     };
     chat(&input, target)
 }

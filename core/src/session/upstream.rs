@@ -176,7 +176,16 @@ impl Upstream {
             return Flow::Continue;
         };
         let body = host.request_body(size);
+        let betas = w
+            .with_record(&a.id, |rec| {
+                rec.headers
+                    .iter()
+                    .find(|(n, _)| n == "anthropic-beta")
+                    .map(|(_, v)| v.clone())
+            })
+            .flatten();
         let routed = Request::parse(a.op, &body)
+            .map(|req| req.with_betas(betas.as_deref()))
             .map_err(|error| RouteError {
                 model_idx: None,
                 target_idx: None,

@@ -12,7 +12,8 @@
 //! * `POST .../publishers/anthropic/models/{m}:{rawPredict|streamRawPredict}`:
 //!   the Anthropic mock's validation, after Vertex's own body rules:
 //!   `anthropic_version` must be `vertex-2023-10-16` and `model` must not
-//!   be in the body (400 in Anthropic's shape, as Claude on Vertex answers).
+//!   be in the body (400 in Anthropic's shape, as Claude on Vertex answers);
+//!   betas come as the body's `anthropic_beta` list, not as a header.
 //! * `GET /_mock/tokens`: `{"issued": N}`, tokens issued so far.
 //!
 //! Publisher calls need `Authorization: Bearer <token>` with a token this
@@ -287,9 +288,29 @@ fn as_anthropic(req: &Request, route: &Route) -> Result<Request, Response> {
             "stream: must be true on streamRawPredict and absent or false on rawPredict",
         ));
     }
+    let betas = match body.remove("anthropic_beta") {
+        None => None,
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        Some(_) => {
+            return Err(bad(
+                "anthropic_beta: Input should be a valid list of strings",
+            ))
+        }
+    };
     body.insert("model".into(), Value::String(route.model.clone()));
     let mut r = anthropic_passthrough(req);
     r.body = serde_json::to_vec(&body).unwrap_or_default();
+    // Vertex takes betas in the body; the Messages API reads the header.
+    if let Some(betas) = betas {
+        r.headers.retain(|(n, _)| n != "anthropic-beta");
+        r.headers.push(("anthropic-beta".into(), betas));
+    }
     Ok(r)
 }
 

@@ -32,6 +32,7 @@ fn start_with(kind: &str, body: &str, upstream: &str) -> (Box<dyn Translator>, O
         body: body.as_bytes(),
         probe: &pr,
         dialect: Dialect::OpenAiResponses,
+        betas: None,
     };
     let ctx = TargetCtx {
         provider: &p,
@@ -207,6 +208,7 @@ fn presets_are_not_passed_through() {
         body: BODY.as_bytes(),
         probe: &pr,
         dialect: Dialect::OpenAiResponses,
+        betas: None,
     };
     let ctx = TargetCtx {
         provider: &p,

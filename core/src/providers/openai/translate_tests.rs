@@ -19,6 +19,7 @@ fn run(spec: Passthrough, body: &Value, model: &str) -> (Box<dyn Translator>, Ou
         body: &raw,
         probe: &probe,
         dialect: Dialect::OpenAiChat,
+        betas: None,
     };
     let ctx = TargetCtx {
         provider: &p,
@@ -64,6 +65,7 @@ fn preset_quirks_apply_to_the_encoded_body() {
         body: &raw,
         probe: &probe,
         dialect: Dialect::OpenAiChat,
+        betas: None,
     };
     let p = Provider::new("m", "mistral", "h");
     let ctx = TargetCtx {
@@ -170,6 +172,7 @@ fn every_openai_wire_kind_translates_a_messages_client() {
         body,
         probe: &probe,
         dialect: Dialect::AnthropicMessages,
+        betas: None,
     };
     let decodes = Dialect::AnthropicMessages.decode(body).is_ok();
     for (kind, path) in [

@@ -56,7 +56,7 @@ pub(super) fn chat(
     };
     let target = TargetCtx { model, ..target };
     let messages = anthropic::request::messages_body(&anthropic_opts, &req, &target)?;
-    let body = vertex_body(&messages)?;
+    let body = vertex_body(&messages, None)?;
     let meta = Meta {
         model: target.public_model.to_string(),
         created: target.now_unix_secs,
@@ -95,7 +95,7 @@ fn passthrough(
     model: &str,
 ) -> Started {
     let stream = input.probe.stream;
-    let body = vertex_body(input.body)
+    let body = vertex_body(input.body, input.betas)
         .map_err(|_| ApiError::invalid_request("The request body must be a JSON object."))?;
     let foreign = |status: u16, body: &[u8]| VertexClaudeCodec::default().error(status, body);
     let method = if stream {
@@ -149,9 +149,11 @@ pub(super) fn count_tokens(
     Ok((Box::new(counter), out))
 }
 
-/// The Messages body without `model` and with the Vertex version. Values
-/// are kept as raw JSON, so prompt text is copied, not re-escaped.
-pub(super) fn vertex_body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {
+/// The Messages body without `model` and with the Vertex version, and
+/// the client's `anthropic-beta` header as the body's `anthropic_beta`
+/// list (Vertex takes betas there, not as a header). Values are kept as
+/// raw JSON, so prompt text is copied, not re-escaped.
+pub(super) fn vertex_body(messages: &[u8], betas: Option<&str>) -> Result<Vec<u8>, ApiError> {
     let bad = |e: serde_json::Error| ApiError::internal(format!("cannot encode the request: {e}"));
     let mut fields: BTreeMap<Cow<'_, str>, &RawValue> =
         serde_json::from_slice(messages).map_err(bad)?;
@@ -159,6 +161,16 @@ pub(super) fn vertex_body(messages: &[u8]) -> Result<Vec<u8>, ApiError> {
     let version = serde_json::to_string(CLAUDE_VERSION).map_err(bad)?;
     let version = RawValue::from_string(version).map_err(bad)?;
     fields.insert(Cow::Borrowed("anthropic_version"), &version);
+    let list: Vec<&str> = betas
+        .into_iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect();
+    let list = RawValue::from_string(serde_json::to_string(&list).map_err(bad)?).map_err(bad)?;
+    if list.get() != "[]" {
+        fields.insert(Cow::Borrowed("anthropic_beta"), &list);
+    }
     serde_json::to_vec(&fields).map_err(bad)
 }
 

@@ -262,6 +262,14 @@ fn gemini_unknown_model_is_model_not_found() {
 }
 
 fn start_messages(body: &Value, model: &str) -> (Box<dyn Translator>, Outbound) {
+    start_messages_with(body, model, None)
+}
+
+fn start_messages_with(
+    body: &Value,
+    model: &str,
+    betas: Option<&str>,
+) -> (Box<dyn Translator>, Outbound) {
     let p = provider();
     let ctx = TargetCtx {
         provider: &p,
@@ -276,8 +284,29 @@ fn start_messages(body: &Value, model: &str) -> (Box<dyn Translator>, Outbound) 
         body: &bytes,
         probe: &probe,
         dialect: crate::dialect::Dialect::AnthropicMessages,
+        betas,
     };
     crate::providers::chat(&input, ctx).unwrap()
+}
+
+#[test]
+fn claude_passthrough_sends_betas_in_the_body() {
+    let sent =
+        json!({"model": "m", "max_tokens": 7, "messages": [{"role": "user", "content": "hi"}]});
+    let header = Some("interleaved-thinking-2025-05-14, context-1m-2025-08-07");
+    let (_, out) = start_messages_with(&sent, "claude-x", header);
+    let want = json!(["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]);
+    assert_eq!(body(&out)["anthropic_beta"], want);
+    assert_eq!(header_of(&out, "anthropic-beta"), None);
+    let (_, out) = start_messages_with(&sent, "claude-x", None);
+    assert!(body(&out).get("anthropic_beta").is_none());
+}
+
+fn header_of<'o>(out: &'o Outbound, name: &str) -> Option<&'o str> {
+    out.headers
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 #[test]

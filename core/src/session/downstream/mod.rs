@@ -292,7 +292,9 @@ impl Downstream {
         let Pending { headers, op, size } = *pending;
         let body = host.request_body(size);
         self.body_bytes = u64::try_from(size).unwrap_or(u64::MAX);
+        let betas = find(&headers, "anthropic-beta");
         let routed = resolve(&w.cfg, op, &body).and_then(|(req, model_idx, model)| {
+            let req = req.with_betas(betas);
             host.set_filter_state("modelmux_model", &model.name);
             self.stream = matches!(&req, Request::Chat { probe, .. } if probe.stream);
             if let Request::Count { .. } = req {

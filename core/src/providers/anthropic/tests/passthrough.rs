@@ -20,6 +20,7 @@ fn start_messages(body: &[u8], model: &str) -> Result<(Box<dyn Translator>, Outb
         body,
         probe: &probe,
         dialect: Dialect::AnthropicMessages,
+        betas: None,
     };
     crate::providers::chat(&input, ctx)
 }
