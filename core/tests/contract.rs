@@ -111,6 +111,12 @@ macro_rules! ensure_eq {
 
 #[path = "contract/cases.rs"]
 mod cases;
+#[path = "contract/convert.rs"]
+mod convert;
+#[path = "contract/dialect_summary.rs"]
+mod dialect_summary;
+#[path = "contract/dialects.rs"]
+mod dialects;
 #[path = "contract/run.rs"]
 mod run;
 #[path = "contract/sse.rs"]
@@ -163,6 +169,21 @@ macro_rules! providers {
                 #[test]
                 fn streams() {
                     run::report::<P>("streams", streams::run::<P>());
+                }
+
+                #[test]
+                fn dialect_requests() {
+                    run::report::<P>("requests", dialects::requests::<P>());
+                }
+
+                #[test]
+                fn dialect_responses() {
+                    run::report::<P>("responses", dialects::responses::<P>());
+                }
+
+                #[test]
+                fn dialect_streams() {
+                    run::report::<P>("streams", dialects::streams::<P>());
                 }
 
                 #[test]

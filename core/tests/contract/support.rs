@@ -2,6 +2,7 @@
 //! answer, [`Support`].
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::Value;
 
 use crate::cases::{ErrorCase, RequestCase, ResponseCase, StreamCase};
@@ -16,7 +17,9 @@ pub struct Upstream {
     pub headers: Vec<(&'static str, String)>,
     /// The upstream body as JSON (the client's body when forwarded as is).
     pub body: Value,
-    /// The client's body, as JSON.
+    /// The client's request as OpenAI chat JSON: the body sent, or for a
+    /// Messages or Responses client the case it expresses (so one check
+    /// serves every dialect).
     pub client: Value,
 }
 
@@ -110,6 +113,28 @@ pub trait Contract {
     fn response(case: ResponseCase) -> Support<Fixture>;
     fn error(case: ErrorCase) -> Support<ErrorWant>;
     fn stream(case: StreamCase) -> Support<Fixture>;
+
+    /// Request case `case` from a client speaking `dialect` (Messages or
+    /// Responses; chat is [`Contract::request`]). The translated path is
+    /// shared, so the default is the chat declaration and a provider
+    /// declares only where a dialect differs (its passthrough, a refusal
+    /// of its own).
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        let _ = dialect;
+        Self::request(case)
+    }
+    /// Response case `case` for a client speaking `dialect`; defaults to
+    /// the chat declaration.
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        let _ = dialect;
+        Self::response(case)
+    }
+    /// Stream case `case` for a client speaking `dialect`; defaults to the
+    /// chat declaration.
+    fn stream_in(dialect: Dialect, case: StreamCase) -> Support<Fixture> {
+        let _ = dialect;
+        Self::stream(case)
+    }
     /// The fixture file of stream case `name` (`<name>.sse` for SSE).
     fn stream_file(name: &str) -> String {
         format!("{name}.sse")
