@@ -185,13 +185,14 @@ fn request_ok<P: Contract>(case: RequestCase, sent: &Sent<'_>, check: fn(&Upstre
         headers: out.headers,
         body: upstream,
         client: sent.chat.clone(),
+        sent: sent.body.clone(),
     };
     ensure_eq!(
         up.header("content-type"),
         Some("application/json"),
         "upstream content-type"
     );
-    P::accepts(&up)
+    P::accepts_in(sent.dialect, &up)
         .map_err(|e| format!("not a request the provider accepts: {e}; body {}", up.body))?;
     check(&up).map_err(|e| format!("{e}; upstream body {}", up.body))?;
     let mode = chat.response_headers(200, &|_| None).mode;

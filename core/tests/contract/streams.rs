@@ -103,7 +103,7 @@ fn stream_case<P: Contract>(case: StreamCase, native: &[u8], include_usage: bool
 
 /// Every single cut and byte-at-a-time delivery give `whole`'s bytes and
 /// outcome.
-pub fn same_at_every_split<P: Contract>(
+fn same_at_every_split<P: Contract>(
     dialect: Dialect,
     body: &Value,
     native: &[u8],

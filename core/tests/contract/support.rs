@@ -21,6 +21,8 @@ pub struct Upstream {
     /// Messages or Responses client the case it expresses (so one check
     /// serves every dialect).
     pub client: Value,
+    /// The body as the client sent it, in its dialect.
+    pub sent: Value,
 }
 
 impl Upstream {
@@ -108,6 +110,12 @@ pub trait Contract {
     /// What the provider's API requires of every request (e.g. a non-empty
     /// conversation with a user turn): run on every translated request.
     fn accepts(up: &Upstream) -> Check;
+    /// [`Contract::accepts`] for a client speaking `dialect`: differs only
+    /// where that dialect is passed through to another endpoint.
+    fn accepts_in(dialect: Dialect, up: &Upstream) -> Check {
+        let _ = dialect;
+        Self::accepts(up)
+    }
 
     fn request(case: RequestCase) -> Support<RequestCheck>;
     fn response(case: ResponseCase) -> Support<Fixture>;
@@ -182,4 +190,17 @@ pub fn non_empty<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, String>
         Some(a) if !a.is_empty() => Ok(a),
         _ => Err(format!("{what} must be a non-empty array, got {v}")),
     }
+}
+
+/// The words of every `system` text of an upstream body, in order (text
+/// blocks joined by a space), for checks that must not care whether
+/// instructions stay separate blocks or are joined, as long as words do
+/// not run together.
+pub fn system_words(texts: &[&str]) -> Vec<String> {
+    texts.join(" ").split_whitespace().map(str::to_string).collect()
+}
+
+/// The words the system-and-developer case says, in order.
+pub fn instruction_words() -> Vec<String> {
+    system_words(&[crate::cases::SYSTEM_TEXT, crate::cases::DEVELOPER_TEXT])
 }

@@ -72,6 +72,7 @@ impl Contract for VertexGemini {
             headers,
             body: up.body.clone(),
             client: up.client.clone(),
+            sent: up.sent.clone(),
         })
     }
 
@@ -140,6 +141,7 @@ impl Contract for VertexClaude {
             headers,
             body,
             client: up.client.clone(),
+            sent: up.sent.clone(),
         })
     }
 
