@@ -1,6 +1,7 @@
 //! `type: "anthropic"`: the Messages API.
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::{json, Value};
 
 use crate::cases::{
@@ -220,6 +221,16 @@ impl Contract for Anthropic {
                 );
                 Ok(())
             }),
+        }
+    }
+
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ResponseCase::NotTheShape) => Support::NotApplicable(
+                "passthrough: a Messages client's 2xx body is forwarded as sent (BodyMode::Tail, \
+                 usage read on the way)",
+            ),
+            _ => Self::response(case),
         }
     }
 

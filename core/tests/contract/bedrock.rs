@@ -10,12 +10,14 @@ use modelmux_core::config::{Provider, Secret};
 use modelmux_core::eventstream::encode;
 use modelmux_core::providers::auth::{sigv4::SigV4, Auth};
 use modelmux_core::providers::Options;
+use modelmux_core::dialect::Dialect;
 use serde_json::{json, Value};
 
 use crate::cases::{
     ErrorCase, RequestCase, ResponseCase, StreamCase, DEVELOPER_TEXT, PNG_BASE64, SYSTEM_TEXT,
 };
 use crate::support::{
+    instruction_words, system_words, Known, SYSTEM_BLOCKS_RUN_TOGETHER,
     non_empty, Check, Contract, ErrorWant, Fixture, OwnError, RequestCheck, Support, Upstream,
 };
 
@@ -67,6 +69,19 @@ fn weather_tools(up: &Upstream) -> Check {
     Ok(())
 }
 
+/// The instructions of the system-and-developer case, word for word,
+/// however they are packaged.
+fn instructions_in_words(up: &Upstream) -> Check {
+    let texts: Vec<&str> = up.body["system"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| b["text"].as_str().unwrap_or("?"))
+        .collect();
+    ensure_eq!(system_words(&texts), instruction_words(), "system words");
+    single_user_text(up, "Hello")
+}
+
 impl Contract for Bedrock {
     const NAME: &'static str = "bedrock";
     const KIND: &'static str = "bedrock";
@@ -116,6 +131,16 @@ impl Contract for Bedrock {
             non_empty(&m["content"], &format!("messages[{i}].content"))?;
         }
         Ok(())
+    }
+
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, RequestCase::SystemAndDeveloper) => {
+                Support::Yes(instructions_in_words as RequestCheck)
+                .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
+            }
+            _ => Self::request(case),
+        }
     }
 
     fn request(case: RequestCase) -> Support<RequestCheck> {

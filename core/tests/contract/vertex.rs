@@ -6,6 +6,7 @@
 //! errors the Vertex front end answers for Claude (own fixtures).
 
 use modelmux_core::config::{Provider, Secret};
+use modelmux_core::dialect::Dialect;
 use modelmux_core::providers::auth::Auth;
 use modelmux_core::providers::Options;
 use serde_json::json;
@@ -147,6 +148,16 @@ impl Contract for VertexClaude {
 
     fn request(case: RequestCase) -> Support<RequestCheck> {
         Anthropic::request(case)
+    }
+
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ResponseCase::NotTheShape) => Support::NotApplicable(
+                "passthrough: a Messages client's 2xx body is forwarded as sent (BodyMode::Tail, \
+                 usage read on the way)",
+            ),
+            _ => Self::response(case),
+        }
     }
 
     fn response(case: ResponseCase) -> Support<Fixture> {
