@@ -258,12 +258,24 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
     let mut reasoning = String::new();
     let mut error = None;
     let mut end = None;
+    // Function calls by output index, as the added item and the argument
+    // deltas build them.
+    let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
         ensure!(end.is_none(), "an event after the end: {e}");
         ensure_eq!(e["sequence_number"].as_u64(), Some(i as u64), "sequence_number of {e}");
         match e["type"].as_str().unwrap_or_default() {
             "response.output_text.delta" => text.push_str(&s(&e["delta"])),
             "response.reasoning_summary_text.delta" => reasoning.push_str(&s(&e["delta"])),
+            "response.output_item.added" if e["item"]["type"] == "function_call" => {
+                let item = &e["item"];
+                let call = (s(&item["call_id"]), s(&item["name"]), s(&item["arguments"]));
+                ensure!(calls.insert(n(&e["output_index"]), call).is_none(), "item added twice: {e}");
+            }
+            "response.function_call_arguments.delta" => {
+                let call = calls.get_mut(&n(&e["output_index"]));
+                call.ok_or(format!("arguments of no call: {e}"))?.2.push_str(&s(&e["delta"]));
+            }
             "response.completed" | "response.incomplete" => {
                 ensure!(error.is_none(), "a finished response after an error: {e}");
                 end = Some(response(&e["response"])?);
@@ -288,6 +300,8 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
     if out.done {
         ensure_eq!(text, out.text, "streamed text deltas vs the final response");
         ensure_eq!(reasoning, out.reasoning, "streamed reasoning deltas vs the final response");
+        let streamed: Vec<_> = calls.into_values().collect();
+        ensure_eq!(streamed, out.calls, "streamed calls vs the final response");
     }
     out.text = text;
     out.reasoning = reasoning;
