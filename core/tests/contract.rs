@@ -68,6 +68,25 @@
 //!   with `choices: []` and no usage carries nothing (Azure's
 //!   `prompt_filter_results`) and is skipped.
 //!
+//! # The dialect axis
+//! Every request, response and stream case runs again for a client
+//! speaking Anthropic Messages and one speaking OpenAI Responses
+//! ([`dialects`]): the request case expressed in that dialect by a
+//! test-side converter ([`convert`]; what a dialect cannot say is not
+//! applicable, with the reason), the same native fixtures, and the client's
+//! `message` / `response` JSON or event stream read back into the same
+//! neutral summary ([`dialect_summary`]: finish reasons mapped to chat's,
+//! Anthropic's `input_tokens` plus its cache reads and writes as the
+//! prompt count). Streams are re-split at every byte. The declarations are
+//! [`support::Contract::request_in`], `response_in` and `stream_in`, which
+//! default to the chat declaration, since the translated path is shared:
+//! a provider declares only where a dialect differs (its passthrough, a
+//! check of a differently packaged but equal request, a known bug).
+//! Passthrough pairs (Messages to `anthropic` and Claude on Vertex,
+//! Responses to `openai` and `azure`) are checked where the fixtures mean
+//! something (Messages to Anthropic reads Anthropic's own fixtures) and
+//! declared not applicable otherwise.
+//!
 //! A provider that reports no reasoning-token split (Anthropic counts
 //! thinking inside `output_tokens`) says so once
 //! ([`support::Contract::REASONING_TOKENS`]); its expected reasoning token
