@@ -69,7 +69,7 @@
 //!   `prompt_filter_results`) and is skipped.
 //!
 //! # The dialect axis
-//! Every request, response and stream case runs again for a client
+//! Every request, response, error and stream case runs again for a client
 //! speaking Anthropic Messages and one speaking OpenAI Responses
 //! ([`dialects`]): the request case expressed in that dialect by a
 //! test-side converter ([`convert`]; what a dialect cannot say is not
@@ -78,7 +78,8 @@
 //! neutral summary ([`dialect_summary`]: finish reasons mapped to chat's,
 //! Anthropic's `input_tokens` plus its cache reads and writes as the
 //! prompt count). Streams are re-split at every byte. The declarations are
-//! [`support::Contract::request_in`], `response_in` and `stream_in`, which
+//! [`support::Contract::request_in`], `response_in`, `error_in` and
+//! `stream_in` ([`dialect_errors`] for the errors), which
 //! default to the chat declaration, since the translated path is shared:
 //! a provider declares only where a dialect differs (its passthrough, a
 //! check of a differently packaged but equal request, a known bug).
@@ -132,6 +133,8 @@ macro_rules! ensure_eq {
 mod cases;
 #[path = "contract/convert.rs"]
 mod convert;
+#[path = "contract/dialect_errors.rs"]
+mod dialect_errors;
 #[path = "contract/dialect_summary.rs"]
 mod dialect_summary;
 #[path = "contract/dialects.rs"]
@@ -198,6 +201,11 @@ macro_rules! providers {
                 #[test]
                 fn dialect_responses() {
                     run::report::<P>("responses", dialects::responses::<P>());
+                }
+
+                #[test]
+                fn dialect_errors() {
+                    run::report::<P>("errors", dialect_errors::run::<P>());
                 }
 
                 #[test]

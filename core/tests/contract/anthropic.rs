@@ -261,6 +261,16 @@ impl Contract for Anthropic {
         }
     }
 
+    /// A Messages client is passed through: Anthropic's errors are
+    /// already its dialect's.
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ErrorCase::NotJson)
+            | (Dialect::OpenAiChat | Dialect::OpenAiResponses, _) => Self::error(case),
+            (Dialect::AnthropicMessages, _) => Support::Yes(ErrorWant::Forwarded),
+        }
+    }
+
     fn error(case: ErrorCase) -> Support<ErrorWant> {
         use ErrorCase as C;
         match case {

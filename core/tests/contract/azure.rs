@@ -8,7 +8,9 @@ use modelmux_core::dialect::Dialect;
 use serde_json::json;
 
 use crate::cases::{ErrorCase, RequestCase, ResponseCase, StreamCase};
-use crate::openai::{same_conversation, sent_but_model, unchanged_but_model, RESPONSES_PASSTHROUGH};
+use crate::openai::{
+    same_conversation, sent_but_model, unchanged_but_model, RESPONSES_PASSTHROUGH,
+};
 use crate::support::{
     non_empty, Check, Contract, ErrorWant, Fixture, RequestCheck, Support, Upstream,
 };
@@ -51,6 +53,16 @@ impl Contract for Azure {
         match dialect {
             Dialect::OpenAiResponses => Support::NotApplicable(RESPONSES_PASSTHROUGH),
             Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::response(case),
+        }
+    }
+
+    /// A Messages client gets OpenAI's errors in Anthropic's envelope.
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        match (dialect, Self::error(case)) {
+            (Dialect::AnthropicMessages, Support::Yes(ErrorWant::Forwarded)) => {
+                Support::Yes(ErrorWant::Rewrapped)
+            }
+            (_, chat) => chat,
         }
     }
 

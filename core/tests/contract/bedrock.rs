@@ -7,18 +7,18 @@
 //! runner feeds it (whole and at every split).
 
 use modelmux_core::config::{Provider, Secret};
+use modelmux_core::dialect::Dialect;
 use modelmux_core::eventstream::encode;
 use modelmux_core::providers::auth::{sigv4::SigV4, Auth};
 use modelmux_core::providers::Options;
-use modelmux_core::dialect::Dialect;
 use serde_json::{json, Value};
 
 use crate::cases::{
     ErrorCase, RequestCase, ResponseCase, StreamCase, DEVELOPER_TEXT, PNG_BASE64, SYSTEM_TEXT,
 };
 use crate::support::{
-    instruction_words, system_words, Known, SYSTEM_BLOCKS_RUN_TOGETHER,
-    non_empty, Check, Contract, ErrorWant, Fixture, OwnError, RequestCheck, Support, Upstream,
+    instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
+    OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
 };
 
 pub struct Bedrock;
@@ -137,7 +137,7 @@ impl Contract for Bedrock {
         match (dialect, case) {
             (Dialect::AnthropicMessages, RequestCase::SystemAndDeveloper) => {
                 Support::Yes(instructions_in_words as RequestCheck)
-                .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
+                    .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
             }
             _ => Self::request(case),
         }

@@ -49,8 +49,10 @@ fn text_of(content: &Value) -> Result<String, Unsaid> {
 fn to_messages(chat: &Value) -> Result<Value, Unsaid> {
     no_chat_only(chat)?;
     if chat.get("response_format").is_some() {
-        return Err("Messages has no `response_format` (structured output is a beta not \
-                    decoded by the gateway)");
+        return Err(
+            "Messages has no `response_format` (structured output is a beta not \
+                    decoded by the gateway)",
+        );
     }
     if chat.get("reasoning_effort").is_some() {
         return Err("Messages says reasoning as a `thinking` budget, not an effort");
@@ -65,8 +67,11 @@ fn to_messages(chat: &Value) -> Result<Value, Unsaid> {
             }
             Some("user") => ("user", user_blocks(&m["content"])?),
             Some("assistant") => ("assistant", assistant_blocks(m)?),
-            Some("tool") => ("user", vec![json!({"type": "tool_result",
-                "tool_use_id": m["tool_call_id"], "content": text_of(&m["content"])?})]),
+            Some("tool") => (
+                "user",
+                vec![json!({"type": "tool_result",
+                "tool_use_id": m["tool_call_id"], "content": text_of(&m["content"])?})],
+            ),
             _ => return Err("unknown role"),
         };
         // Consecutive tool results are one user turn in Messages.
@@ -232,8 +237,10 @@ fn responses_format(format: &Value) -> Result<Value, Unsaid> {
         Some("json_object") => Ok(json!({"type": "json_object"})),
         Some("json_schema") => {
             let s = &format["json_schema"];
-            Ok(json!({"type": "json_schema", "name": s["name"], "strict": s["strict"],
-                      "schema": s["schema"]}))
+            Ok(
+                json!({"type": "json_schema", "name": s["name"], "strict": s["strict"],
+                      "schema": s["schema"]}),
+            )
         }
         _ => Err("response_format not converted"),
     }

@@ -91,11 +91,17 @@ fn message(v: &Value) -> Result<Neutral, String> {
     for b in v["content"].as_array().ok_or(format!("no content: {v}"))? {
         match b["type"].as_str() {
             Some("text") => out.text.push_str(b["text"].as_str().unwrap_or_default()),
-            Some("thinking") => out.reasoning.push_str(b["thinking"].as_str().unwrap_or_default()),
+            Some("thinking") => out
+                .reasoning
+                .push_str(b["thinking"].as_str().unwrap_or_default()),
             Some("redacted_thinking") => {}
             Some("tool_use") => {
-                ensure!(b["input"].is_object(), "tool_use input is not an object: {b}");
-                out.calls.push((s(&b["id"]), s(&b["name"]), b["input"].to_string()));
+                ensure!(
+                    b["input"].is_object(),
+                    "tool_use input is not an object: {b}"
+                );
+                out.calls
+                    .push((s(&b["id"]), s(&b["name"]), b["input"].to_string()));
             }
             _ => return Err(format!("unexpected content block {b}")),
         }
@@ -122,9 +128,15 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
     let mut usage = Value::Object(Default::default());
     let mut started = false;
     for e in events {
-        ensure!(!out.done && out.error.is_none(), "an event after the end: {e}");
+        ensure!(
+            !out.done && out.error.is_none(),
+            "an event after the end: {e}"
+        );
         let t = e["type"].as_str().unwrap_or_default();
-        ensure!(started || t == "message_start" || t == "error", "{t} before message_start");
+        ensure!(
+            started || t == "message_start" || t == "error",
+            "{t} before message_start"
+        );
         match t {
             "message_start" => {
                 ensure!(!started, "a second message_start");
@@ -137,12 +149,21 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
                 let i = n(&e["index"]);
                 ensure!(!blocks.contains_key(&i), "block {i} started twice");
                 ensure_eq!(i, blocks.len() as u64, "index of a new block");
-                blocks.insert(i, Block { kind: s(&b["type"]), id: s(&b["id"]),
-                    name: s(&b["name"]), ..Block::default() });
+                blocks.insert(
+                    i,
+                    Block {
+                        kind: s(&b["type"]),
+                        id: s(&b["id"]),
+                        name: s(&b["name"]),
+                        ..Block::default()
+                    },
+                );
             }
             "content_block_delta" => block_delta(&mut blocks, e)?,
             "content_block_stop" => {
-                let b = blocks.get_mut(&n(&e["index"])).ok_or(format!("stop of no block: {e}"))?;
+                let b = blocks
+                    .get_mut(&n(&e["index"]))
+                    .ok_or(format!("stop of no block: {e}"))?;
                 ensure!(!b.stopped, "block stopped twice: {e}");
                 b.stopped = true;
             }
@@ -164,7 +185,11 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
             "text" => out.text.push_str(&b.text),
             "thinking" => out.reasoning.push_str(&b.text),
             "tool_use" => {
-                let args = if b.text.is_empty() { "{}".to_string() } else { b.text };
+                let args = if b.text.is_empty() {
+                    "{}".to_string()
+                } else {
+                    b.text
+                };
                 out.calls.push((b.id, b.name, args));
             }
             "redacted_thinking" => {}
@@ -178,7 +203,9 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
 }
 
 fn block_delta(blocks: &mut BTreeMap<u64, Block>, e: &Value) -> Result<(), String> {
-    let b = blocks.get_mut(&n(&e["index"])).ok_or(format!("delta of no block: {e}"))?;
+    let b = blocks
+        .get_mut(&n(&e["index"]))
+        .ok_or(format!("delta of no block: {e}"))?;
     ensure!(!b.stopped, "delta after block stop: {e}");
     let d = &e["delta"];
     let (want_kind, field) = match d["type"].as_str().unwrap_or_default() {
@@ -209,7 +236,11 @@ fn responses_usage(u: &Value) -> Result<Tokens, String> {
     let t = Tokens::new(n(&u["input_tokens"]), n(&u["output_tokens"]))
         .cached(n(&u["input_tokens_details"]["cached_tokens"]))
         .reasoning(n(&u["output_tokens_details"]["reasoning_tokens"]));
-    ensure_eq!(n(&u["total_tokens"]), t.prompt + t.completion, "total_tokens of {u}");
+    ensure_eq!(
+        n(&u["total_tokens"]),
+        t.prompt + t.completion,
+        "total_tokens of {u}"
+    );
     Ok(t)
 }
 
@@ -233,7 +264,8 @@ fn response(v: &Value) -> Result<Neutral, String> {
                 }
             }
             Some("function_call") => {
-                out.calls.push((s(&item["call_id"]), s(&item["name"]), s(&item["arguments"])));
+                out.calls
+                    .push((s(&item["call_id"]), s(&item["name"]), s(&item["arguments"])));
             }
             _ => return Err(format!("unexpected output item {item}")),
         }
@@ -263,18 +295,27 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
     let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
         ensure!(end.is_none(), "an event after the end: {e}");
-        ensure_eq!(e["sequence_number"].as_u64(), Some(i as u64), "sequence_number of {e}");
+        ensure_eq!(
+            e["sequence_number"].as_u64(),
+            Some(i as u64),
+            "sequence_number of {e}"
+        );
         match e["type"].as_str().unwrap_or_default() {
             "response.output_text.delta" => text.push_str(&s(&e["delta"])),
             "response.reasoning_summary_text.delta" => reasoning.push_str(&s(&e["delta"])),
             "response.output_item.added" if e["item"]["type"] == "function_call" => {
                 let item = &e["item"];
                 let call = (s(&item["call_id"]), s(&item["name"]), s(&item["arguments"]));
-                ensure!(calls.insert(n(&e["output_index"]), call).is_none(), "item added twice: {e}");
+                ensure!(
+                    calls.insert(n(&e["output_index"]), call).is_none(),
+                    "item added twice: {e}"
+                );
             }
             "response.function_call_arguments.delta" => {
                 let call = calls.get_mut(&n(&e["output_index"]));
-                call.ok_or(format!("arguments of no call: {e}"))?.2.push_str(&s(&e["delta"]));
+                call.ok_or(format!("arguments of no call: {e}"))?
+                    .2
+                    .push_str(&s(&e["delta"]));
             }
             "response.completed" | "response.incomplete" => {
                 ensure!(error.is_none(), "a finished response after an error: {e}");
@@ -293,13 +334,19 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
         }
     }
     ensure!(
-        events.first().is_some_and(|e| e["type"] == "response.created"),
+        events
+            .first()
+            .is_some_and(|e| e["type"] == "response.created"),
         "the stream does not start with response.created"
     );
     let mut out = end.unwrap_or_default();
     if out.done {
         ensure_eq!(text, out.text, "streamed text deltas vs the final response");
-        ensure_eq!(reasoning, out.reasoning, "streamed reasoning deltas vs the final response");
+        ensure_eq!(
+            reasoning,
+            out.reasoning,
+            "streamed reasoning deltas vs the final response"
+        );
         let streamed: Vec<_> = calls.into_values().collect();
         ensure_eq!(streamed, out.calls, "streamed calls vs the final response");
     }

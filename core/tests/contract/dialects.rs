@@ -56,7 +56,11 @@ pub fn requests<P: Contract>() -> Verdicts {
             let v = match to_dialect(&chat, d) {
                 Err(why) => Verdict::NotApplicable(why),
                 Ok(body) => {
-                    let sent = Sent { dialect: d, chat: &chat, body: &body };
+                    let sent = Sent {
+                        dialect: d,
+                        chat: &chat,
+                        body: &body,
+                    };
                     judge_request::<P>(&sent, case, P::request_in(d, case))
                 }
             };
@@ -84,8 +88,12 @@ pub fn responses<P: Contract>() -> Verdicts {
 }
 
 fn json_of(bytes: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| format!("the client body is not JSON ({e}): {:?}", String::from_utf8_lossy(bytes)))
+    serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "the client body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(bytes)
+        )
+    })
 }
 
 fn response_case<P: Contract>(d: Dialect, body: &Value, case: ResponseCase) -> Check {
@@ -93,9 +101,15 @@ fn response_case<P: Contract>(d: Dialect, body: &Value, case: ResponseCase) -> C
     let head = chat.response_headers(200, &|_| None);
     let Some(want) = cases::reply(case) else {
         let edit = chat.response_body(cases::NOT_THE_SHAPE, true);
-        ensure_eq!(head.mode, BodyMode::Buffer, "mode for a body that must become a 502");
+        ensure_eq!(
+            head.mode,
+            BodyMode::Buffer,
+            "mode for a body that must become a 502"
+        );
         let BodyEdit::Fail { status, body } = edit else {
-            return Err(format!("want BodyEdit::Fail {{ status: 502 }}, got {edit:?}"));
+            return Err(format!(
+                "want BodyEdit::Fail {{ status: 502 }}, got {edit:?}"
+            ));
         };
         ensure_eq!(status, 502, "status of the failure");
         let v = json_of(&body)?;
@@ -113,7 +127,10 @@ fn response_case<P: Contract>(d: Dialect, body: &Value, case: ResponseCase) -> C
         BodyEdit::Keep => native.clone(),
         BodyEdit::Replace(b) => b,
         BodyEdit::Fail { status, body } => {
-            return Err(format!("failed with {status}: {}", String::from_utf8_lossy(&body)))
+            return Err(format!(
+                "failed with {status}: {}",
+                String::from_utf8_lossy(&body)
+            ))
         }
     };
     ensure_eq!(head.status.unwrap_or(200), 200, "client status");
@@ -164,16 +181,25 @@ fn stream_case<P: Contract>(d: Dialect, body: &Value, case: StreamCase, native: 
             ensure_eq!(got.error, None, "error event");
             ensure_eq!(got.finish.as_deref(), want.finish, "finish (neutral)");
             ensure_eq!(failure, None, "Outcome.failure");
-            let usage = want.usage.ok_or("a complete stream case must say its usage")?;
+            let usage = want
+                .usage
+                .ok_or("a complete stream case must say its usage")?;
             let usage = usage.for_provider(P::REASONING_TOKENS);
             ensure_eq!(got.usage, Some(in_dialect(d, usage)), "usage (neutral)");
-            ensure_eq!(Tokens::of_usage(&whole.outcome.usage), usage, "Outcome.usage");
+            ensure_eq!(
+                Tokens::of_usage(&whole.outcome.usage),
+                usage,
+                "Outcome.usage"
+            );
         }
         End::Error(_) | End::Truncated => {
             ensure!(!got.done, "a broken stream ended as a complete one");
             let e = got.error.as_ref().ok_or("no error event at the end")?;
             let message = e["message"].as_str().or(e["error"]["message"].as_str());
-            ensure!(message.is_some_and(|m| !m.is_empty()), "error event without a message: {e}");
+            ensure!(
+                message.is_some_and(|m| !m.is_empty()),
+                "error event without a message: {e}"
+            );
             let cause = match want.end {
                 End::Error(_) => Cause::ErrorEvent,
                 _ => Cause::Truncated,

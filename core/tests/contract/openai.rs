@@ -46,8 +46,11 @@ fn pieces(messages: &Value) -> Vec<(String, &'static str, Value)> {
                 .as_str()
                 .and_then(|a| serde_json::from_str(a).ok())
                 .unwrap_or(Value::Null);
-            out.push((role.clone(), "call",
-                json!({"id": c["id"], "name": c["function"]["name"], "arguments": args})));
+            out.push((
+                role.clone(),
+                "call",
+                json!({"id": c["id"], "name": c["function"]["name"], "arguments": args}),
+            ));
         }
         if m["role"] == "tool" {
             out.push((role.clone(), "result", m["tool_call_id"].clone()));
@@ -60,7 +63,11 @@ fn pieces(messages: &Value) -> Vec<(String, &'static str, Value)> {
 /// conversation piece by piece as the case's chat form, the same tools
 /// and tool choice, and usage asked for on streams.
 pub fn same_conversation(up: &Upstream) -> Check {
-    ensure_eq!(pieces(&up.body["messages"]), pieces(&up.client["messages"]), "conversation");
+    ensure_eq!(
+        pieces(&up.body["messages"]),
+        pieces(&up.client["messages"]),
+        "conversation"
+    );
     for key in ["tools", "tool_choice"] {
         ensure_eq!(up.body.get(key), up.client.get(key), "{key}");
     }
@@ -107,7 +114,11 @@ impl Contract for OpenAi {
         match dialect {
             Dialect::OpenAiResponses => {
                 ensure_eq!(up.path, "/v1/responses", "path");
-                ensure_eq!(up.header("authorization"), Some("Bearer sk-test"), "authorization");
+                ensure_eq!(
+                    up.header("authorization"),
+                    Some("Bearer sk-test"),
+                    "authorization"
+                );
                 Ok(())
             }
             Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::accepts(up),
@@ -126,6 +137,16 @@ impl Contract for OpenAi {
         match dialect {
             Dialect::OpenAiResponses => Support::NotApplicable(RESPONSES_PASSTHROUGH),
             Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::response(case),
+        }
+    }
+
+    /// A Messages client gets OpenAI's errors in Anthropic's envelope.
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        match (dialect, Self::error(case)) {
+            (Dialect::AnthropicMessages, Support::Yes(ErrorWant::Forwarded)) => {
+                Support::Yes(ErrorWant::Rewrapped)
+            }
+            (_, chat) => chat,
         }
     }
 

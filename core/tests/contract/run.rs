@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use modelmux_core::error::ApiError;
 use modelmux_core::dialect::Dialect;
+use modelmux_core::error::ApiError;
 use modelmux_core::gateway::probe::probe_as;
 use modelmux_core::providers::{
-    chat, BodyEdit, ChatInput, BodyMode, Cause, Failure, Outbound, TargetCtx, Translator,
+    chat, BodyEdit, BodyMode, Cause, ChatInput, Failure, Outbound, TargetCtx, Translator,
 };
 use serde_json::Value;
 
@@ -144,7 +144,10 @@ pub fn requests<P: Contract>() -> Verdicts {
                 chat: &body,
                 body: &body,
             };
-            (case.name().to_string(), judge_request::<P>(&sent, case, P::request(case)))
+            (
+                case.name().to_string(),
+                judge_request::<P>(&sent, case, P::request(case)),
+            )
         })
         .collect()
 }
@@ -169,7 +172,11 @@ pub fn judge_request<P: Contract>(
     judge(support, &yes, &refused)
 }
 
-fn request_ok<P: Contract>(case: RequestCase, sent: &Sent<'_>, check: fn(&Upstream) -> Check) -> Check {
+fn request_ok<P: Contract>(
+    case: RequestCase,
+    sent: &Sent<'_>,
+    check: fn(&Upstream) -> Check,
+) -> Check {
     let (mut chat, out) = started_in::<P>(sent.dialect, sent.body)?;
     let upstream = match &out.body {
         Some(b) => serde_json::from_slice(b).map_err(|e| {
@@ -221,10 +228,16 @@ fn request_refused<P: Contract>(sent: &Sent<'_>, param: &'static str) -> Check {
     );
     ensure!(!e.message.is_empty(), "the refusal has no message");
     let v: Value = serde_json::from_slice(&sent.dialect.error_body(&e)).unwrap();
-    ensure_eq!(v["error"]["type"], "invalid_request_error", "type in the error body {v}");
+    ensure_eq!(
+        v["error"]["type"],
+        "invalid_request_error",
+        "type in the error body {v}"
+    );
     match sent.dialect {
         Dialect::AnthropicMessages => ensure!(
-            v["error"]["message"].as_str().is_some_and(|m| m.contains(param)),
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(param)),
             "the error message does not name `{param}`: {v}"
         ),
         Dialect::OpenAiChat | Dialect::OpenAiResponses => {
@@ -237,7 +250,7 @@ fn request_refused<P: Contract>(sent: &Sent<'_>, param: &'static str) -> Check {
 // ---- responses and errors (buffered) ----
 
 /// What the client receives for a whole body: status and bytes.
-fn deliver(
+pub fn deliver(
     mode: BodyMode,
     upstream: u16,
     status: Option<u16>,
@@ -419,6 +432,7 @@ fn error_once<P: Contract>(run: &ErrorRun, stream: bool) -> Check {
             ensure_eq!(status, run.upstream, "client status");
             ensure_eq!(v, json_of(&run.native)?, "forwarded error body");
         }
+        ErrorWant::Rewrapped => return Err("`Rewrapped` is for other dialects than chat".into()),
     }
     let want = Failure {
         cause: Cause::Status,

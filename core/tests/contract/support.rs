@@ -54,6 +54,10 @@ pub enum ErrorWant {
     Coded(&'static str),
     /// Already OpenAI's envelope: forwarded as is (same status, same JSON).
     Forwarded,
+    /// Dialect axis only: the provider's OpenAI error rewritten into the
+    /// client's envelope, with the status's type and the provider's own
+    /// `error.message` kept word for word.
+    Rewrapped,
 }
 
 /// A bug the provider has today, named so the run prints it. No provider
@@ -137,6 +141,13 @@ pub trait Contract {
         let _ = dialect;
         Self::response(case)
     }
+    /// Error case `case` for a client speaking `dialect`; defaults to the
+    /// chat declaration (`Forwarded` only holds where the dialect is the
+    /// provider's own: its passthrough).
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        let _ = dialect;
+        Self::error(case)
+    }
     /// Stream case `case` for a client speaking `dialect`; defaults to the
     /// chat declaration.
     fn stream_in(dialect: Dialect, case: StreamCase) -> Support<Fixture> {
@@ -197,7 +208,11 @@ pub fn non_empty<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, String>
 /// instructions stay separate blocks or are joined, as long as words do
 /// not run together.
 pub fn system_words(texts: &[&str]) -> Vec<String> {
-    texts.join(" ").split_whitespace().map(str::to_string).collect()
+    texts
+        .join(" ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The words the system-and-developer case says, in order.
