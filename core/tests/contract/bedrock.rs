@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::cases::{
     ErrorCase, RequestCase, ResponseCase, StreamCase, DEVELOPER_TEXT, PNG_BASE64, SYSTEM_TEXT,
 };
+use crate::support::REFUSAL_NAMES_CHAT_FIELD;
 use crate::support::{
     instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
     OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
@@ -139,6 +140,18 @@ impl Contract for Bedrock {
                 Support::Yes(instructions_in_words as RequestCheck)
                     .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
             }
+            (Dialect::AnthropicMessages, RequestCase::ImageHttpsUrl) => Support::Refused {
+                param: "messages.0.content.1.source.url",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
+            (Dialect::OpenAiResponses, RequestCase::ImageHttpsUrl) => Support::Refused {
+                param: "input[0].content[1].image_url",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
+            (Dialect::OpenAiResponses, RequestCase::JsonObject) => Support::Refused {
+                param: "text.format",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
             _ => Self::request(case),
         }
     }

@@ -226,3 +226,11 @@ pub const SYSTEM_BLOCKS_RUN_TOGETHER: &str = "a system message with several text
     Messages client's `system` blocks) is flattened with no separator, so the last word of one \
     block and the first of the next run together (\"assistant.Answer\"); `text_of` in the \
     provider's messages.rs";
+
+/// The bug a Messages or Responses client meets when a provider refuses
+/// what it asked: the 400 names the field of the neutral (OpenAI chat)
+/// request, which the client never sent.
+pub const REFUSAL_NAMES_CHAT_FIELD: &str = "a refusal of a Messages or Responses request names \
+    the chat field (`messages[0].content[1].image_url.url`, `response_format`) instead of the \
+    client's (`messages.0.content.1.source.url`, `input[0].content[1].image_url`, \
+    `text.format`): providers refuse on the neutral request and nothing maps the param back";
