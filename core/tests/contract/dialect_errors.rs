@@ -78,12 +78,31 @@ fn once<P: Contract>(
             String::from_utf8_lossy(&out)
         )
     })?;
+    check_body(d, case, native, want, status, &v)?;
+    let failure = Failure {
+        cause: Cause::Status,
+        status,
+        retry_after_ms: retry_after.map(|s| s.parse::<u64>().unwrap_or(0) * 1000),
+    };
+    ensure_eq!(chat.outcome().failure, Some(failure), "Outcome.failure");
+    Ok(())
+}
+
+/// The client's error body for `want`.
+fn check_body(
+    d: Dialect,
+    case: ErrorCase,
+    native: &[u8],
+    want: ErrorWant,
+    status: u16,
+    v: &Value,
+) -> Check {
     let e = &v["error"];
     match want {
         ErrorWant::Forwarded => {
             ensure_eq!(status, case.status(), "client status");
             let native: Value = serde_json::from_slice(native).map_err(|e| e.to_string())?;
-            ensure_eq!(v, native, "forwarded error body");
+            ensure_eq!(*v, native, "forwarded error body");
         }
         ErrorWant::Translated | ErrorWant::Coded(_) | ErrorWant::Rewrapped => {
             ensure_eq!(status, case.status(), "client status");
@@ -113,11 +132,5 @@ fn once<P: Contract>(
             }
         }
     }
-    let failure = Failure {
-        cause: Cause::Status,
-        status,
-        retry_after_ms: retry_after.map(|s| s.parse::<u64>().unwrap_or(0) * 1000),
-    };
-    ensure_eq!(chat.outcome().failure, Some(failure), "Outcome.failure");
     Ok(())
 }

@@ -179,6 +179,15 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
             other => return Err(format!("unknown event type {other:?}")),
         }
     }
+    collect_blocks(&mut out, blocks)?;
+    if out.done {
+        out.usage = Some(anthropic_usage(&usage));
+    }
+    Ok(out)
+}
+
+/// The finished blocks' text, reasoning and tool calls, in index order.
+fn collect_blocks(out: &mut Neutral, blocks: BTreeMap<u64, Block>) -> Result<(), String> {
     for (i, b) in blocks {
         ensure!(b.stopped || !out.done, "block {i} never stopped");
         match b.kind.as_str() {
@@ -196,10 +205,7 @@ fn message_events(events: &[Value]) -> Result<Neutral, String> {
             other => return Err(format!("unexpected block type {other:?}")),
         }
     }
-    if out.done {
-        out.usage = Some(anthropic_usage(&usage));
-    }
-    Ok(out)
+    Ok(())
 }
 
 fn block_delta(blocks: &mut BTreeMap<u64, Block>, e: &Value) -> Result<(), String> {
@@ -333,6 +339,29 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
             _ => ensure!(error.is_none(), "an event after the error: {e}"),
         }
     }
+    let streamed = Streamed {
+        text,
+        reasoning,
+        calls: calls.into_values().collect(),
+        error,
+    };
+    finish_response(events, end, streamed)
+}
+
+/// What the delta events of a Responses stream said.
+struct Streamed {
+    text: String,
+    reasoning: String,
+    calls: Vec<(String, String, String)>,
+    error: Option<Value>,
+}
+
+/// The stream's summary: a finished response must agree with its deltas.
+fn finish_response(
+    events: &[Value],
+    end: Option<Neutral>,
+    streamed: Streamed,
+) -> Result<Neutral, String> {
     ensure!(
         events
             .first()
@@ -341,17 +370,24 @@ fn response_events(events: &[Value]) -> Result<Neutral, String> {
     );
     let mut out = end.unwrap_or_default();
     if out.done {
-        ensure_eq!(text, out.text, "streamed text deltas vs the final response");
         ensure_eq!(
-            reasoning,
+            streamed.text,
+            out.text,
+            "streamed text deltas vs the final response"
+        );
+        ensure_eq!(
+            streamed.reasoning,
             out.reasoning,
             "streamed reasoning deltas vs the final response"
         );
-        let streamed: Vec<_> = calls.into_values().collect();
-        ensure_eq!(streamed, out.calls, "streamed calls vs the final response");
+        ensure_eq!(
+            streamed.calls,
+            out.calls,
+            "streamed calls vs the final response"
+        );
     }
-    out.text = text;
-    out.reasoning = reasoning;
-    out.error = error;
+    out.text = streamed.text;
+    out.reasoning = streamed.reasoning;
+    out.error = streamed.error;
     Ok(out)
 }
