@@ -83,6 +83,14 @@ fn developer_only(up: &Upstream) -> Check {
     instructions_only(up, DEVELOPER_TEXT)
 }
 
+/// A Messages client's body, forwarded with only `model` rewritten.
+fn sent_but_model(up: &Upstream) -> Check {
+    let mut want = up.sent.clone();
+    want["model"] = json!("upstream-model");
+    ensure_eq!(up.body, want, "forwarded Messages body");
+    Ok(())
+}
+
 impl Contract for Anthropic {
     const NAME: &'static str = "anthropic";
     const KIND: &'static str = "anthropic";
@@ -258,6 +266,15 @@ impl Contract for Anthropic {
             C::MultipleChoices => {
                 Support::NotApplicable("a message is one choice: `n` > 1 is refused (400)")
             }
+        }
+    }
+
+    /// A Messages client is passed through: the body as sent, with only the
+    /// model rewritten.
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match dialect {
+            Dialect::AnthropicMessages => Support::Yes(sent_but_model),
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => Self::request(case),
         }
     }
 

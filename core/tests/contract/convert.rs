@@ -50,12 +50,9 @@ fn to_messages(chat: &Value) -> Result<Value, Unsaid> {
     no_chat_only(chat)?;
     if chat.get("response_format").is_some() {
         return Err(
-            "Messages has no `response_format` (structured output is a beta not \
-                    decoded by the gateway)",
+            "the gateway decodes no structured-output field of Messages (`output_config` \
+                    keys other than `effort` stay Anthropic-only)",
         );
-    }
-    if chat.get("reasoning_effort").is_some() {
-        return Err("Messages says reasoning as a `thinking` budget, not an effort");
     }
     let mut system = Vec::new();
     let mut messages: Vec<Value> = Vec::new();
@@ -86,7 +83,16 @@ fn to_messages(chat: &Value) -> Result<Value, Unsaid> {
     if messages.is_empty() {
         return Err("Messages needs at least one message; instructions alone cannot be said");
     }
-    let mut body = json!({"model": chat["model"], "max_tokens": 1024, "messages": messages});
+    let max_tokens = chat
+        .get("max_completion_tokens")
+        .cloned()
+        .unwrap_or(json!(1024));
+    let mut body = json!({"model": chat["model"], "max_tokens": max_tokens, "messages": messages});
+    if let Some(effort) = chat.get("reasoning_effort") {
+        // Anthropic's effort parameter, which the gateway reads as the
+        // neutral reasoning effort.
+        body["output_config"] = json!({"effort": effort});
+    }
     if !system.is_empty() {
         body["system"] = json!(system);
     }

@@ -150,6 +150,23 @@ impl Contract for VertexClaude {
         Anthropic::request(case)
     }
 
+    /// A Messages client is passed through: the body as sent, the model
+    /// moved to the path and Vertex's `anthropic_version` added.
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match dialect {
+            Dialect::AnthropicMessages => Support::Yes(|up| {
+                let mut want = up.sent.clone();
+                if let Some(o) = want.as_object_mut() {
+                    o.remove("model");
+                }
+                want["anthropic_version"] = json!("vertex-2023-10-16");
+                ensure_eq!(up.body, want, "forwarded Messages body");
+                Ok(())
+            }),
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => Self::request(case),
+        }
+    }
+
     fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
         match (dialect, case) {
             (Dialect::AnthropicMessages, ResponseCase::NotTheShape) => Support::NotApplicable(
