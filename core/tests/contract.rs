@@ -68,6 +68,26 @@
 //!   with `choices: []` and no usage carries nothing (Azure's
 //!   `prompt_filter_results`) and is skipped.
 //!
+//! # The dialect axis
+//! Every request, response, error and stream case runs again for a client
+//! speaking Anthropic Messages and one speaking OpenAI Responses
+//! ([`dialects`]): the request case expressed in that dialect by a
+//! test-side converter ([`convert`]; what a dialect cannot say is not
+//! applicable, with the reason), the same native fixtures, and the client's
+//! `message` / `response` JSON or event stream read back into the same
+//! neutral summary ([`dialect_summary`]: finish reasons mapped to chat's,
+//! Anthropic's `input_tokens` plus its cache reads and writes as the
+//! prompt count). Streams are re-split at every byte. The declarations are
+//! [`support::Contract::request_in`], `response_in`, `error_in` and
+//! `stream_in` ([`dialect_errors`] for the errors), which
+//! default to the chat declaration, since the translated path is shared:
+//! a provider declares only where a dialect differs (its passthrough, a
+//! check of a differently packaged but equal request, a known bug).
+//! Passthrough pairs (Messages to `anthropic` and Claude on Vertex,
+//! Responses to `openai` and `azure`) are checked where the fixtures mean
+//! something (Messages to Anthropic reads Anthropic's own fixtures) and
+//! declared not applicable otherwise.
+//!
 //! A provider that reports no reasoning-token split (Anthropic counts
 //! thinking inside `output_tokens`) says so once
 //! ([`support::Contract::REASONING_TOKENS`]); its expected reasoning token
@@ -111,6 +131,14 @@ macro_rules! ensure_eq {
 
 #[path = "contract/cases.rs"]
 mod cases;
+#[path = "contract/convert.rs"]
+mod convert;
+#[path = "contract/dialect_errors.rs"]
+mod dialect_errors;
+#[path = "contract/dialect_summary.rs"]
+mod dialect_summary;
+#[path = "contract/dialects.rs"]
+mod dialects;
 #[path = "contract/run.rs"]
 mod run;
 #[path = "contract/sse.rs"]
@@ -163,6 +191,26 @@ macro_rules! providers {
                 #[test]
                 fn streams() {
                     run::report::<P>("streams", streams::run::<P>());
+                }
+
+                #[test]
+                fn dialect_requests() {
+                    run::report::<P>("requests", dialects::requests::<P>());
+                }
+
+                #[test]
+                fn dialect_responses() {
+                    run::report::<P>("responses", dialects::responses::<P>());
+                }
+
+                #[test]
+                fn dialect_errors() {
+                    run::report::<P>("errors", dialect_errors::run::<P>());
+                }
+
+                #[test]
+                fn dialect_streams() {
+                    run::report::<P>("streams", dialects::streams::<P>());
                 }
 
                 #[test]

@@ -1,6 +1,7 @@
 //! `type: "anthropic"`: the Messages API.
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::{json, Value};
 
 use crate::cases::{
@@ -80,6 +81,14 @@ fn system_only(up: &Upstream) -> Check {
 
 fn developer_only(up: &Upstream) -> Check {
     instructions_only(up, DEVELOPER_TEXT)
+}
+
+/// A Messages client's body, forwarded with only `model` rewritten.
+fn sent_but_model(up: &Upstream) -> Check {
+    let mut want = up.sent.clone();
+    want["model"] = json!("upstream-model");
+    ensure_eq!(up.body, want, "forwarded Messages body");
+    Ok(())
 }
 
 impl Contract for Anthropic {
@@ -223,6 +232,16 @@ impl Contract for Anthropic {
         }
     }
 
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ResponseCase::NotTheShape) => Support::NotApplicable(
+                "passthrough: a Messages client's 2xx body is forwarded as sent (BodyMode::Tail, \
+                 usage read on the way)",
+            ),
+            _ => Self::response(case),
+        }
+    }
+
     fn response(case: ResponseCase) -> Support<Fixture> {
         use ResponseCase as C;
         match case {
@@ -247,6 +266,25 @@ impl Contract for Anthropic {
             C::MultipleChoices => {
                 Support::NotApplicable("a message is one choice: `n` > 1 is refused (400)")
             }
+        }
+    }
+
+    /// A Messages client is passed through: the body as sent, with only the
+    /// model rewritten.
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match dialect {
+            Dialect::AnthropicMessages => Support::Yes(sent_but_model),
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => Self::request(case),
+        }
+    }
+
+    /// A Messages client is passed through: Anthropic's errors are
+    /// already its dialect's.
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ErrorCase::NotJson)
+            | (Dialect::OpenAiChat | Dialect::OpenAiResponses, _) => Self::error(case),
+            (Dialect::AnthropicMessages, _) => Support::Yes(ErrorWant::Forwarded),
         }
     }
 

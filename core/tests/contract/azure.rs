@@ -4,10 +4,13 @@
 //! empty-id first stream chunk), forwarded as they are.
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::json;
 
 use crate::cases::{ErrorCase, RequestCase, ResponseCase, StreamCase};
-use crate::openai::unchanged_but_model;
+use crate::openai::{
+    same_conversation, sent_but_model, unchanged_but_model, RESPONSES_PASSTHROUGH,
+};
 use crate::support::{
     non_empty, Check, Contract, ErrorWant, Fixture, RequestCheck, Support, Upstream,
 };
@@ -25,6 +28,49 @@ impl Contract for Azure {
 
     fn provider() -> Provider {
         Provider::new("az", "azure", "res.openai.azure.com").with_key("azure-key")
+    }
+
+    fn accepts_in(dialect: Dialect, up: &Upstream) -> Check {
+        match dialect {
+            Dialect::OpenAiResponses => {
+                ensure_eq!(up.path, "/openai/v1/responses", "path");
+                ensure_eq!(up.header("api-key"), Some("azure-key"), "api-key header");
+                Ok(())
+            }
+            Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::accepts(up),
+        }
+    }
+
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match dialect {
+            Dialect::OpenAiChat => Self::request(case),
+            Dialect::AnthropicMessages => Support::Yes(same_conversation),
+            Dialect::OpenAiResponses => Support::Yes(sent_but_model),
+        }
+    }
+
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        match dialect {
+            Dialect::OpenAiResponses => Support::NotApplicable(RESPONSES_PASSTHROUGH),
+            Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::response(case),
+        }
+    }
+
+    /// A Messages client gets OpenAI's errors in Anthropic's envelope.
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        match (dialect, Self::error(case)) {
+            (Dialect::AnthropicMessages, Support::Yes(ErrorWant::Forwarded)) => {
+                Support::Yes(ErrorWant::Rewrapped)
+            }
+            (_, chat) => chat,
+        }
+    }
+
+    fn stream_in(dialect: Dialect, case: StreamCase) -> Support<Fixture> {
+        match dialect {
+            Dialect::OpenAiResponses => Support::NotApplicable(RESPONSES_PASSTHROUGH),
+            Dialect::OpenAiChat | Dialect::AnthropicMessages => Self::stream(case),
+        }
     }
 
     fn accepts(up: &Upstream) -> Check {

@@ -7,6 +7,7 @@
 //! runner feeds it (whole and at every split).
 
 use modelmux_core::config::{Provider, Secret};
+use modelmux_core::dialect::Dialect;
 use modelmux_core::eventstream::encode;
 use modelmux_core::providers::auth::{sigv4::SigV4, Auth};
 use modelmux_core::providers::Options;
@@ -15,8 +16,10 @@ use serde_json::{json, Value};
 use crate::cases::{
     ErrorCase, RequestCase, ResponseCase, StreamCase, DEVELOPER_TEXT, PNG_BASE64, SYSTEM_TEXT,
 };
+use crate::support::REFUSAL_NAMES_CHAT_FIELD;
 use crate::support::{
-    non_empty, Check, Contract, ErrorWant, Fixture, OwnError, RequestCheck, Support, Upstream,
+    instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
+    OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
 };
 
 pub struct Bedrock;
@@ -65,6 +68,19 @@ fn weather_tools(up: &Upstream) -> Check {
     );
     ensure_eq!(up.body["toolConfig"]["toolChoice"], json!({"auto": {}}));
     Ok(())
+}
+
+/// The instructions of the system-and-developer case, word for word,
+/// however they are packaged.
+fn instructions_in_words(up: &Upstream) -> Check {
+    let texts: Vec<&str> = up.body["system"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| b["text"].as_str().unwrap_or("?"))
+        .collect();
+    ensure_eq!(system_words(&texts), instruction_words(), "system words");
+    single_user_text(up, "Hello")
 }
 
 impl Contract for Bedrock {
@@ -116,6 +132,28 @@ impl Contract for Bedrock {
             non_empty(&m["content"], &format!("messages[{i}].content"))?;
         }
         Ok(())
+    }
+
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, RequestCase::SystemAndDeveloper) => {
+                Support::Yes(instructions_in_words as RequestCheck)
+                    .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
+            }
+            (Dialect::AnthropicMessages, RequestCase::ImageHttpsUrl) => Support::Refused {
+                param: "messages.0.content.1.source.url",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
+            (Dialect::OpenAiResponses, RequestCase::ImageHttpsUrl) => Support::Refused {
+                param: "input[0].content[1].image_url",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
+            (Dialect::OpenAiResponses, RequestCase::JsonObject) => Support::Refused {
+                param: "text.format",
+            }
+            .known(Known::Bug(REFUSAL_NAMES_CHAT_FIELD)),
+            _ => Self::request(case),
+        }
     }
 
     fn request(case: RequestCase) -> Support<RequestCheck> {

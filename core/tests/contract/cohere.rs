@@ -1,6 +1,7 @@
 //! `type: "cohere"`: Cohere API v2 `/v2/chat`.
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::{json, Value};
 
 use crate::cases::{
@@ -8,7 +9,8 @@ use crate::cases::{
     SYSTEM_TEXT,
 };
 use crate::support::{
-    non_empty, Check, Contract, ErrorWant, Fixture, OwnError, RequestCheck, Support, Upstream,
+    instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
+    OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
 };
 
 pub struct Cohere;
@@ -47,6 +49,55 @@ fn image_block(up: &Upstream) -> &Value {
     &message(&up.body, 0)["content"][1]
 }
 
+/// The upstream body with one-text-part contents as strings and image
+/// `detail` dropped: a Messages or Responses client's text arrives as
+/// parts (Cohere takes both), and Messages cannot say `detail`.
+fn as_from_chat(up: &Upstream) -> Upstream {
+    let mut body = up.body.clone();
+    for m in body["messages"].as_array_mut().into_iter().flatten() {
+        let content = &mut m["content"];
+        if let Some([only]) = content.as_array().map(Vec::as_slice) {
+            if only["type"] == "text" {
+                *content = only["text"].clone();
+            }
+        }
+        for p in content.as_array_mut().into_iter().flatten() {
+            if let Some(img) = p.get_mut("image_url").and_then(Value::as_object_mut) {
+                img.entry("detail").or_insert(json!("low"));
+            }
+        }
+    }
+    Upstream {
+        path: up.path.clone(),
+        headers: up.headers.clone(),
+        body,
+        client: up.client.clone(),
+        sent: up.sent.clone(),
+    }
+}
+
+/// The chat declaration's check of `case`, on [`as_from_chat`].
+fn chat_check(case: RequestCase, up: &Upstream) -> Check {
+    match Cohere::request(case) {
+        Support::Yes(check) => check(&as_from_chat(up)),
+        other => Err(format!("the chat declaration is not a check: {other:?}")),
+    }
+}
+
+/// The instructions of the system-and-developer case, word for word,
+/// however they are packaged.
+fn instructions_in_words(up: &Upstream) -> Check {
+    let texts: Vec<&str> = up.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "system")
+        .map(|m| m["content"].as_str().unwrap_or("?"))
+        .collect();
+    ensure_eq!(system_words(&texts), instruction_words(), "system words");
+    Ok(())
+}
+
 impl Contract for Cohere {
     const NAME: &'static str = "cohere";
     const KIND: &'static str = "cohere";
@@ -78,6 +129,25 @@ impl Contract for Cohere {
             "only system turns"
         );
         Ok(())
+    }
+
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        use RequestCase as C;
+        if dialect == Dialect::OpenAiChat {
+            return Self::request(case);
+        }
+        match case {
+            C::SystemAndDeveloper if dialect == Dialect::AnthropicMessages => {
+                Support::Yes(instructions_in_words as RequestCheck)
+                    .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
+            }
+            C::Text => Support::Yes(|up| chat_check(C::Text, up)),
+            C::Streaming => Support::Yes(|up| chat_check(C::Streaming, up)),
+            C::JsonObject => Support::Yes(|up| chat_check(C::JsonObject, up)),
+            C::ImageDataUrl => Support::Yes(|up| chat_check(C::ImageDataUrl, up)),
+            C::ImageHttpsUrl => Support::Yes(|up| chat_check(C::ImageHttpsUrl, up)),
+            _ => Self::request(case),
+        }
     }
 
     fn request(case: RequestCase) -> Support<RequestCheck> {

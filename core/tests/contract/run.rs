@@ -4,9 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use modelmux_core::dialect::Dialect;
 use modelmux_core::error::ApiError;
+use modelmux_core::gateway::probe::probe_as;
 use modelmux_core::providers::{
-    chat_body, BodyEdit, BodyMode, Cause, Failure, Outbound, TargetCtx, Translator,
+    chat, BodyEdit, BodyMode, Cause, ChatInput, Failure, Outbound, TargetCtx, Translator,
 };
 use serde_json::Value;
 
@@ -84,8 +86,11 @@ pub fn not_a_request_case(_: &'static str) -> Check {
     Err("`Refused` applies to request cases only".to_string())
 }
 
-/// Starts a chat with `P` for `body`.
-fn start<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
+/// Starts a chat with `P` for `body`, a request in `dialect`.
+pub fn start_in<P: Contract>(
+    dialect: Dialect,
+    body: &Value,
+) -> Result<(Box<dyn Translator>, Outbound), ApiError> {
     let provider = P::provider();
     assert_eq!(
         provider.kind(),
@@ -102,11 +107,24 @@ fn start<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), A
         tokens: &modelmux_core::providers::auth::NoTokens,
     };
     let bytes = serde_json::to_vec(body).unwrap();
-    chat_body(&bytes, target)
+    let probe = probe_as(&bytes, dialect)?;
+    let input = ChatInput {
+        body: &bytes,
+        probe: &probe,
+        dialect,
+    };
+    chat(&input, target)
 }
 
 pub fn started<P: Contract>(body: &Value) -> Result<(Box<dyn Translator>, Outbound), String> {
-    start::<P>(body).map_err(|e| {
+    started_in::<P>(Dialect::OpenAiChat, body)
+}
+
+pub fn started_in<P: Contract>(
+    dialect: Dialect,
+    body: &Value,
+) -> Result<(Box<dyn Translator>, Outbound), String> {
+    start_in::<P>(dialect, body).map_err(|e| {
         format!(
             "translation failed: {} {} (param {:?})",
             e.status, e.message, e.param
@@ -121,22 +139,45 @@ pub fn requests<P: Contract>() -> Verdicts {
         .iter()
         .map(|&case| {
             let body = cases::request(case);
-            let yes = |check: crate::support::RequestCheck| request_ok::<P>(case, &body, check);
-            let refused = |param| request_refused::<P>(&body, param);
+            let sent = Sent {
+                dialect: Dialect::OpenAiChat,
+                chat: &body,
+                body: &body,
+            };
             (
                 case.name().to_string(),
-                judge(P::request(case), &yes, &refused),
+                judge_request::<P>(&sent, case, P::request(case)),
             )
         })
         .collect()
 }
 
+/// A request case as sent in one dialect.
+pub struct Sent<'a> {
+    pub dialect: Dialect,
+    /// The case's OpenAI chat form (what the declarations' checks read as
+    /// `Upstream::client`).
+    pub chat: &'a Value,
+    /// The body the client sent, in `dialect`.
+    pub body: &'a Value,
+}
+
+pub fn judge_request<P: Contract>(
+    sent: &Sent<'_>,
+    case: RequestCase,
+    support: Support<crate::support::RequestCheck>,
+) -> Verdict {
+    let yes = |check: crate::support::RequestCheck| request_ok::<P>(case, sent, check);
+    let refused = |param| request_refused::<P>(sent, param);
+    judge(support, &yes, &refused)
+}
+
 fn request_ok<P: Contract>(
     case: RequestCase,
-    body: &Value,
+    sent: &Sent<'_>,
     check: fn(&Upstream) -> Check,
 ) -> Check {
-    let (mut chat, out) = started::<P>(body)?;
+    let (mut chat, out) = started_in::<P>(sent.dialect, sent.body)?;
     let upstream = match &out.body {
         Some(b) => serde_json::from_slice(b).map_err(|e| {
             format!(
@@ -144,20 +185,21 @@ fn request_ok<P: Contract>(
                 String::from_utf8_lossy(b)
             )
         })?,
-        None => body.clone(),
+        None => sent.body.clone(),
     };
     let up = Upstream {
         path: out.path,
         headers: out.headers,
         body: upstream,
-        client: body.clone(),
+        client: sent.chat.clone(),
+        sent: sent.body.clone(),
     };
     ensure_eq!(
         up.header("content-type"),
         Some("application/json"),
         "upstream content-type"
     );
-    P::accepts(&up)
+    P::accepts_in(sent.dialect, &up)
         .map_err(|e| format!("not a request the provider accepts: {e}; body {}", up.body))?;
     check(&up).map_err(|e| format!("{e}; upstream body {}", up.body))?;
     let mode = chat.response_headers(200, &|_| None).mode;
@@ -170,8 +212,10 @@ fn request_ok<P: Contract>(
     Ok(())
 }
 
-fn request_refused<P: Contract>(body: &Value, param: &'static str) -> Check {
-    let Err(e) = start::<P>(body) else {
+/// A refusal: a 400 naming `param`, in the client's dialect (Anthropic's
+/// envelope has no `param` field; the message names it).
+fn request_refused<P: Contract>(sent: &Sent<'_>, param: &'static str) -> Check {
+    let Err(e) = start_in::<P>(sent.dialect, sent.body) else {
         return Err(format!("declared refused (param `{param}`) but translated"));
     };
     ensure_eq!(e.status, 400, "status of the refusal ({})", e.message);
@@ -183,15 +227,30 @@ fn request_refused<P: Contract>(body: &Value, param: &'static str) -> Check {
         e.message
     );
     ensure!(!e.message.is_empty(), "the refusal has no message");
-    let v: Value = serde_json::from_slice(&e.to_json()).unwrap();
-    ensure_eq!(v["error"]["param"], param, "param in the error body");
+    let v: Value = serde_json::from_slice(&sent.dialect.error_body(&e)).unwrap();
+    ensure_eq!(
+        v["error"]["type"],
+        "invalid_request_error",
+        "type in the error body {v}"
+    );
+    match sent.dialect {
+        Dialect::AnthropicMessages => ensure!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(param)),
+            "the error message does not name `{param}`: {v}"
+        ),
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => {
+            ensure_eq!(v["error"]["param"], param, "param in the error body")
+        }
+    }
     Ok(())
 }
 
 // ---- responses and errors (buffered) ----
 
 /// What the client receives for a whole body: status and bytes.
-fn deliver(
+pub fn deliver(
     mode: BodyMode,
     upstream: u16,
     status: Option<u16>,
@@ -373,6 +432,7 @@ fn error_once<P: Contract>(run: &ErrorRun, stream: bool) -> Check {
             ensure_eq!(status, run.upstream, "client status");
             ensure_eq!(v, json_of(&run.native)?, "forwarded error body");
         }
+        ErrorWant::Rewrapped => return Err("`Rewrapped` is for other dialects than chat".into()),
     }
     let want = Failure {
         cause: Cause::Status,

@@ -1,24 +1,32 @@
 //! The stream runner: each stream case with and without
 //! `stream_options.include_usage`, whole and re-split at every byte.
 
+use modelmux_core::dialect::Dialect;
 use modelmux_core::providers::{BodyEdit, BodyMode, Cause, Outcome};
+use serde_json::Value;
 
 use crate::cases::{self, StreamCase};
-use crate::run::{judge, not_a_request_case, started, Verdicts};
+use crate::run::{judge, not_a_request_case, started_in, Verdicts};
 use crate::sse;
 use crate::summary::{self, End, Tokens};
 use crate::support::{fixture, Check, Contract};
 
 /// A stream run's client bytes and outcome.
 #[derive(Debug, PartialEq)]
-struct Fed {
-    out: Vec<u8>,
-    outcome: Outcome,
+pub struct Fed {
+    pub out: Vec<u8>,
+    pub outcome: Outcome,
 }
 
-/// Feeds `native` cut at `cuts` (ascending), `end` on the last piece.
-fn feed<P: Contract>(native: &[u8], include_usage: bool, cuts: &[usize]) -> Result<Fed, String> {
-    let (mut chat, _) = started::<P>(&cases::plain_request(true, include_usage))?;
+/// Feeds `native` cut at `cuts` (ascending), `end` on the last piece, to
+/// a stream started for `body` in `dialect`.
+pub fn feed<P: Contract>(
+    dialect: Dialect,
+    body: &Value,
+    native: &[u8],
+    cuts: &[usize],
+) -> Result<Fed, String> {
+    let (mut chat, _) = started_in::<P>(dialect, body)?;
     let head = chat.response_headers(200, &|_| None);
     ensure_eq!(head.mode, BodyMode::Stream, "mode of a streamed 200");
     ensure_eq!(head.status, None, "status edit of a streamed 200");
@@ -68,7 +76,8 @@ pub fn run<P: Contract>() -> Verdicts {
 }
 
 fn stream_case<P: Contract>(case: StreamCase, native: &[u8], include_usage: bool) -> Check {
-    let whole = feed::<P>(native, include_usage, &[])?;
+    let body = cases::plain_request(true, include_usage);
+    let whole = feed::<P>(Dialect::OpenAiChat, &body, native, &[])?;
     let s = summary::read_stream(&whole.out, include_usage)?;
     let want = cases::stream(case);
     summary::check_stream(&s, &want)?;
@@ -89,9 +98,20 @@ fn stream_case<P: Contract>(case: StreamCase, native: &[u8], include_usage: bool
         End::Error(_) => ensure_eq!(failure, Some(Cause::ErrorEvent), "Outcome.failure cause"),
         End::Truncated => ensure_eq!(failure, Some(Cause::Truncated), "Outcome.failure cause"),
     }
+    same_at_every_split::<P>(Dialect::OpenAiChat, &body, native, &whole)
+}
+
+/// Every single cut and byte-at-a-time delivery give `whole`'s bytes and
+/// outcome.
+fn same_at_every_split<P: Contract>(
+    dialect: Dialect,
+    body: &Value,
+    native: &[u8],
+    whole: &Fed,
+) -> Check {
     for (label, cuts) in sse::splits(native.len()) {
-        let split = feed::<P>(native, include_usage, &cuts)?;
-        if split != whole {
+        let split = feed::<P>(dialect, body, native, &cuts)?;
+        if &split != whole {
             let got = String::from_utf8_lossy(&split.out);
             return Err(format!(
                 "{label}: differs from the unsplit run ({:?} vs {:?}); output {got:?}",

@@ -155,7 +155,7 @@ impl Default for StreamWant {
 }
 
 /// Tool calls as read back: ids must be non-empty and unique.
-fn check_calls(calls: &[(String, String, String)], want: &[Call]) -> Check {
+pub fn check_calls(calls: &[(String, String, String)], want: &[Call]) -> Check {
     let mut ids = HashSet::new();
     for (id, _, _) in calls {
         ensure!(!id.is_empty(), "a tool call has an empty id: {calls:?}");

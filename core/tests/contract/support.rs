@@ -2,6 +2,7 @@
 //! answer, [`Support`].
 
 use modelmux_core::config::Provider;
+use modelmux_core::dialect::Dialect;
 use serde_json::Value;
 
 use crate::cases::{ErrorCase, RequestCase, ResponseCase, StreamCase};
@@ -16,8 +17,12 @@ pub struct Upstream {
     pub headers: Vec<(&'static str, String)>,
     /// The upstream body as JSON (the client's body when forwarded as is).
     pub body: Value,
-    /// The client's body, as JSON.
+    /// The client's request as OpenAI chat JSON: the body sent, or for a
+    /// Messages or Responses client the case it expresses (so one check
+    /// serves every dialect).
     pub client: Value,
+    /// The body as the client sent it, in its dialect.
+    pub sent: Value,
 }
 
 impl Upstream {
@@ -49,6 +54,10 @@ pub enum ErrorWant {
     Coded(&'static str),
     /// Already OpenAI's envelope: forwarded as is (same status, same JSON).
     Forwarded,
+    /// Dialect axis only: the provider's OpenAI error rewritten into the
+    /// client's envelope, with the status's type and the provider's own
+    /// `error.message` kept word for word.
+    Rewrapped,
 }
 
 /// A bug the provider has today, named so the run prints it. No provider
@@ -105,11 +114,46 @@ pub trait Contract {
     /// What the provider's API requires of every request (e.g. a non-empty
     /// conversation with a user turn): run on every translated request.
     fn accepts(up: &Upstream) -> Check;
+    /// [`Contract::accepts`] for a client speaking `dialect`: differs only
+    /// where that dialect is passed through to another endpoint.
+    fn accepts_in(dialect: Dialect, up: &Upstream) -> Check {
+        let _ = dialect;
+        Self::accepts(up)
+    }
 
     fn request(case: RequestCase) -> Support<RequestCheck>;
     fn response(case: ResponseCase) -> Support<Fixture>;
     fn error(case: ErrorCase) -> Support<ErrorWant>;
     fn stream(case: StreamCase) -> Support<Fixture>;
+
+    /// Request case `case` from a client speaking `dialect` (Messages or
+    /// Responses; chat is [`Contract::request`]). The translated path is
+    /// shared, so the default is the chat declaration and a provider
+    /// declares only where a dialect differs (its passthrough, a refusal
+    /// of its own).
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        let _ = dialect;
+        Self::request(case)
+    }
+    /// Response case `case` for a client speaking `dialect`; defaults to
+    /// the chat declaration.
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        let _ = dialect;
+        Self::response(case)
+    }
+    /// Error case `case` for a client speaking `dialect`; defaults to the
+    /// chat declaration (`Forwarded` only holds where the dialect is the
+    /// provider's own: its passthrough).
+    fn error_in(dialect: Dialect, case: ErrorCase) -> Support<ErrorWant> {
+        let _ = dialect;
+        Self::error(case)
+    }
+    /// Stream case `case` for a client speaking `dialect`; defaults to the
+    /// chat declaration.
+    fn stream_in(dialect: Dialect, case: StreamCase) -> Support<Fixture> {
+        let _ = dialect;
+        Self::stream(case)
+    }
     /// The fixture file of stream case `name` (`<name>.sse` for SSE).
     fn stream_file(name: &str) -> String {
         format!("{name}.sse")
@@ -158,3 +202,35 @@ pub fn non_empty<'v>(v: &'v Value, what: &str) -> Result<&'v Vec<Value>, String>
         _ => Err(format!("{what} must be a non-empty array, got {v}")),
     }
 }
+
+/// The words of every `system` text of an upstream body, in order (text
+/// blocks joined by a space), for checks that must not care whether
+/// instructions stay separate blocks or are joined, as long as words do
+/// not run together.
+pub fn system_words(texts: &[&str]) -> Vec<String> {
+    texts
+        .join(" ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words the system-and-developer case says, in order.
+pub fn instruction_words() -> Vec<String> {
+    system_words(&[crate::cases::SYSTEM_TEXT, crate::cases::DEVELOPER_TEXT])
+}
+
+/// The bug a Messages client's several `system` blocks meet at providers
+/// that flatten a system message's text parts into one string.
+pub const SYSTEM_BLOCKS_RUN_TOGETHER: &str = "a system message with several text parts (a \
+    Messages client's `system` blocks) is flattened with no separator, so the last word of one \
+    block and the first of the next run together (\"assistant.Answer\"); `text_of` in the \
+    provider's messages.rs";
+
+/// The bug a Messages or Responses client meets when a provider refuses
+/// what it asked: the 400 names the field of the neutral (OpenAI chat)
+/// request, which the client never sent.
+pub const REFUSAL_NAMES_CHAT_FIELD: &str = "a refusal of a Messages or Responses request names \
+    the chat field (`messages[0].content[1].image_url.url`, `response_format`) instead of the \
+    client's (`messages.0.content.1.source.url`, `input[0].content[1].image_url`, \
+    `text.format`): providers refuse on the neutral request and nothing maps the param back";

@@ -6,6 +6,7 @@
 //! errors the Vertex front end answers for Claude (own fixtures).
 
 use modelmux_core::config::{Provider, Secret};
+use modelmux_core::dialect::Dialect;
 use modelmux_core::providers::auth::Auth;
 use modelmux_core::providers::Options;
 use serde_json::json;
@@ -72,6 +73,7 @@ impl Contract for VertexGemini {
             headers,
             body: up.body.clone(),
             client: up.client.clone(),
+            sent: up.sent.clone(),
         })
     }
 
@@ -140,11 +142,39 @@ impl Contract for VertexClaude {
             headers,
             body,
             client: up.client.clone(),
+            sent: up.sent.clone(),
         })
     }
 
     fn request(case: RequestCase) -> Support<RequestCheck> {
         Anthropic::request(case)
+    }
+
+    /// A Messages client is passed through: the body as sent, the model
+    /// moved to the path and Vertex's `anthropic_version` added.
+    fn request_in(dialect: Dialect, case: RequestCase) -> Support<RequestCheck> {
+        match dialect {
+            Dialect::AnthropicMessages => Support::Yes(|up| {
+                let mut want = up.sent.clone();
+                if let Some(o) = want.as_object_mut() {
+                    o.remove("model");
+                }
+                want["anthropic_version"] = json!("vertex-2023-10-16");
+                ensure_eq!(up.body, want, "forwarded Messages body");
+                Ok(())
+            }),
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => Self::request(case),
+        }
+    }
+
+    fn response_in(dialect: Dialect, case: ResponseCase) -> Support<Fixture> {
+        match (dialect, case) {
+            (Dialect::AnthropicMessages, ResponseCase::NotTheShape) => Support::NotApplicable(
+                "passthrough: a Messages client's 2xx body is forwarded as sent (BodyMode::Tail, \
+                 usage read on the way)",
+            ),
+            _ => Self::response(case),
+        }
     }
 
     fn response(case: ResponseCase) -> Support<Fixture> {
