@@ -19,7 +19,7 @@ use crate::cases::{
 use crate::support::REFUSAL_NAMES_CHAT_FIELD;
 use crate::support::{
     instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
-    OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
+    OwnError, RequestCheck, Support, Upstream,
 };
 
 pub struct Bedrock;
@@ -138,7 +138,6 @@ impl Contract for Bedrock {
         match (dialect, case) {
             (Dialect::AnthropicMessages, RequestCase::SystemAndDeveloper) => {
                 Support::Yes(instructions_in_words as RequestCheck)
-                    .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
             }
             (Dialect::AnthropicMessages, RequestCase::ImageHttpsUrl) => Support::Refused {
                 param: "messages.0.content.1.source.url",

@@ -9,8 +9,8 @@ use crate::cases::{
     SYSTEM_TEXT,
 };
 use crate::support::{
-    instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, Known,
-    OwnError, RequestCheck, Support, Upstream, SYSTEM_BLOCKS_RUN_TOGETHER,
+    instruction_words, non_empty, system_words, Check, Contract, ErrorWant, Fixture, OwnError,
+    RequestCheck, Support, Upstream,
 };
 
 pub struct Cohere;
@@ -139,7 +139,6 @@ impl Contract for Cohere {
         match case {
             C::SystemAndDeveloper if dialect == Dialect::AnthropicMessages => {
                 Support::Yes(instructions_in_words as RequestCheck)
-                    .known(Known::Bug(SYSTEM_BLOCKS_RUN_TOGETHER))
             }
             C::Text => Support::Yes(|up| chat_check(C::Text, up)),
             C::Streaming => Support::Yes(|up| chat_check(C::Streaming, up)),

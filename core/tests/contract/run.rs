@@ -112,6 +112,7 @@ pub fn start_in<P: Contract>(
         body: &bytes,
         probe: &probe,
         dialect,
+        betas: None,
     };
     chat(&input, target)
 }

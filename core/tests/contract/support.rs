@@ -220,13 +220,6 @@ pub fn instruction_words() -> Vec<String> {
     system_words(&[crate::cases::SYSTEM_TEXT, crate::cases::DEVELOPER_TEXT])
 }
 
-/// The bug a Messages client's several `system` blocks meet at providers
-/// that flatten a system message's text parts into one string.
-pub const SYSTEM_BLOCKS_RUN_TOGETHER: &str = "a system message with several text parts (a \
-    Messages client's `system` blocks) is flattened with no separator, so the last word of one \
-    block and the first of the next run together (\"assistant.Answer\"); `text_of` in the \
-    provider's messages.rs";
-
 /// The bug a Messages or Responses client meets when a provider refuses
 /// what it asked: the 400 names the field of the neutral (OpenAI chat)
 /// request, which the client never sent.

@@ -83,13 +83,19 @@ fn text_of<'r>(
         None => Ok(Cow::Borrowed("")),
         Some(TextOr::Text(t)) => Ok(Cow::Borrowed(t.as_ref())),
         Some(TextOr::Items(parts)) => {
+            // Parts are separate blocks: a line break keeps them apart
+            // (joined bare, two system blocks would run into one sentence).
             let mut text = String::new();
             for (j, p) in parts.iter().enumerate() {
-                match p.kind {
-                    PartType::Text => text.push_str(p.text.as_deref().unwrap_or("")),
-                    PartType::Refusal => text.push_str(p.refusal.as_deref().unwrap_or("")),
+                let piece = match p.kind {
+                    PartType::Text => p.text.as_deref().unwrap_or(""),
+                    PartType::Refusal => p.refusal.as_deref().unwrap_or(""),
                     _ => return Err(part_unsupported(i, j)),
+                };
+                if !text.is_empty() && !piece.is_empty() {
+                    text.push('\n');
                 }
+                text.push_str(piece);
             }
             Ok(Cow::Owned(text))
         }
